@@ -1,0 +1,57 @@
+// Runs every benchmark and prints one summary table.
+//
+//   npm run bench          (= npm run build && node --expose-gc bench/run.mjs)
+//   node --expose-gc bench/run.mjs dispatch commit     (a subset)
+//
+// Each bench file runs in its own child process (so JIT feedback, heap and
+// native handles of one do not colour the next) and reports its rows as JSON.
+// Missed targets are reported, never turned into a non-zero exit code; only a
+// bench that crashes makes this script exit non-zero.
+import { spawn } from 'node:child_process'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { loadRealm, row, table } from './lib.mjs'
+
+const BENCHES = ['dispatch', 'commit', 'load', 'open']
+
+function runChild(name) {
+  return new Promise((resolve) => {
+    const file = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url))
+    const child = spawn(process.execPath, ['--expose-gc', file], {
+      env: { ...process.env, UVM_BENCH_JSON: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.on('exit', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith('@@ROWS '))
+      if (code === 0 && line) resolve({ ok: true, rows: JSON.parse(line.slice(7)) })
+      else resolve({ ok: false, rows: [row(name, 'FAILED', `exit ${code ?? signal}`, '', undefined, '', false, out.trim().slice(-500))] })
+    })
+  })
+}
+
+const wanted = process.argv.slice(2).filter((a) => BENCHES.includes(a))
+const names = wanted.length ? wanted : BENCHES
+const realm = await loadRealm()
+const t0 = performance.now()
+console.log(`UVM benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), realm: ${realm.name}`)
+console.log('ratio = measured throughput / limit throughput (higher is better) unless the target column says otherwise\n')
+
+const all = []
+let failed = false
+for (const name of names) {
+  const t = performance.now()
+  console.error(`── ${name} ──`)
+  const res = await runChild(name)
+  if (!res.ok) failed = true
+  all.push(...res.rows)
+  console.error(`   ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`)
+}
+
+console.log(table(all))
+const met = all.filter((r) => r.met === true).length
+const missed = all.filter((r) => r.met === false).length
+console.log(`\n${met} targets met, ${missed} missed, ${all.filter((r) => r.met === undefined).length} informational rows; total ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+if (realm.stub) console.log('WARNING: measured with the STUB realm (dist/act/realm.js not built): method-send and watchdog figures are not representative.')
+process.exitCode = failed ? 1 : 0

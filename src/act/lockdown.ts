@@ -1,0 +1,208 @@
+/**
+ * The script that turns a fresh `node:vm` context into the sandbox realm, and
+ * the helpers it leaves behind for the host. It runs once, before any sandbox
+ * code, so everything it captures is still pristine.
+ *
+ * It is plain JavaScript source (not a TypeScript function turned back into
+ * text) because it must run inside the context untouched by any transpiler or
+ * coverage instrumentation.
+ */
+import type { RealmFunction } from '../kernel/realm.js'
+
+/** What the setup script returns; only the host ever holds it. */
+export interface RealmKit {
+  /** Load the entry cell read by the trampoline; `fn` undefined means "just drain microtasks". */
+  arm(fn: RealmFunction | undefined, thisArg: unknown, args: readonly unknown[]): void
+  /** False while an armed call is still running (a timeout then hit the call itself, not the microtask drain). */
+  finished(): boolean
+  /** Returned by the trampoline instead of throwing, so the context's microtask checkpoint still runs. */
+  THREW: object
+  takeThrown(): unknown
+  makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction
+  describe(thrown: unknown): Described
+  newDeferred(): { promise: Promise<unknown>; resolve: RealmFunction; reject: RealmFunction }
+  startAct(fn: RealmFunction, args: readonly unknown[], ok: (v: unknown) => void, fail: (e: unknown) => void): void
+  errors: Record<'Error' | 'TypeError' | 'RangeError' | 'SyntaxError' | 'ReferenceError' | 'EvalError' | 'URIError', ErrorConstructor>
+  Array: ArrayConstructor
+  Object: ObjectConstructor
+  Uint8Array: Uint8ArrayConstructor
+  ObjectProto: object
+  ArrayProto: object
+  ErrorProto: object
+  names: string[]
+  values: unknown[]
+}
+
+/** Primitive-only summary of a thrown realm value, built inside the realm (under the CPU limit). */
+export interface Described {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+  primitive: boolean
+  fields: Record<string, string | number | boolean | bigint | null | undefined>
+}
+
+/** Stack frames outside these files (host code, node internals, the realm's own helpers) are never shown. */
+export const ACT_FILE = 'act:'
+export const METHOD_FILE = 'method:'
+export const SETUP_FILE = 'uvm:realm'
+
+/**
+ * Setup source. `enterName` and `kitName` become script-scope `const`s: visible
+ * to the trampoline script, absent from `globalThis`, and unguessable (random).
+ */
+export function setupSource(enterName: string, kitName: string): string {
+  return `"use strict";
+const ${kitName} = (function () {
+  const G = globalThis
+  const { apply, getPrototypeOf, ownKeys, getOwnPropertyDescriptor: gopd, defineProperty } = Reflect
+  const { freeze, keys } = Object
+  const isArray = Array.isArray
+  const ObjectProto = Object.prototype
+  const symbolToString = Symbol.prototype.toString
+
+  // Host-flavoured or dangerous globals. console: host output; FinalizationRegistry: its callbacks run later
+  // as host tasks, outside any CPU limit; Proxy: traps would run sandbox code whenever the host reads a value
+  // (the kernel's own proxies are made on the host); WebAssembly: code generation is off anyway.
+  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly']) delete G[k]
+
+  const text = (v) => {
+    try { return typeof v === 'string' ? v : typeof v === 'symbol' ? apply(symbolToString, v, []) : '' + v } catch (e) { return '' }
+  }
+  const isRealm = (v) => {
+    for (let p = v; p !== null; p = getPrototypeOf(p)) if (p === ObjectProto) return true
+    return false
+  }
+  const isPrimitive = (v) => v === null || (typeof v !== 'object' && typeof v !== 'function')
+
+  // Node formats realm errors with this realm's Error.prepareStackTrace. Pinning a safe one keeps host
+  // CallSite objects (and host file paths) away from sandbox code.
+  const prepareStackTrace = function prepareStackTrace(error, frames) {
+    let name = 'Error', message = ''
+    try { const n = error.name; if (typeof n === 'string') name = n } catch (e) {}
+    try { const m = error.message; if (typeof m === 'string') message = m } catch (e) {}
+    let out = message === '' ? name : name + ': ' + message
+    if (!isArray(frames)) return out
+    for (let i = 0; i < frames.length; i++) {
+      try {
+        const f = frames[i], file = f.getFileName()
+        if (typeof file !== 'string' || !(file.startsWith('${ACT_FILE}') || file.startsWith('${METHOD_FILE}'))) continue
+        const at = file + ':' + f.getLineNumber() + ':' + f.getColumnNumber(), fn = f.getFunctionName()
+        out += '\\n    at ' + (f.isAsync() ? 'async ' : '') + (typeof fn === 'string' && fn !== '' ? fn + ' (' + at + ')' : at)
+      } catch (e) {}
+    }
+    return out
+  }
+  defineProperty(Error, 'prepareStackTrace', { value: prepareStackTrace, writable: false, enumerable: false, configurable: false })
+  Error.stackTraceLimit = 20
+
+  // Registered 'nodejs.*' symbols are host hooks (util.inspect.custom would hand host objects to sandbox code).
+  const symbolFor = Symbol.for
+  defineProperty(Symbol, 'for', { value: { for(key) {
+    const k = \`\${key}\`
+    if (k.startsWith('nodejs.')) throw new TypeError('Symbol.for: host symbols are not available in the sandbox')
+    return symbolFor(k)
+  } }.for, writable: true, enumerable: false, configurable: true })
+
+  // Frozen prototypes make plain assignment of an inherited name throw ("override mistake": e.name = 'X',
+  // obj.toString = f). For the common ones, an accessor keeps the inherited value and lets assignment
+  // define an own property instead.
+  const tame = (proto, key) => {
+    const d = gopd(proto, key)
+    if (d === undefined || !('value' in d)) return
+    const value = d.value
+    defineProperty(proto, key, {
+      get: { [key]() { return value } }[key],
+      set: { [key](v) {
+        if (this === proto) throw new TypeError("Cannot assign to read only property '" + key + "' of a frozen prototype")
+        defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true })
+      } }[key],
+      enumerable: d.enumerable, configurable: false,
+    })
+  }
+  for (const k of ['constructor', 'toString', 'valueOf', 'toLocaleString', 'hasOwnProperty']) tame(ObjectProto, k)
+  const errors = { __proto__: null, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError }
+  for (const k of keys(errors)) { tame(errors[k].prototype, 'name'); tame(errors[k].prototype, 'message') }
+  tame(Error.prototype, 'toString')
+  if (typeof AggregateError === 'function') { tame(AggregateError.prototype, 'name'); tame(AggregateError.prototype, 'message') }
+
+  // Deep-freeze every intrinsic reachable from the global object and the hidden ones reachable only
+  // through syntax (iterator, generator and async prototypes, %TypedArray%, %ThrowTypeError%).
+  const seen = new WeakSet(), todo = []
+  const visit = (o) => { if (!isPrimitive(o) && !seen.has(o)) { seen.add(o); todo.push(o) } }
+  const protoOf = (o) => getPrototypeOf(o)
+  visit(G)
+  for (const make of [
+    () => protoOf(function* () {}), () => protoOf(async function () {}), () => protoOf(async function* () {}),
+    () => protoOf((async function* () {})()), () => protoOf((function* () {})()),
+    () => protoOf([][Symbol.iterator]()), () => protoOf(new Map()[Symbol.iterator]()),
+    () => protoOf(new Set()[Symbol.iterator]()), () => protoOf(''[Symbol.iterator]()),
+    () => protoOf(/x/[Symbol.matchAll]('')), () => protoOf(Int8Array),
+    () => gopd(Function.prototype, 'caller').get, () => gopd((function () { return arguments })(), 'callee').get,
+    () => protoOf(new Intl.Segmenter().segment('')), () => protoOf(new Intl.Segmenter().segment('')[Symbol.iterator]()),
+  ]) { try { visit(make()) } catch (e) {} }
+  while (todo.length > 0) {
+    const o = todo.pop()
+    if (o !== G) freeze(o)
+    visit(getPrototypeOf(o))
+    for (const k of ownKeys(o)) {
+      const d = gopd(o, k)
+      if (d === undefined) continue
+      if ('value' in d) visit(d.value); else { visit(d.get); visit(d.set) }
+    }
+  }
+
+  // The entry cell: filled by the host right before it runs the trampoline script, emptied on read.
+  let armed = false, cellFn, cellThis, cellArgs, done = true, thrown
+  const THREW = freeze({ __proto__: null })
+  const enter = () => {
+    if (!armed) return undefined
+    const f = cellFn, t = cellThis, a = cellArgs
+    armed = false; cellFn = cellThis = cellArgs = undefined
+    if (f === undefined) { done = true; return undefined }
+    try { const r = apply(f, t, a); done = true; return r } catch (e) { done = true; thrown = e; return THREW }
+  }
+
+  const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
+  const then = Promise.prototype.then
+  const names = ownKeys(G).filter((k) => typeof k === 'string')
+
+  return freeze({
+    __proto__: null,
+    enter,
+    arm: (f, t, a) => { cellFn = f; cellThis = t; cellArgs = a; armed = true; done = false },
+    finished: () => done,
+    THREW,
+    takeThrown: () => { const e = thrown; thrown = undefined; return e },
+    makeHostFunction: (name, call) => freeze({ [name](...args) {
+      try { return call(this, args) } catch (e) { throw sanitize(e) }
+    } }[name]),
+    describe: (e) => {
+      const d = { __proto__: null, name: 'Error', message: '', primitive: isPrimitive(e), fields: { __proto__: null } }
+      if (d.primitive) { d.message = text(e); return d }
+      try { const n = e.name; if (typeof n === 'string') d.name = n } catch (x) {}
+      try { const m = e.message; d.message = m === undefined ? '' : text(m) } catch (x) {}
+      try { const c = e.code; if (typeof c === 'string') d.code = c } catch (x) {}
+      try { const s = e.stack; if (typeof s === 'string') d.stack = s } catch (x) {}
+      try {
+        const ks = keys(e)
+        for (let i = 0; i < ks.length; i++) { const v = e[ks[i]]; if (isPrimitive(v) && typeof v !== 'symbol') d.fields[ks[i]] = v }
+      } catch (x) {}
+      return d
+    },
+    newDeferred: () => {
+      let resolve, reject
+      const promise = new Promise((a, b) => { resolve = a; reject = b })
+      return { __proto__: null, promise, resolve, reject }
+    },
+    startAct: (fn, args, ok, fail) => { apply(then, apply(fn, undefined, args), [ok, fail]) },
+    errors,
+    Array, Object, Uint8Array, ObjectProto, ArrayProto: Array.prototype, ErrorProto: Error.prototype,
+    names,
+    values: names.map((k) => G[k]),
+  })
+})();
+const ${enterName} = ${kitName}.enter;
+${kitName}`
+}

@@ -1,0 +1,420 @@
+/**
+ * The hardened realm: one `node:vm` context per instance, locked down once
+ * (see lockdown.ts), in which methods and acts are compiled and run.
+ *
+ * Rules the code below keeps:
+ * - Sandbox code only runs inside a timed `runInContext` (the trampoline), or
+ *   nested inside one. The host never reads a property of a realm value
+ *   outside that, except through own data descriptors of non-proxies, which
+ *   cannot run sandbox code.
+ * - With `microtaskMode: 'afterEvaluate'` the context's promise jobs run only
+ *   at the end of a `runInContext`. Every host-side settlement of a realm
+ *   promise is itself made through the trampoline, so its continuations run
+ *   at once, under the CPU limit.
+ */
+import { randomUUID } from 'node:crypto'
+import { types } from 'node:util'
+import { compileFunction, createContext, Script, type Context } from 'node:vm'
+import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../errors.js'
+import type { Realm, RealmFunction } from '../kernel/realm.js'
+import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type RealmKit } from './lockdown.js'
+import { actBody, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
+
+export interface HardenedRealmOptions {
+  /** CPU (watchdog) limit for each synchronous run of sandbox code entered from the host. Default 1000 ms. */
+  cpuTimeoutMs?: number
+  /** Default wall-clock limit for `runAct`. Default 30000 ms. */
+  wallTimeoutMs?: number
+}
+
+export interface RealmActOptions {
+  cpuTimeoutMs?: number | undefined
+  wallTimeoutMs?: number | undefined
+}
+
+const ACT_CACHE_LIMIT = 500
+const BUILTIN_ERRORS = new Set(['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError'])
+const hostThen = Promise.prototype.then
+
+function isPrimitive(v: unknown): boolean {
+  return v === null || (typeof v !== 'object' && typeof v !== 'function')
+}
+
+function checkMs(what: string, ms: number): number {
+  if (!Number.isInteger(ms) || ms <= 0) throw new TypeError(`${what} must be a positive integer of milliseconds, got ${ms}`)
+  return ms
+}
+
+/** Whether `v`'s prototype chain reaches `root`, reading no property (proxies count as unknown: false). */
+function chainReaches(v: unknown, root: object): boolean {
+  for (let o = v; o !== null && !isPrimitive(o); o = Object.getPrototypeOf(o)) {
+    if (types.isProxy(o)) return false
+    if (o === root) return true
+  }
+  return false
+}
+
+/** A data property found on `v` or its prototypes, never calling a getter or a proxy trap. */
+function dataProperty(v: object, key: string): unknown {
+  for (let o: object | null = v; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    if (types.isProxy(o)) return undefined
+    const d = Object.getOwnPropertyDescriptor(o, key)
+    if (d !== undefined) return 'value' in d ? d.value : undefined
+  }
+  return undefined
+}
+
+/** Own enumerable data fields holding primitives, by descriptor (no getter runs). */
+function primitiveFields(o: object): [string, unknown][] {
+  const out: [string, unknown][] = []
+  for (const key of Reflect.ownKeys(o)) {
+    if (typeof key !== 'string' || key === 'name' || key === 'message' || key === 'stack') continue
+    const d = Object.getOwnPropertyDescriptor(o, key)
+    if (d?.enumerable && 'value' in d && isPrimitive(d.value)) out.push([key, d.value])
+  }
+  return out
+}
+
+function primitiveText(v: unknown): string {
+  return typeof v === 'symbol' ? v.toString() : String(v)
+}
+
+/**
+ * node's watchdog error. Sandbox throws never leave the trampoline as exceptions (they come back as
+ * THREW), and `Error.prototype` identity is no test: the host module may live in another context
+ * than node's internals (vitest runs test files that way).
+ */
+function isScriptTimeout(e: unknown): boolean {
+  return types.isNativeError(e) && !types.isProxy(e) &&
+    Object.getOwnPropertyDescriptor(e, 'code')?.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT'
+}
+
+function cpuTimeout(ms: number): UvmError {
+  return new UvmError('ACT_TIMEOUT', `sandbox code ran past its CPU limit of ${ms} ms`, { limit: 'cpu', ms })
+}
+
+export class HardenedRealm implements Realm {
+  readonly cpuTimeoutMs: number
+  readonly wallTimeoutMs: number
+  readonly arrayPrototype: object
+  readonly objectPrototype: object
+
+  readonly #context: Context
+  readonly #kit: RealmKit
+  readonly #trampoline: Script
+  readonly #methods = new Map<string, RealmFunction>()
+  readonly #acts = new Map<string, { fn: RealmFunction; file: string }>()
+  readonly #made = new WeakSet<object>()
+  /** Fail callbacks of acts still waiting, with their CPU limits. */
+  readonly #inFlight = new Map<(e: Error) => void, number>()
+  #depth = 0
+  #actCount = 0
+
+  constructor(options: HardenedRealmOptions = {}) {
+    this.cpuTimeoutMs = checkMs('cpuTimeoutMs', options.cpuTimeoutMs ?? 1000)
+    this.wallTimeoutMs = checkMs('wallTimeoutMs', options.wallTimeoutMs ?? 30000)
+    const sandbox = Object.create(null) as object
+    this.#context = createContext(sandbox, {
+      codeGeneration: { strings: false, wasm: false },
+      microtaskMode: 'afterEvaluate',
+    })
+    const nonce = randomUUID().replaceAll('-', '')
+    const enterName = `__uvmEnter_${nonce}`
+    this.#kit = new Script(setupSource(enterName, `__uvmKit_${nonce}`), { filename: SETUP_FILE })
+      .runInContext(this.#context) as RealmKit
+    this.#trampoline = new Script(`${enterName}()`, { filename: SETUP_FILE })
+    // Global reads hit this object before the real global, and writes to it go through node's
+    // interceptors: pinning every intrinsic here is what stops `globalThis.Error = {...}` from
+    // swapping the Error whose prepareStackTrace node consults.
+    this.#kit.names.forEach((name, i) => {
+      Object.defineProperty(sandbox, name, { value: this.#kit.values[i], writable: false, enumerable: false, configurable: false })
+    })
+    Object.preventExtensions(sandbox)
+    this.arrayPrototype = this.#kit.ArrayProto
+    this.objectPrototype = this.#kit.ObjectProto
+  }
+
+  compileMethod(source: string, selector: string): RealmFunction {
+    const cached = this.#methods.get(source)
+    if (cached !== undefined) return cached
+    let body: string
+    try {
+      body = methodBody(source)
+    } catch (e) {
+      if (e instanceof SourceProblem) {
+        if (e.forbidden) throw new UvmError('ACT_FORBIDDEN', `method '${selector}': ${e.message}`, { line: e.line, column: e.column, selector })
+        throw new MethodSyntaxError(e.message, e.line, e.column, selector)
+      }
+      throw e
+    }
+    const fn = this.#compile(body, `${METHOD_FILE}${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
+      new MethodSyntaxError(message, line, column, selector))
+    this.#methods.set(source, fn)
+    return fn
+  }
+
+  invoke(fn: RealmFunction, thisArg: unknown, args: readonly unknown[]): unknown {
+    return this.#enter(fn, thisArg, args, this.cpuTimeoutMs)
+  }
+
+  get depth(): number {
+    return this.#depth
+  }
+
+  hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction {
+    const call = (thisArg: unknown, args: unknown[]): unknown => {
+      let result: unknown
+      try {
+        result = impl(thisArg, args)
+      } catch (e) {
+        throw this.#toRealmThrowable(e)
+      }
+      // A host promise would hand sandbox code a host `then` (and its Function); it also could not wake
+      // the context's microtask queue. Swap it for a realm promise settled through the trampoline.
+      return types.isPromise(result) && !chainReaches(result, this.#kit.ObjectProto) ? this.#adopt(result as Promise<unknown>) : result
+    }
+    const fn = this.#kit.makeHostFunction(String(name), call)
+    this.#made.add(fn)
+    return fn
+  }
+
+  newArray(items: readonly unknown[] = []): unknown[] {
+    const a = new this.#kit.Array<unknown>()
+    for (let i = 0; i < items.length; i++) a[i] = items[i]
+    return a
+  }
+
+  newObject(): Record<string, unknown> {
+    return new this.#kit.Object() as Record<string, unknown>
+  }
+
+  copyBytes(bytes: Uint8Array): Uint8Array {
+    return new this.#kit.Uint8Array(bytes)
+  }
+
+  toRealmError(err: unknown): Error {
+    if (chainReaches(err, this.#kit.ErrorProto)) return err as Error
+    let name: string | undefined
+    let message = ''
+    const fields: [string, unknown][] = []
+    if (isPrimitive(err)) {
+      message = primitiveText(err)
+    } else if (types.isProxy(err)) {
+      message = 'a proxy was thrown'
+    } else {
+      const o = err as object
+      const n = dataProperty(o, 'name')
+      if (typeof n === 'string') name = n
+      const m = dataProperty(o, 'message')
+      message = typeof m === 'string' ? m : isPrimitive(m) && m !== undefined ? primitiveText(m) : ''
+      fields.push(...primitiveFields(o))
+      // A UvmError keeps some fields (MethodSyntaxError's selector) only in `details`.
+      const details = Object.getOwnPropertyDescriptor(o, 'details')?.value as unknown
+      if (!isPrimitive(details) && !types.isProxy(details)) {
+        for (const [k, v] of primitiveFields(details as object)) if (!fields.some(([f]) => f === k)) fields.push([k, v])
+      }
+    }
+    const Ctor = name !== undefined && BUILTIN_ERRORS.has(name)
+      ? this.#kit.errors[name as keyof RealmKit['errors']]
+      : this.#kit.errors.Error
+    const e = new Ctor(message)
+    if (name !== undefined && name !== Ctor.name) {
+      Object.defineProperty(e, 'name', { value: name, writable: true, enumerable: false, configurable: true })
+    }
+    for (const [key, value] of fields) {
+      Object.defineProperty(e, key, { value, writable: true, enumerable: true, configurable: true })
+    }
+    return e
+  }
+
+  isRealmFunction(value: unknown): value is RealmFunction {
+    return typeof value === 'function' && (this.#made.has(value) || chainReaches(value, this.#kit.ObjectProto))
+  }
+
+  /**
+   * Run pending promise continuations in the context now, under the CPU limit. Needed only by host code
+   * that settles realm promises by other means than `hostFunction` results.
+   */
+  drain(): void {
+    this.#enter(undefined, undefined, [], this.#drainLimit())
+  }
+
+  /** Throws `UvmError('ACT_SYNTAX' | 'ACT_FORBIDDEN')` with act-relative line/column. */
+  checkActSyntax(code: string): void {
+    this.#actBody(code, [])
+  }
+
+  /**
+   * Run an act: `code` is the body of `async function (<binding names>)`. Resolves with its value;
+   * rejects with `ACT_SYNTAX`, `ACT_FORBIDDEN`, `ACT_TIMEOUT` (CPU per synchronous run, or the wall
+   * deadline), or with a host `UvmError` describing what the act threw (its `code` when it is a UVM code,
+   * else `ACT_FAILED`; `name`, `line`, `column` and the thrown error's primitive fields in `details`).
+   */
+  async runAct(code: string, bindings: Record<string, unknown>, opts: RealmActOptions = {}): Promise<unknown> {
+    const cpu = checkMs('cpuTimeoutMs', opts.cpuTimeoutMs ?? this.cpuTimeoutMs)
+    const wall = checkMs('wallTimeoutMs', opts.wallTimeoutMs ?? this.wallTimeoutMs)
+    const names = Object.keys(bindings)
+    const { fn, file } = this.#compileAct(code, names)
+    const values = names.map((n) => bindings[n])
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      const settle = (f: () => void) => {
+        if (!this.#inFlight.delete(fail)) return
+        clearTimeout(timer)
+        f()
+      }
+      const fail = (e: Error) => settle(() => reject(e))
+      const ok = (value: unknown) => settle(() => {
+        const hazard = this.#adoptionHazard(value)
+        if (hazard === undefined) resolve(value)
+        else reject(new UvmError('ACT_FAILED', `the act's result cannot be handed to the host: ${hazard}`))
+      })
+      const thrown = (e: unknown) => settle(() => reject(this.#actError(e, file)))
+      this.#inFlight.set(fail, cpu)
+      timer = setTimeout(() => fail(new UvmError('ACT_TIMEOUT', `the act did not finish within ${wall} ms (wall clock)`, { limit: 'wall', ms: wall })), wall)
+      try {
+        this.#enter(this.#kit.startAct, undefined, [fn, values, ok, thrown], cpu)
+      } catch (e) {
+        fail(e instanceof UvmError ? e : new UvmError('ACT_FAILED', 'the act could not start'))
+      }
+    })
+  }
+
+  /** Enter the context: timed through the trampoline from the host, directly when already inside. */
+  #enter(fn: RealmFunction | undefined, thisArg: unknown, args: readonly unknown[], timeoutMs: number): unknown {
+    if (this.#depth > 0) {
+      if (fn === undefined) return undefined // the running entry's checkpoint will drain
+      this.#depth++
+      try { return Reflect.apply(fn, thisArg, args) } finally { this.#depth-- }
+    }
+    this.#kit.arm(fn, thisArg, args)
+    let result: unknown
+    this.#depth++
+    try {
+      result = this.#trampoline.runInContext(this.#context, { timeout: timeoutMs })
+    } catch (e) {
+      if (!isScriptTimeout(e)) throw e
+      const err = cpuTimeout(timeoutMs)
+      // Killed during the microtask checkpoint: some act's continuation, and which one is unknowable.
+      if (this.#kit.finished()) this.#failInFlight(err)
+      throw err
+    } finally {
+      // Not a decrement: a timeout unwinds nested frames without running their finally blocks.
+      this.#depth = 0
+    }
+    if (result === this.#kit.THREW) throw this.#kit.takeThrown()
+    return result
+  }
+
+  #failInFlight(err: Error): void {
+    for (const fail of [...this.#inFlight.keys()]) fail(err)
+  }
+
+  #drainLimit(): number {
+    let ms = 0
+    for (const cpu of this.#inFlight.values()) ms = Math.max(ms, cpu)
+    return ms || this.cpuTimeoutMs
+  }
+
+  #adopt(hostPromise: Promise<unknown>): Promise<unknown> {
+    const d = this.#kit.newDeferred()
+    const settle = (fn: RealmFunction, v: unknown) => {
+      try {
+        this.#enter(fn, undefined, [v], this.#drainLimit())
+      } catch {
+        // Only ACT_TIMEOUT can land here (resolve/reject never throw), and it already failed the acts waiting.
+      }
+    }
+    Reflect.apply(hostThen, hostPromise, [
+      (v: unknown) => settle(d.resolve, v),
+      (e: unknown) => settle(d.reject, this.#toRealmThrowable(e)),
+    ])
+    return d.promise
+  }
+
+  /** Host exceptions become realm errors; realm values and proxies (host-made: the realm has no Proxy) pass. */
+  #toRealmThrowable(e: unknown): unknown {
+    if (isPrimitive(e) || types.isProxy(e) || chainReaches(e, this.#kit.ObjectProto)) return e
+    return this.toRealmError(e)
+  }
+
+  /**
+   * A host promise resolved with an object reads its `then`: a sandbox getter or method there would run
+   * untimed and receive host resolving functions. Proxies are the kernel's (the realm has no Proxy).
+   */
+  #adoptionHazard(value: unknown): string | undefined {
+    for (let o = value; !isPrimitive(o); o = Object.getPrototypeOf(o)) {
+      if (types.isProxy(o)) return undefined
+      const d = Object.getOwnPropertyDescriptor(o as object, 'then')
+      if (d !== undefined && (!('value' in d) || typeof d.value === 'function')) return 'it is a thenable (has a then method or getter)'
+    }
+    return undefined
+  }
+
+  #actError(thrown: unknown, file: string): UvmError {
+    let d: ReturnType<RealmKit['describe']>
+    try {
+      d = this.#enter(this.#kit.describe, undefined, [thrown], this.cpuTimeoutMs) as ReturnType<RealmKit['describe']>
+    } catch (e) {
+      return e instanceof UvmError ? e : new UvmError('ACT_FAILED', 'the act threw a value that could not be described')
+    }
+    const details: Record<string, unknown> = { ...d.fields, name: d.name }
+    const code = d.code !== undefined && Object.hasOwn(ErrorCodes, d.code) ? d.code as ErrorCode : 'ACT_FAILED'
+    if (d.code !== undefined && code === 'ACT_FAILED') details.thrownCode = d.code
+    delete details.code
+    if (d.stack !== undefined) {
+      details.stack = d.stack
+      const at = new RegExp(`\\b${file}:(\\d+):(\\d+)\\)?$`, 'm').exec(d.stack)
+      if (at) { details.line = Number(at[1]); details.column = Number(at[2]) }
+    }
+    const err = new UvmError(code, d.primitive ? `the act threw ${d.message}` : d.message, details)
+    Object.defineProperty(err, 'name', { value: d.name, writable: true, enumerable: false, configurable: true })
+    return err
+  }
+
+  #actBody(code: string, names: readonly string[]): string {
+    try {
+      return actBody(code, names)
+    } catch (e) {
+      if (!(e instanceof SourceProblem)) throw e
+      throw new UvmError(e.forbidden ? 'ACT_FORBIDDEN' : 'ACT_SYNTAX', e.message, { line: e.line, column: e.column })
+    }
+  }
+
+  #compileAct(code: string, names: readonly string[]): { fn: RealmFunction; file: string } {
+    const key = names.join(',') + '\0' + code
+    const hit = this.#acts.get(key)
+    if (hit !== undefined) {
+      this.#acts.delete(key)
+      this.#acts.set(key, hit)
+      return hit
+    }
+    const body = this.#actBody(code, names)
+    const file = `${ACT_FILE}${++this.#actCount}`
+    const fn = this.#compile(body, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column }))
+    const entry = { fn, file }
+    this.#acts.set(key, entry)
+    if (this.#acts.size > ACT_CACHE_LIMIT) this.#acts.delete(this.#acts.keys().next().value!)
+    return entry
+  }
+
+  /**
+   * Compile a checked body into the context. The wrapper only evaluates `return (function ...)`
+   * (parse.ts verified that shape), so calling it directly runs no user code.
+   */
+  #compile(body: string, filename: string, source: string, syntaxError: (m: string, l: number, c: number) => Error): RealmFunction {
+    let wrapper: () => RealmFunction
+    try {
+      wrapper = compileFunction(body, [], { parsingContext: this.#context, filename, lineOffset: -1 }) as () => RealmFunction
+    } catch (e) {
+      // acorn accepted what V8 refuses (syntax V8 does not know yet, or an early error acorn skips).
+      if (!types.isNativeError(e) || !(chainReaches(e, this.#kit.errors.SyntaxError.prototype) || e instanceof SyntaxError)) throw e
+      // Made by V8 at compile time, not by sandbox code: reading its stack runs nothing of the sandbox.
+      const { line, column } = v8SyntaxPosition((e as Error).stack ?? '', source)
+      throw syntaxError(String(dataProperty(e, 'message')), line, column)
+    }
+    const fn = wrapper()
+    this.#made.add(fn)
+    return fn
+  }
+}

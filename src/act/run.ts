@@ -1,0 +1,122 @@
+import { UvmError } from '../errors.js'
+import type { Image, Transaction, TxMeta } from '../image/index.js'
+import type { Obj } from '../kernel/index.js'
+import { printString, writeSlot } from '../kernel/index.js'
+import type { HardenedRealm } from './realm.js'
+import { Output } from './output.js'
+import { ActError } from './act-error.js'
+
+export interface ActOptions {
+  intent?: string
+  explanation?: string
+  user?: string
+  /** Synchronous CPU time per entry into sandbox code (default: the realm's, 1 s). */
+  cpuTimeoutMs?: number
+  /** Wall-clock deadline for the whole act, awaits included (default 30 s). */
+  wallTimeoutMs?: number
+  /** Cap on captured `print` output in characters (default 1 MiB). */
+  outputLimit?: number
+  /**
+   * Host services granted to this act by name (an LLM client, a monitor...):
+   * explicit capabilities, never ambient authority. Values must be realm-safe
+   * (made with the realm's hostFunction/newObject).
+   */
+  capabilities?: Record<string, unknown>
+  /** Bindings made inside the act's transaction (the bridge binds the target of a send this way). */
+  bind?: (tx: Transaction) => Record<string, unknown>
+  /** Replaces the transaction record's description and ext (the act source is still recorded unless ext says otherwise). */
+  meta?: TxMeta
+}
+
+export interface ActResult {
+  /** What the act returned, as JS code sees it (graph objects are proxies that read the latest state). */
+  value: unknown
+  output: string
+  /** The commit's tid; undefined when the act wrote nothing. */
+  tid: number | undefined
+  /** Objects the commit wrote. */
+  changed: number[]
+}
+
+const RESERVED = new Set(['root', 'genesis', 'prototypes', 'print', 'UvmObject', 'self', 'args'])
+
+/**
+ * Run an autopoietic act: LLM-emitted code, the body of an async function, in
+ * the image's hardened realm, in ONE transaction. Success commits with the
+ * act's source, intent and explanation in the transaction record; any error or
+ * timeout aborts, and nothing of the act persists, in memory either.
+ */
+export async function runAct(image: Image, realm: HardenedRealm, code: string, opts: ActOptions = {}): Promise<ActResult> {
+  if (typeof code !== 'string') throw new UvmError('ACT_SYNTAX', 'an act is a string of JavaScript')
+  realm.checkActSyntax(code)
+  const meta: TxMeta = {
+    description: opts.intent ?? firstLine(code),
+    ext: { act: code, ...(opts.intent !== undefined && { intent: opts.intent }), ...(opts.explanation !== undefined && { explanation: opts.explanation }) },
+    ...(opts.user !== undefined && { user: opts.user }),
+    ...opts.meta,
+  }
+  const tx = image.begin(meta)
+  const output = new Output(opts.outputLimit ?? 1 << 20)
+  try {
+    const bindings = actBindings(tx, realm, output, { ...opts.capabilities, ...opts.bind?.(tx) })
+    const value = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+    const info = await tx.commit()
+    return { value, output: output.text(), tid: info.tid, changed: info.oids }
+  } catch (e) {
+    tx.abort()
+    throw ActError.from(e, output.text())
+  }
+}
+
+/** What an act sees: the graph, print, UvmObject, and the capabilities granted to it. Nothing else of the host. */
+export function actBindings(tx: Transaction, realm: HardenedRealm, output: Output, capabilities: Record<string, unknown> = {}): Record<string, unknown> {
+  const root = tx.root
+  const genesis = tx.genesis
+  const bindings: Record<string, unknown> = {
+    root,
+    genesis,
+    prototypes: genesis.prototypes,
+    print: realm.hostFunction('print', (_this, args) => {
+      output.print(args.map((a) => formatValue(tx, a)).join(' '))
+      return undefined
+    }),
+    // The seeds' idiom: `new UvmObject()` makes a fresh object delegating to the root traits.
+    UvmObject: realm.hostFunction('UvmObject', () => {
+      const o = tx.create()
+      writeSlot(tx, o, 'parent*', tx.traits)
+      return tx.proxy(o)
+    }),
+  }
+  for (const [name, value] of Object.entries(capabilities)) {
+    if (RESERVED.has(name)) throw new UvmError('ACT_FORBIDDEN', `capability name '${name}' is reserved`)
+    bindings[name] = value
+  }
+  return bindings
+}
+
+/** How print shows a value: strings as they are, objects as `<Name #oid>`, data as JSON-like text. */
+export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
+  if (typeof v === 'string') return depth === 0 ? v : JSON.stringify(v)
+  if (typeof v === 'bigint') return `${v}n`
+  if (v === undefined) return 'undefined'
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'function') return '[function]'
+    return String(v)
+  }
+  const obj = tx.kernel.objectOf(v)
+  if (obj !== undefined) return printString(tx, obj as Obj)
+  if (depth > 4) return '…'
+  try {
+    if (Array.isArray(v)) return `[${v.slice(0, 100).map((x) => formatValue(tx, x, depth + 1)).join(', ')}${v.length > 100 ? ', …' : ''}]`
+    if (ArrayBuffer.isView(v)) return `<${(v as Uint8Array).length} bytes>`
+    const keys = Object.keys(v).slice(0, 100)
+    return `{${keys.map((k) => `${k}: ${formatValue(tx, (v as Record<string, unknown>)[k], depth + 1)}`).join(', ')}}`
+  } catch {
+    return '[unprintable]'
+  }
+}
+
+function firstLine(code: string): string {
+  const line = code.trim().split('\n', 1)[0] ?? ''
+  return line.length > 80 ? line.slice(0, 79) + '…' : line
+}

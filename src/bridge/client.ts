@@ -1,0 +1,158 @@
+import * as zmq from 'zeromq'
+import { PUB_TOPIC, Reply, UvmStateUpdateEvent } from '../covenant/index.js'
+import type { CommandInput, ErrorReply, RequestId, Target } from '../covenant/index.js'
+import type { ClientKeys } from './keys.js'
+import { WireCodec } from './wire.js'
+import type { WireFormat } from './wire.js'
+import { DEFAULT_BIND } from './server.js'
+
+export interface ClientOptions {
+  /** Per-request deadline in ms. Default 30,000. */
+  timeoutMs?: number
+  /** Speak JSON instead of MessagePack. */
+  format?: WireFormat
+  /** CURVE client keys, for a daemon bound beyond loopback. */
+  keys?: ClientKeys
+}
+
+/** An error reply from the UVM, or a request that got no reply in time (code `timeout`). */
+export class BridgeError extends Error {
+  constructor(readonly code: string, message: string, readonly reply?: ErrorReply) {
+    super(message)
+    this.name = 'BridgeError'
+  }
+}
+
+type Pending = { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+/**
+ * A typed DEALER client: each request is a promise of its typed reply,
+ * matched by id, so many can be in flight. ZeroMQ reconnects by itself when
+ * the daemon restarts; a request whose reply never comes times out.
+ */
+export class BridgeClient {
+  private readonly socket: zmq.Dealer
+  private readonly codec = new WireCodec()
+  private readonly pending = new Map<RequestId, Pending>()
+  private readonly timeoutMs: number
+  private readonly format: WireFormat
+  private sends: Promise<unknown> = Promise.resolve()
+  private nextId = 1
+  private closed = false
+  private readonly loop: Promise<void>
+
+  private constructor(readonly endpoint: string, opts: ClientOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 30_000
+    this.format = opts.format ?? 'msgpack'
+    this.socket = new zmq.Dealer({
+      linger: 0,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 2000,
+      ...(opts.keys && { curveServerKey: opts.keys.serverPublicKey, curvePublicKey: opts.keys.publicKey, curveSecretKey: opts.keys.secretKey }),
+    })
+    this.socket.connect(endpoint)
+    this.loop = this.receive()
+  }
+
+  static connect(endpoint = DEFAULT_BIND, opts: ClientOptions = {}): BridgeClient {
+    return new BridgeClient(endpoint, opts)
+  }
+
+  /** Send any command; resolves with the reply, error replies included. */
+  request(command: CommandInput, opts: { timeoutMs?: number } = {}): Promise<Reply> {
+    if (this.closed) return Promise.reject(new BridgeError('closed', 'the client is closed'))
+    const id = command.id ?? `c${this.nextId++}`
+    const payload = this.codec.encode({ ...command, id }, this.format)
+    return new Promise<Reply>((resolve, reject) => {
+      const ms = opts.timeoutMs ?? this.timeoutMs
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new BridgeError('timeout', `no reply from ${this.endpoint} within ${ms} ms (is \`uvm boot\` running?)`))
+      }, ms)
+      this.pending.set(id, { resolve, reject, timer })
+      this.sends = this.sends.then(() => this.socket.send(payload)).catch((e: Error) => {
+        const p = this.pending.get(id)
+        if (p) { clearTimeout(p.timer); this.pending.delete(id); p.reject(new BridgeError('bad_frame', e.message)) }
+      })
+    })
+  }
+
+  /** Send a command and return its reply, throwing BridgeError on an error reply. */
+  async call<E extends Reply['event']>(command: CommandInput, expect: E, opts?: { timeoutMs?: number }): Promise<Extract<Reply, { event: E }>> {
+    const reply = await this.request(command, opts)
+    if (reply.event === 'error') throw new BridgeError(reply.error.code, reply.error.message, reply)
+    if (reply.event !== expect) throw new BridgeError('bad_frame', `expected a '${expect}' reply, got '${reply.event}'`)
+    return reply as Extract<Reply, { event: E }>
+  }
+
+  ping() { return this.call({ command: 'ping' }, 'pong') }
+  describe() { return this.call({ command: 'describe' }, 'covenant') }
+  state(opts: { depth?: number; target?: Target } = {}) { return this.call({ command: 'get_full_state', ...opts }, 'uvm_state_update') }
+  set(property_name: string, property_value: unknown, target?: Target) { return this.call({ command: 'update_property', property_name, property_value, ...(target !== undefined && { target }) }, 'ack') }
+  createMethod(method_name: string, method_code: string, target?: Target) { return this.call({ command: 'create_method', method_name, method_code, ...(target !== undefined && { target }) }, 'ack') }
+  send(selector: string, args: unknown[] = [], target?: Target) { return this.call({ command: 'send_message', selector, args, ...(target !== undefined && { target }) }, 'result') }
+  act(code: string, opts: { intent?: string; explanation?: string } = {}) { return this.call({ command: 'run_act', code, ...opts }, 'result') }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new BridgeError('closed', 'the client was closed')) }
+    this.pending.clear()
+    this.socket.close()
+    await this.loop.catch(() => {})
+  }
+
+  private async receive(): Promise<void> {
+    while (!this.closed) {
+      let frames: Buffer[]
+      try {
+        frames = await this.socket.receive()
+      } catch {
+        if (this.closed || this.socket.closed) return
+        continue
+      }
+      const payload = frames[frames.length - 1]
+      if (!payload) continue
+      let parsed
+      try {
+        parsed = Reply.safeParse(this.codec.decode(payload, this.codec.formatOf(payload)))
+      } catch {
+        continue
+      }
+      if (!parsed.success || parsed.data.id === undefined) continue
+      const p = this.pending.get(parsed.data.id)
+      if (!p) continue
+      clearTimeout(p.timer)
+      this.pending.delete(parsed.data.id)
+      p.resolve(parsed.data)
+    }
+  }
+}
+
+/** Events from the PUB socket: every commit's `uvm_state_update`. */
+export async function* subscribe(endpoint: string, opts: { keys?: ClientKeys; signal?: AbortSignal } = {}): AsyncGenerator<UvmStateUpdateEvent> {
+  const codec = new WireCodec()
+  const sub = new zmq.Subscriber({
+    linger: 0,
+    ...(opts.keys && { curveServerKey: opts.keys.serverPublicKey, curvePublicKey: opts.keys.publicKey, curveSecretKey: opts.keys.secretKey }),
+  })
+  sub.connect(endpoint)
+  sub.subscribe(PUB_TOPIC)
+  opts.signal?.addEventListener('abort', () => sub.close(), { once: true })
+  try {
+    for (;;) {
+      let frames: Buffer[]
+      try {
+        frames = await sub.receive()
+      } catch {
+        return
+      }
+      const payload = frames[frames.length - 1]
+      if (!payload) continue
+      const parsed = UvmStateUpdateEvent.safeParse(codec.decode(payload, 'msgpack'))
+      if (parsed.success) yield parsed.data
+    }
+  } finally {
+    if (!sub.closed) sub.close()
+  }
+}

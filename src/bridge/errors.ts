@@ -1,0 +1,37 @@
+import { UvmError } from '../errors.js'
+import type { ErrorCode, ErrorReply, RequestId } from '../covenant/index.js'
+
+/** The wire's error code for a UVM error code. */
+const BY_CODE: Record<string, ErrorCode> = {
+  KERNEL_DOES_NOT_UNDERSTAND: 'does_not_understand',
+  KERNEL_METHOD_SYNTAX: 'syntax_error',
+  ACT_SYNTAX: 'syntax_error',
+  ACT_FORBIDDEN: 'syntax_error',
+  ACT_TIMEOUT: 'timeout',
+  IMAGE_CONFLICT: 'conflict',
+}
+
+/** An error reply for anything a handler threw; host stack traces never leave the daemon. */
+export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
+  let code: ErrorCode = 'act_failed'
+  let message = 'internal error'
+  const extra: Record<string, unknown> = {}
+  if (e instanceof UvmError) {
+    code = e.details.unknownTarget === true ? 'unknown_target' : BY_CODE[e.code] ?? 'act_failed'
+    message = e.message
+    for (const k of ['line', 'column', 'selector', 'receiver'] as const) {
+      const v = e.details[k]
+      if (typeof v === 'string' || typeof v === 'number') extra[k] = v
+    }
+    extra.uvm_code = e.code
+    const output = (e as { output?: unknown }).output
+    if (typeof output === 'string' && output.length > 0) extra.output = output
+  } else if (e instanceof Error) {
+    message = e.message
+  }
+  return { event: 'error', ...(id !== undefined && { id }), error: { code, message, ...extra } }
+}
+
+export function simpleError(code: ErrorCode, message: string, id?: RequestId, issues?: { path: (string | number)[]; message: string }[]): ErrorReply {
+  return { event: 'error', ...(id !== undefined && { id }), error: { code, message, ...(issues && { issues }) } }
+}

@@ -1,0 +1,89 @@
+import type { HardenedRealm } from '../act/index.js'
+import { runAct } from '../act/index.js'
+import type { Command, Reply } from '../covenant/index.js'
+import { covenantJsonSchema } from '../covenant/index.js'
+import type { Image, Transaction } from '../image/index.js'
+import { Method, setSlot, writeSlot } from '../kernel/index.js'
+import { resolveTarget } from './target.js'
+import { WireWriter, fromWire } from './values.js'
+
+export interface HandlerContext {
+  image: Image
+  realm: HardenedRealm
+  version: string
+  /** Conflict retries for each write command. */
+  retries: number
+  /** Limits for acts and sends (defaults: the realm's). */
+  cpuTimeoutMs?: number
+  wallTimeoutMs?: number
+}
+
+/** The UVM's answer to one valid command. Throws UvmErrors; the server turns them into error replies. */
+export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> {
+  const id = cmd.id
+  const target = cmd.target ?? cmd.target_uuid
+  const echo = id !== undefined ? { id } : {}
+  switch (cmd.command) {
+    case 'ping':
+      return { event: 'pong', ...echo, version: ctx.version }
+    case 'describe':
+      return { event: 'covenant', ...echo, schema: covenantJsonSchema(ctx.version) }
+    case 'get_full_state':
+      return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth) }))
+    case 'update_property': {
+      const { info } = await ctx.image.transact((tx) => {
+        setSlot(tx, resolveTarget(tx, target), cmd.property_name, fromWire(tx, cmd.property_value, 'property_value'))
+      }, { retries: ctx.retries, meta: { description: `update_property ${cmd.property_name}`, ext: { command: 'update_property', target: target ?? 'genesis' } } })
+      return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
+    }
+    case 'create_method': {
+      // Compile first: a syntax error replies with its position and writes nothing.
+      ctx.realm.compileMethod(cmd.method_code, cmd.method_name)
+      const { info } = await ctx.image.transact((tx) => {
+        writeSlot(tx, resolveTarget(tx, target), cmd.method_name, new Method(cmd.method_code))
+      }, { retries: ctx.retries, meta: { description: `create_method ${cmd.method_name}`, ext: { command: 'create_method', target: target ?? 'genesis', source: cmd.method_code } } })
+      return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
+    }
+    case 'send_message': {
+      const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, 'return await __send()', {
+        cpuTimeoutMs: ctx.cpuTimeoutMs,
+        wallTimeoutMs: ctx.wallTimeoutMs,
+        meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
+        bind: (tx) => ({
+          __send: ctx.realm.hostFunction('send', () => tx.kernel.send(tx, resolveTarget(tx, target), cmd.selector, fromWire(tx, cmd.args, 'args') as unknown[])),
+        }),
+      }))
+      return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }) }))
+    }
+    case 'run_act': {
+      const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, cmd.code, {
+        cpuTimeoutMs: ctx.cpuTimeoutMs,
+        wallTimeoutMs: ctx.wallTimeoutMs,
+        ...(cmd.intent !== undefined && { intent: cmd.intent }),
+        ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
+      }))
+      return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), output: result.output, ...(result.tid !== undefined && { tid: result.tid }) }))
+    }
+  }
+}
+
+/** Run `f` in a read-only transaction. */
+export function read<T>(image: Image, f: (tx: Transaction) => T): T {
+  const tx = image.begin()
+  try {
+    return f(tx)
+  } finally {
+    tx.abort()
+  }
+}
+
+async function withRetries<T>(retries: number, f: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f()
+    } catch (e) {
+      if ((e as { retryable?: unknown }).retryable !== true || attempt >= retries) throw e
+      await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt))
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/** The Synaptic Bridge: ZeroMQ ROUTER (commands) + PUB (events) speaking the covenant; its typed client. */
+export { BridgeServer, DEFAULT_BIND, DEFAULT_PUB } from './server.js'
+export type { BridgeOptions, RequestLog } from './server.js'
+export { BridgeClient, BridgeError, subscribe } from './client.js'
+export type { ClientOptions } from './client.js'
+export { makeKeys, loadServerKeys, loadClientKeys } from './keys.js'
+export type { ServerKeys, ClientKeys } from './keys.js'
+export { isLoopback } from './address.js'
+export { WireCodec } from './wire.js'
+export type { WireFormat } from './wire.js'
+export { WireWriter, fromWire } from './values.js'
+export { resolveTarget } from './target.js'

@@ -1,0 +1,245 @@
+import * as zmq from 'zeromq'
+import type { HardenedRealm } from '../act/index.js'
+import { Command, PUB_TOPIC } from '../covenant/index.js'
+import type { Reply, RequestId } from '../covenant/index.js'
+import type { Image } from '../image/index.js'
+import { errorReply, simpleError } from './errors.js'
+import { handle, read } from './handlers.js'
+import type { HandlerContext } from './handlers.js'
+import { isLoopback, requireCurveFor } from './address.js'
+import type { ServerKeys } from './keys.js'
+import { ZapHandler } from './zap.js'
+import { WireCodec } from './wire.js'
+import type { WireFormat } from './wire.js'
+import { WireWriter } from './values.js'
+import { resolveTarget } from './target.js'
+
+export interface BridgeOptions {
+  /** Commands (ROUTER). Default tcp://127.0.0.1:5555. */
+  bind?: string
+  /** Events (PUB). Default tcp://127.0.0.1:5556. */
+  pub?: string
+  /** Largest request payload answered (bigger ones get `too_large`). Default 16 MiB. */
+  maxFrameBytes?: number
+  /** Commands being handled at once, all clients together, before `overloaded`. Default 1024. */
+  maxInFlight?: number
+  /** CURVE keys: required to bind anything but loopback. */
+  keys?: ServerKeys
+  /** ZMTP heartbeat interval in ms (0: off). Default 5000. */
+  heartbeatMs?: number
+  /** Conflict retries per write command. Default 8. */
+  retries?: number
+  cpuTimeoutMs?: number
+  wallTimeoutMs?: number
+  version?: string
+  /** One structured record per request. */
+  log?: (record: RequestLog) => void
+}
+
+export interface RequestLog {
+  client: string
+  command: string
+  id?: RequestId
+  ms: number
+  event: string
+  code?: string
+  tid?: number
+}
+
+export const DEFAULT_BIND = 'tcp://127.0.0.1:5555'
+export const DEFAULT_PUB = 'tcp://127.0.0.1:5556'
+
+/**
+ * The Synaptic Bridge: a ROUTER that answers every request exactly once (in
+ * order per client, concurrently across clients, each command its own
+ * transaction) and a PUB that announces every commit.
+ */
+export class BridgeServer {
+  private readonly context = new zmq.Context()
+  private readonly router: zmq.Router
+  private readonly publisher: zmq.Publisher
+  private readonly codec = new WireCodec()
+  private readonly zap: ZapHandler | undefined
+  private readonly ctx: HandlerContext
+  private readonly maxFrame: number
+  private readonly maxInFlight: number
+  private readonly log: (r: RequestLog) => void
+  private readonly perClient = new Map<string, Promise<void>>()
+  private inFlight = 0
+  private idle: (() => void) | undefined
+  private routerSends: Promise<unknown> = Promise.resolve()
+  private pubSends: Promise<unknown> = Promise.resolve()
+  private stopping = false
+  private loop: Promise<void> | undefined
+  private unsubscribe: (() => void) | undefined
+  endpoint = ''
+  pubEndpoint = ''
+
+  private constructor(readonly image: Image, realm: HardenedRealm, private readonly opts: BridgeOptions) {
+    this.maxFrame = opts.maxFrameBytes ?? 16 * 1024 * 1024
+    this.maxInFlight = opts.maxInFlight ?? 1024
+    this.log = opts.log ?? (() => {})
+    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+    const heartbeat = opts.heartbeatMs ?? 5000
+    const curve = opts.keys
+      ? { curveServer: true, curveSecretKey: opts.keys.secretKey, curvePublicKey: opts.keys.publicKey, zapDomain: 'uvm', zapEnforceDomain: true }
+      : {}
+    // libzmq drops a connection past maxMessageSize without a word; keep that as
+    // a backstop well above the limit we answer with `too_large`.
+    this.router = new zmq.Router({
+      context: this.context,
+      linger: 500,
+      receiveTimeout: 200,
+      maxMessageSize: this.maxFrame * 4 + 1024,
+      ...(heartbeat > 0 && { heartbeatInterval: heartbeat, heartbeatTimeout: heartbeat * 3, heartbeatTimeToLive: heartbeat * 3 }),
+      ...curve,
+    })
+    this.publisher = new zmq.Publisher({ context: this.context, linger: 0, noDrop: false, ...curve })
+    this.zap = opts.keys ? new ZapHandler(this.context, opts.keys.allowedClients) : undefined
+  }
+
+  static async start(image: Image, realm: HardenedRealm, opts: BridgeOptions = {}): Promise<BridgeServer> {
+    const bind = opts.bind ?? DEFAULT_BIND
+    const pub = opts.pub ?? DEFAULT_PUB
+    requireCurveFor(bind, opts.keys)
+    requireCurveFor(pub, opts.keys)
+    const server = new BridgeServer(image, realm, opts)
+    try {
+      if (server.zap) await server.zap.start()
+      await server.router.bind(bind)
+      await server.publisher.bind(pub)
+    } catch (e) {
+      await server.closeSockets()
+      throw new Error(`cannot bind the bridge (${bind}, ${pub}): ${(e as Error).message}`)
+    }
+    server.endpoint = server.router.lastEndpoint ?? bind
+    server.pubEndpoint = server.publisher.lastEndpoint ?? pub
+    server.unsubscribe = image.onCommit((info) => server.publish(info.tid, info.oids))
+    server.loop = server.receiveLoop()
+    return server
+  }
+
+  get secure(): boolean { return this.zap !== undefined }
+  get loopbackOnly(): boolean { return isLoopback(this.endpoint) && isLoopback(this.pubEndpoint) }
+
+  /** Stop taking requests, answer the ones in flight, close the sockets. The image stays open (its owner closes it). */
+  async stop(): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    await this.loop
+    if (this.inFlight > 0) await new Promise<void>((r) => { this.idle = r })
+    this.unsubscribe?.()
+    await this.routerSends.catch(() => {})
+    await this.pubSends.catch(() => {})
+    await this.closeSockets()
+  }
+
+  private async closeSockets(): Promise<void> {
+    this.router.close()
+    this.publisher.close()
+    await this.zap?.stop()
+  }
+
+  private async receiveLoop(): Promise<void> {
+    while (!this.stopping) {
+      let frames: Buffer[]
+      try {
+        frames = await this.router.receive()
+      } catch (e) {
+        if ((e as { code?: string }).code === 'EAGAIN') continue // receiveTimeout: look at `stopping` again
+        if (this.stopping || this.router.closed) return
+        continue
+      }
+      this.dispatch(frames)
+    }
+  }
+
+  private dispatch(frames: Buffer[]): void {
+    const envelope = frames.slice(0, -1)
+    const payload = frames[frames.length - 1]!
+    const client = envelope[0]?.toString('hex') ?? ''
+    if (payload.length > this.maxFrame) {
+      this.reply(envelope, 'msgpack', simpleError('too_large', `request of ${payload.length} bytes is over the ${this.maxFrame}-byte limit`), { client, command: '?', ms: 0 })
+      return
+    }
+    if (this.inFlight >= this.maxInFlight) {
+      const format = this.codec.formatOf(payload)
+      this.reply(envelope, format, simpleError('overloaded', `the UVM is handling ${this.inFlight} requests; retry shortly`), { client, command: '?', ms: 0 })
+      return
+    }
+    this.inFlight++
+    // In order per client: each request waits for the previous one of the same client.
+    const previous = this.perClient.get(client) ?? Promise.resolve()
+    const run = previous.then(() => this.serve(envelope, payload, client)).finally(() => {
+      if (this.perClient.get(client) === run) this.perClient.delete(client)
+      if (--this.inFlight === 0 && this.idle) this.idle()
+    })
+    this.perClient.set(client, run)
+  }
+
+  private async serve(envelope: Buffer[], payload: Buffer, client: string): Promise<void> {
+    const started = performance.now()
+    const format = this.codec.formatOf(payload)
+    let body: unknown
+    try {
+      body = this.codec.decode(payload, format)
+    } catch (e) {
+      this.reply(envelope, format, simpleError('bad_frame', (e as Error).message), { client, command: '?', ms: 0 })
+      return
+    }
+    const id = idOf(body)
+    const command = typeof (body as { command?: unknown })?.command === 'string' ? String((body as { command: string }).command).slice(0, 64) : '?'
+    let reply: Reply
+    const parsed = Command.safeParse(body)
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }))
+      const what = body === null || typeof body !== 'object' || Array.isArray(body) ? 'a request must be a map with a "command" field' : `invalid ${command === '?' ? 'request' : `'${command}' command`}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`
+      reply = simpleError('invalid_command', what, id, issues)
+    } else {
+      try {
+        reply = await handle(this.ctx, parsed.data)
+      } catch (e) {
+        reply = errorReply(e, id)
+      }
+    }
+    this.reply(envelope, format, reply, { client, command, ...(id !== undefined && { id }), ms: performance.now() - started })
+  }
+
+  private reply(envelope: Buffer[], format: WireFormat, reply: Reply, log: Omit<RequestLog, 'event'>): void {
+    let bytes: Buffer
+    try {
+      bytes = this.codec.encode(reply, format)
+    } catch (e) {
+      bytes = this.codec.encode(simpleError('act_failed', `the reply could not be encoded: ${(e as Error).message}`, (reply as { id?: RequestId }).id), format)
+    }
+    // zeromq.js allows one send in progress per socket: chain them.
+    this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {})
+    const code = reply.event === 'error' ? reply.error.code : undefined
+    const tid = (reply as { tid?: number }).tid
+    this.log({ ...log, ms: Math.round(log.ms * 10) / 10, event: reply.event, ...(code && { code }), ...(tid !== undefined && { tid }) })
+  }
+
+  private publish(tid: number, changed: number[]): void {
+    if (this.stopping && this.router.closed) return
+    let payload: Buffer
+    try {
+      payload = this.codec.encode(read(this.image, (tx) => ({
+        event: 'uvm_state_update',
+        tid,
+        changed,
+        state: new WireWriter(tx).object(resolveTarget(tx, 'genesis'), 1),
+      })), 'msgpack')
+    } catch {
+      return
+    }
+    this.pubSends = this.pubSends.then(() => this.publisher.send([PUB_TOPIC, payload])).catch(() => {})
+  }
+}
+
+function idOf(body: unknown): RequestId | undefined {
+  if (body === null || typeof body !== 'object') return undefined
+  const id = (body as { id?: unknown }).id
+  if (typeof id === 'string' && id.length <= 256) return id
+  if (typeof id === 'number' && Number.isInteger(id)) return id
+  return undefined
+}

@@ -1,0 +1,93 @@
+import { UvmError } from '../errors.js'
+import type { Transaction } from '../image/index.js'
+import type { Obj } from '../kernel/index.js'
+import { Method, Obj as ObjClass, Primitive, isPlainObject, printString } from '../kernel/index.js'
+
+/**
+ * Values between the image and the wire. Objects go out as
+ * `{"$ref": oid, "$print": "<WorldMorph #5>", "$slots": {...}}`, with `$slots`
+ * only within the requested depth (and once per object per reply, so cycles end);
+ * methods as `{"$method": source}`, primitives as `{"$primitive": name}`.
+ */
+export class WireWriter {
+  private readonly expanded = new Set<Obj>()
+
+  constructor(private readonly tx: Transaction) {}
+
+  /** An object and its slots down to `depth` levels of references. */
+  object(obj: Obj, depth: number): Record<string, unknown> {
+    const out: Record<string, unknown> = { $ref: obj.oid, $print: printString(this.tx, obj) }
+    if (depth <= 0 || this.expanded.has(obj)) return out
+    this.expanded.add(obj)
+    const slots: Record<string, unknown> = {}
+    for (const [name, v] of this.tx.read(obj).slots) define(slots, name, this.stored(v, depth - 1))
+    out.$slots = slots
+    return out
+  }
+
+  /** A stored slot value. */
+  stored(v: unknown, depth: number): unknown {
+    if (v === null || typeof v !== 'object') return v
+    if (v instanceof ObjClass) return this.object(v, depth)
+    if (v instanceof Method) return { $method: v.source }
+    if (v instanceof Primitive) return { $primitive: v.name }
+    if (v instanceof Uint8Array) return v
+    if (Array.isArray(v)) return v.map((x) => this.stored(x, depth))
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(v)) define(out, k, this.stored((v as Record<string, unknown>)[k], depth))
+    return out
+  }
+
+  /** A value as JS code saw it (an act's or a method's result). */
+  js(v: unknown, depth: number, seen: unknown[] = []): unknown {
+    if (v === undefined) return null
+    if (v === null || typeof v !== 'object') {
+      if (typeof v === 'function') {
+        const slot = this.tx.kernel.slotFunctionOf(v)
+        return slot instanceof Method ? { $method: slot.source } : slot instanceof Primitive ? { $primitive: slot.name } : { $function: true }
+      }
+      if (typeof v === 'symbol') return String(v)
+      if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
+      return v
+    }
+    const obj = this.tx.kernel.objectOf(v)
+    if (obj !== undefined) return this.object(obj, depth)
+    if (seen.includes(v) || seen.length > 32) return '[circular]'
+    try {
+      if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice()
+      seen.push(v)
+      if (Array.isArray(v)) return v.slice(0, 100_000).map((x) => this.js(x, depth, seen))
+      const out: Record<string, unknown> = {}
+      for (const k of Object.keys(v)) define(out, k, this.js((v as Record<string, unknown>)[k], depth, seen))
+      return out
+    } catch {
+      return '[unreadable]'
+    } finally {
+      if (seen[seen.length - 1] === v) seen.pop()
+    }
+  }
+}
+
+/** Wire data into realm values a method can use: `{"$ref": oid}` becomes the object, `{"$method": src}` a method. */
+export function fromWire(tx: Transaction, v: unknown, path = 'value'): unknown {
+  const realm = tx.kernel.realm
+  if (v === null || typeof v !== 'object') return v
+  if (v instanceof Uint8Array) return realm.copyBytes(v)
+  if (Array.isArray(v)) return realm.newArray(v.map((x, i) => fromWire(tx, x, `${path}[${i}]`)))
+  if (!isPlainObject(v)) return v
+  const rec = v as Record<string, unknown>
+  const keys = Object.keys(rec)
+  if (keys.length === 1 && keys[0] === '$ref') {
+    const proxy = typeof rec.$ref === 'number' ? tx.byOid(rec.$ref) : undefined
+    if (proxy === undefined) throw new UvmError('KERNEL_NOT_AN_OBJECT', `${path}: {"$ref": ${JSON.stringify(rec.$ref)}} names no object in the image`, { unknownTarget: true })
+    return proxy
+  }
+  if (keys.length === 1 && keys[0] === '$method' && typeof rec.$method === 'string') return new Method(rec.$method)
+  const out = realm.newObject()
+  for (const k of keys) define(out, k, fromWire(tx, rec[k], `${path}.${k}`))
+  return out
+}
+
+function define(o: Record<string, unknown>, k: string, value: unknown): void {
+  Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true })
+}

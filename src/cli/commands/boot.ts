@@ -1,0 +1,43 @@
+import { once } from 'node:events'
+import { DEFAULT_BIND, DEFAULT_PUB } from '../../bridge/index.js'
+import { Daemon } from '../../daemon/index.js'
+import { intOption, parse } from '../args.js'
+import type { CommandSpec } from '../usage.js'
+
+export const boot: CommandSpec = {
+  name: 'boot',
+  summary: 'run the UVM daemon: open the image and serve the Synaptic Bridge',
+  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR]',
+  options: [
+    ['--image PATH', 'the live image folder, created when missing (env UVM_IMAGE; default ./image.db)'],
+    ['--bind ADDR', 'ROUTER address for commands (env UVM_BIND; default ' + DEFAULT_BIND + ')'],
+    ['--pub ADDR', 'PUB address for events (env UVM_PUB; default ' + DEFAULT_PUB + ')'],
+    ['--keys DIR', 'CURVE keys folder from `uvm keys`; required to bind beyond loopback (env UVM_KEYS)'],
+    ['--cache N', 'objects kept loaded before eviction (env UVM_CACHE; default 100000)'],
+    ['--cpu-timeout MS', 'CPU limit per entry into sandbox code (env UVM_CPU_TIMEOUT; default 1000)'],
+    ['--wall-timeout MS', 'wall-clock limit per act (env UVM_WALL_TIMEOUT; default 30000)'],
+    ['--quiet', 'no per-request log lines'],
+  ],
+  async run(argv, io) {
+    const { values } = parse(argv, {
+      image: { type: 'string' }, bind: { type: 'string' }, pub: { type: 'string' }, keys: { type: 'string' },
+      cache: { type: 'string' }, 'cpu-timeout': { type: 'string' }, 'wall-timeout': { type: 'string' }, quiet: { type: 'boolean' },
+    }, 'boot', false)
+    const env = io.env
+    const daemon = await Daemon.start({
+      image: values.image ?? env.UVM_IMAGE ?? './image.db',
+      bind: values.bind ?? env.UVM_BIND ?? DEFAULT_BIND,
+      pub: values.pub ?? env.UVM_PUB ?? DEFAULT_PUB,
+      ...((values.keys ?? env.UVM_KEYS) && { keys: values.keys ?? env.UVM_KEYS }),
+      cacheSize: intOption(values.cache ?? env.UVM_CACHE, 'cache', 'boot', 1),
+      cpuTimeoutMs: intOption(values['cpu-timeout'] ?? env.UVM_CPU_TIMEOUT, 'cpu-timeout', 'boot', 1),
+      wallTimeoutMs: intOption(values['wall-timeout'] ?? env.UVM_WALL_TIMEOUT, 'wall-timeout', 'boot', 1),
+      quiet: values.quiet === true,
+      out: io.out,
+    })
+    const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(() => 'signal')
+    io.err(`uvm: ${signal} received, finishing requests in flight and closing ${daemon.path}`)
+    await daemon.stop()
+    return 0
+  },
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// The `uvm` executable: everything lives in cli.ts so tests can call main() without a process.
+import { main } from './cli.js'
+import type { Io } from './usage.js'
+
+const io: Io = {
+  out: (t) => process.stdout.write(t + '\n'),
+  err: (t) => process.stderr.write(t + '\n'),
+  env: process.env,
+  debug: process.argv.includes('--debug') || process.env.UVM_DEBUG === '1',
+}
+
+main(process.argv.slice(2), io).then((code) => { process.exitCode = code }, (e) => {
+  process.stderr.write(`uvm: ${(e as Error).message}\n`)
+  process.exitCode = 1
+})

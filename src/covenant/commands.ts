@@ -1,0 +1,64 @@
+import { z } from 'zod'
+import { commandBase } from './common.js'
+
+const selector = z.string().min(1).max(256)
+
+export const GetFullStateCommand = z.object({
+  command: z.literal('get_full_state'),
+  ...commandBase,
+  depth: z.number().int().min(0).max(8).default(1).describe('how deep object references are expanded'),
+}).meta({ id: 'GetFullStateCommand', description: 'a snapshot of the target (default: the Genesis Object)' })
+
+export const UpdatePropertyCommand = z.object({
+  command: z.literal('update_property'),
+  ...commandBase,
+  property_name: selector,
+  property_value: z.unknown().describe('plain data; {"$ref": oid} refers to an existing object'),
+}).meta({ id: 'UpdatePropertyCommand', description: 'set a data slot on the target' })
+
+export const CreateMethodCommand = z.object({
+  command: z.literal('create_method'),
+  ...commandBase,
+  method_name: selector,
+  method_code: z.string().max(1_000_000).describe('a JS function body (self and args in scope) or a function expression'),
+}).meta({ id: 'CreateMethodCommand', description: 'the primary autopoietic primitive: install a method on the target' })
+
+export const SendMessageCommand = z.object({
+  command: z.literal('send_message'),
+  ...commandBase,
+  selector,
+  args: z.array(z.unknown()).max(10_000).default([]),
+}).meta({ id: 'SendMessageCommand', description: 'send a message to the target; a missing selector goes to doesNotUnderstand:' })
+
+export const RunActCommand = z.object({
+  command: z.literal('run_act'),
+  ...commandBase,
+  code: z.string().max(1_000_000).describe('the body of an async function; root, genesis, prototypes, print, UvmObject in scope'),
+  intent: z.string().max(100_000).optional(),
+  explanation: z.string().max(100_000).optional(),
+}).meta({ id: 'RunActCommand', description: 'run an act (LLM-emitted code) in one transaction' })
+
+export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
+export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
+
+export const Command = z.discriminatedUnion('command', [
+  GetFullStateCommand,
+  UpdatePropertyCommand,
+  CreateMethodCommand,
+  SendMessageCommand,
+  RunActCommand,
+  PingCommand,
+  DescribeCommand,
+]).meta({ id: 'Command' })
+
+export type GetFullStateCommand = z.infer<typeof GetFullStateCommand>
+export type UpdatePropertyCommand = z.infer<typeof UpdatePropertyCommand>
+export type CreateMethodCommand = z.infer<typeof CreateMethodCommand>
+export type SendMessageCommand = z.infer<typeof SendMessageCommand>
+export type RunActCommand = z.infer<typeof RunActCommand>
+export type PingCommand = z.infer<typeof PingCommand>
+export type DescribeCommand = z.infer<typeof DescribeCommand>
+export type Command = z.infer<typeof Command>
+/** What a client sends (defaults not yet applied). */
+export type CommandInput = z.input<typeof Command>
+export type CommandName = Command['command']

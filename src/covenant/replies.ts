@@ -1,0 +1,67 @@
+import { z } from 'zod'
+import { RequestId, WireValue } from './common.js'
+
+/** The error codes a reply can carry: stable, for clients to branch on. */
+export const ErrorCode = z.enum([
+  'bad_frame',
+  'invalid_command',
+  'unknown_target',
+  'syntax_error',
+  'act_failed',
+  'timeout',
+  'conflict',
+  'does_not_understand',
+  'unauthorized',
+  'too_large',
+  'overloaded',
+]).meta({ id: 'ErrorCode' })
+export type ErrorCode = z.infer<typeof ErrorCode>
+
+const id = RequestId.optional()
+const Tid = z.number().int().positive()
+
+export const UvmStateUpdateEvent = z.object({
+  event: z.literal('uvm_state_update'),
+  id,
+  tid: Tid.optional().describe('the commit that produced this state (published events)'),
+  changed: z.array(z.number().int()).optional().describe('oids written by that commit (published events)'),
+  state: WireValue,
+}).meta({ id: 'UvmStateUpdateEvent', description: 'a snapshot of an object: the reply to get_full_state, and published after every commit' })
+
+export const AckReply = z.object({ event: z.literal('ack'), id, tid: Tid.optional() }).meta({ id: 'AckReply' })
+
+export const ResultReply = z.object({
+  event: z.literal('result'),
+  id,
+  value: WireValue,
+  output: z.string().optional(),
+  tid: Tid.optional().describe('present when the command wrote to the image'),
+}).meta({ id: 'ResultReply' })
+
+export const PongReply = z.object({ event: z.literal('pong'), id, version: z.string() }).meta({ id: 'PongReply' })
+
+export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()) }).meta({ id: 'CovenantReply' })
+
+export const ErrorReply = z.object({
+  event: z.literal('error'),
+  id,
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
+    line: z.number().int().optional(),
+    column: z.number().int().optional(),
+    selector: z.string().optional(),
+    receiver: z.number().int().optional(),
+  }).loose(),
+}).meta({ id: 'ErrorReply' })
+
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, PongReply, CovenantReply, ErrorReply]).meta({ id: 'Reply' })
+
+export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
+export type AckReply = z.infer<typeof AckReply>
+export type ResultReply = z.infer<typeof ResultReply>
+export type PongReply = z.infer<typeof PongReply>
+export type CovenantReply = z.infer<typeof CovenantReply>
+export type ErrorReply = z.infer<typeof ErrorReply>
+export type Reply = z.infer<typeof Reply>

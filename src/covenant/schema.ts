@@ -1,0 +1,22 @@
+import { z } from 'zod'
+import { Command } from './commands.js'
+import { Reply, UvmStateUpdateEvent } from './replies.js'
+
+export const PUB_TOPIC = 'uvm_state_update'
+
+/** The covenant as one JSON Schema document, for clients in other languages. */
+export function covenantJsonSchema(version: string): Record<string, unknown> {
+  const opts = { io: 'input', unrepresentable: 'any' } as const
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'UVM Synaptic Bridge covenant',
+    version,
+    wire: {
+      commands: 'ROUTER socket; the request is the last frame; MessagePack map, or JSON when the first byte is "{"',
+      events: `PUB socket; frames [topic "${PUB_TOPIC}", payload]`,
+    },
+    command: z.toJSONSchema(Command, opts),
+    reply: z.toJSONSchema(Reply, { ...opts, io: 'output' }),
+    event: z.toJSONSchema(UvmStateUpdateEvent, { ...opts, io: 'output' }),
+  }
+}

@@ -1,0 +1,84 @@
+import { stat, readdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { openImage } from '../index.js'
+import type { Image } from '../image/index.js'
+import type { HardenedRealm } from '../act/index.js'
+import { BridgeServer, loadServerKeys } from '../bridge/index.js'
+import type { RequestLog } from '../bridge/index.js'
+import { VERSION } from '../version.js'
+
+export interface DaemonOptions {
+  image: string
+  bind: string
+  pub: string
+  keys?: string
+  cacheSize?: number
+  cpuTimeoutMs?: number
+  wallTimeoutMs?: number
+  maxFrameBytes?: number
+  /** Where the ready line and request logs go (one JSON object per line for logs). */
+  out?: (line: string) => void
+  quiet?: boolean
+}
+
+/** A running UVM: the image, its realm, and the bridge serving them. */
+export class Daemon {
+  private stopping: Promise<void> | undefined
+
+  private constructor(readonly image: Image, readonly realm: HardenedRealm, readonly bridge: BridgeServer, readonly path: string) {}
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
+    const path = resolve(opts.image)
+    const keys = opts.keys ? await loadServerKeys(opts.keys) : undefined
+    const { image, realm } = await openImage(path, {
+      ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
+      ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
+      ...(opts.wallTimeoutMs !== undefined && { wallTimeoutMs: opts.wallTimeoutMs }),
+    })
+    let bridge: BridgeServer
+    try {
+      bridge = await BridgeServer.start(image, realm, {
+        bind: opts.bind,
+        pub: opts.pub,
+        ...(keys && { keys }),
+        ...(opts.maxFrameBytes !== undefined && { maxFrameBytes: opts.maxFrameBytes }),
+        version: VERSION,
+        ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
+        ...(opts.wallTimeoutMs !== undefined && { wallTimeoutMs: opts.wallTimeoutMs }),
+        log: opts.quiet ? undefined : (r: RequestLog) => out(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'request', ...r })),
+      })
+    } catch (e) {
+      await image.close()
+      throw e
+    }
+    const daemon = new Daemon(image, realm, bridge, path)
+    const size = await folderSize(path)
+    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${image.lastTid})`)
+    return daemon
+  }
+
+  /** Stop taking requests, finish those in flight, close sockets and image. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.bridge.stop()
+      await this.image.close()
+    })()
+    return this.stopping
+  }
+}
+
+async function folderSize(path: string): Promise<number> {
+  let total = 0
+  try {
+    for (const f of await readdir(path)) total += (await stat(join(path, f))).size
+  } catch { /* not a folder: size unknown */ }
+  return total
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`
+}

@@ -1,0 +1,90 @@
+/**
+ * Every error the UVM raises on purpose, in one place. Each has a stable `code`
+ * (documented in docs/errors.md) so that clients, the bridge and tests can
+ * branch on it without parsing messages. Absence returns `undefined`; misuse throws one of these.
+ */
+
+export const ErrorCodes = {
+  KERNEL_DOES_NOT_UNDERSTAND: 'a message found no slot and doesNotUnderstand: could not answer it',
+  KERNEL_NOT_STORABLE: 'a value of a kind that cannot live in a slot',
+  KERNEL_BAD_SLOT_NAME: 'a slot name that is empty or not a string',
+  KERNEL_METHOD_SYNTAX: 'method source that does not parse',
+  KERNEL_NOT_AN_OBJECT: 'an object was expected',
+  KERNEL_FOREIGN_OBJECT: 'an object of another transaction or image was used',
+  IMAGE_CONFLICT: 'another transaction committed a change to the same object first (retryable)',
+  IMAGE_IN_USE: 'the image is held by another process',
+  IMAGE_CLOSED: 'the image or transaction is closed',
+  IMAGE_TX_FINISHED: 'the transaction was already committed or aborted',
+  IMAGE_UNDO_REFUSED: 'undo would overwrite a later change, or the revisions were packed',
+  IMAGE_UNKNOWN_TID: 'no transaction with that tid',
+  IMAGE_CORRUPT: 'a record in the image cannot be decoded',
+  IMAGE_DANGLING: 'a reference points at an object that is not in the image',
+  IMAGE_BAD_FORMAT: 'the folder is not a UVM image, or of a newer format',
+  ACT_SYNTAX: 'act source that does not parse',
+  ACT_FORBIDDEN: 'act source that uses a construct the sandbox refuses (e.g. import())',
+  ACT_TIMEOUT: 'sandbox code ran past its CPU or wall-clock limit',
+  ACT_FAILED: 'an act threw',
+  ACT_OUTPUT_LIMIT: 'an act printed more than the output cap',
+} as const
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+export class UvmError extends Error {
+  readonly code: ErrorCode
+  readonly retryable: boolean
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, retryable = false) {
+    super(message)
+    this.name = new.target.name
+    this.code = code
+    this.details = details
+    this.retryable = retryable
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details }
+  }
+}
+
+export class DoesNotUnderstand extends UvmError {
+  constructor(readonly selector: string, readonly receiver: number | string, why = '') {
+    super('KERNEL_DOES_NOT_UNDERSTAND',
+      `#${receiver} does not understand '${selector}'${why ? ` (${why})` : ''}`,
+      { selector, receiver })
+  }
+}
+
+export class NotStorable extends UvmError {
+  constructor(what: string, path: string) {
+    super('KERNEL_NOT_STORABLE', `cannot store ${what} in slot ${path}: slots hold null, booleans, numbers, strings, bigints, Uint8Arrays, arrays and plain maps of these, objects, and methods`, { path })
+  }
+}
+
+export class MethodSyntaxError extends UvmError {
+  constructor(message: string, readonly line: number, readonly column: number, selector?: string) {
+    super('KERNEL_METHOD_SYNTAX', `${selector ? `method '${selector}': ` : ''}${message} (line ${line}, column ${column})`, { line, column, selector })
+  }
+}
+
+export class Conflict extends UvmError {
+  constructor(readonly oids: number[]) {
+    super('IMAGE_CONFLICT', `conflict: object${oids.length > 1 ? 's' : ''} ${oids.map((o) => '#' + o).join(', ')} changed by another transaction since this one read ${oids.length > 1 ? 'them' : 'it'}; retry`, { oids }, true)
+  }
+}
+
+export class ImageInUse extends UvmError {
+  constructor(readonly path: string) {
+    super('IMAGE_IN_USE', `${path} is in use by another process`, { path })
+  }
+}
+
+export class UndoRefused extends UvmError {
+  constructor(reason: string, readonly tid: number) {
+    super('IMAGE_UNDO_REFUSED', `cannot undo transaction ${tid}: ${reason}`, { tid })
+  }
+}
+
+export function isUvmError(e: unknown): e is UvmError {
+  return e instanceof UvmError
+}

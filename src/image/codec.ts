@@ -1,0 +1,111 @@
+import { Packr, addExtension } from 'msgpackr'
+import { UvmError } from '../errors.js'
+import { Method, Obj, Primitive, State } from '../kernel/index.js'
+import type { Data, SlotValue } from '../kernel/index.js'
+
+/**
+ * One object revision on disk: a msgpack array
+ * `[FORMAT, serial, prevSerial, name1, value1, name2, value2, ...]`.
+ * References are stored as oids (ext 0x40), never as nested copies; methods as
+ * their source (0x41); primitives by name (0x44; 0x42 is msgpackr's own
+ * extension for bigints wider than 64 bits); data maps as key/value lists
+ * (0x43) because msgpackr renames a `__proto__` key when it decodes a map;
+ * -0 as 0x45 because msgpack integers have no sign of zero.
+ */
+export const RECORD_FORMAT = 1
+
+class OidRef { constructor(readonly oid: number) {} }
+class MapEntries { constructor(readonly flat: unknown[]) {} }
+class NegativeZero {}
+const NEGATIVE_ZERO = new NegativeZero()
+
+// Registrations are keyed by our own classes and carry no state, so one set
+// serves every image in the process.
+addExtension({ Class: Obj, type: 0x40, write: (o: Obj) => o.oid, read: (oid: number) => new OidRef(oid) })
+addExtension({ Class: Method, type: 0x41, write: (m: Method) => m.source, read: (src: string) => new Method(src) })
+addExtension({ Class: Primitive, type: 0x44, write: (p: Primitive) => p.name, read: (name: string) => new Primitive(name) })
+addExtension({ Class: MapEntries, type: 0x43, write: (m: MapEntries) => m.flat, read: (flat: unknown[]) => new MapEntries(flat) })
+addExtension({ Class: NegativeZero, type: 0x45, write: () => 0, read: () => -0 })
+
+export class Codec {
+  private readonly packr = new Packr({ useRecords: false, useBigIntExtension: true, mapsAsObjects: true })
+
+  constructor(private readonly handle: (oid: number) => Obj) {}
+
+  encodeState(state: State, serial: number, prevSerial: number): Uint8Array {
+    const rec: unknown[] = [RECORD_FORMAT, serial, prevSerial]
+    for (const [name, value] of state.slots) rec.push(name, outbound(value))
+    return this.packr.pack(rec)
+  }
+
+  decodeState(bytes: Uint8Array, oid: number): State {
+    let rec: unknown
+    try {
+      rec = this.packr.unpack(bytes)
+    } catch (e) {
+      throw corrupt(oid, (e as Error).message)
+    }
+    if (!Array.isArray(rec) || rec.length < 3 || (rec.length - 3) % 2 !== 0) throw corrupt(oid, 'not an object record')
+    if (rec[0] !== RECORD_FORMAT) throw corrupt(oid, `record format ${String(rec[0])}; this UVM reads format ${RECORD_FORMAT}`)
+    const slots = new Map<string, SlotValue>()
+    for (let i = 3; i < rec.length; i += 2) {
+      const name = rec[i]
+      if (typeof name !== 'string') throw corrupt(oid, 'a slot name is not a string')
+      slots.set(name, this.inbound(rec[i + 1]) as SlotValue)
+    }
+    const state = new State(slots)
+    state.serial = Number(rec[1])
+    state.prevSerial = Number(rec[2])
+    state.bytes = bytes
+    return state
+  }
+
+  pack(value: unknown): Uint8Array {
+    return this.packr.pack(value)
+  }
+
+  unpack(bytes: Uint8Array): unknown {
+    return this.packr.unpack(bytes)
+  }
+
+  private inbound(v: unknown): unknown {
+    if (v === null || typeof v !== 'object') return v
+    if (v instanceof OidRef) return this.handle(v.oid)
+    if (v instanceof Method || v instanceof Primitive) return v
+    if (v instanceof Uint8Array) return new Uint8Array(v) // own the bytes: decoded buffers may share a slab
+    if (Array.isArray(v)) return Object.freeze(v.map((x) => this.inbound(x)))
+    if (v instanceof MapEntries) {
+      const out: Record<string, unknown> = Object.create(null)
+      for (let i = 0; i + 1 < v.flat.length; i += 2) out[String(v.flat[i])] = this.inbound(v.flat[i + 1])
+      return Object.freeze(out)
+    }
+    throw new UvmError('IMAGE_CORRUPT', 'a slot holds a value of unknown kind')
+  }
+}
+
+function outbound(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return Object.is(v, -0) ? NEGATIVE_ZERO : v
+  if (v instanceof Obj || v instanceof Method || v instanceof Primitive || v instanceof Uint8Array) return v
+  if (Array.isArray(v)) return v.map(outbound)
+  const flat: unknown[] = []
+  for (const k of Object.keys(v)) flat.push(k, outbound((v as Record<string, Data>)[k]))
+  return new MapEntries(flat)
+}
+
+function corrupt(oid: number, why: string): UvmError {
+  return new UvmError('IMAGE_CORRUPT', `object #${oid} cannot be decoded: ${why}`, { oid })
+}
+
+/** Every object referenced from a state (parents, slots, and references nested in data). */
+export function referencesOf(state: State, out: Obj[] = []): Obj[] {
+  for (const v of state.slots.values()) collect(v, out)
+  return out
+}
+
+function collect(v: unknown, out: Obj[]): void {
+  if (v === null || typeof v !== 'object') return
+  if (v instanceof Obj) { out.push(v); return }
+  if (v instanceof Method || v instanceof Primitive || v instanceof Uint8Array) return
+  if (Array.isArray(v)) { for (const x of v) collect(x, out); return }
+  for (const k of Object.keys(v)) collect((v as Record<string, unknown>)[k], out)
+}

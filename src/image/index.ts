@@ -1,0 +1,12 @@
+/** The live image: a ZODB analogue on abstract-level (classic-level folders, memory-level scratch images). */
+export { Image, IMAGE_FORMAT } from './image.js'
+export type { ImageOptions, CommitListener } from './image.js'
+export { Transaction } from './transaction.js'
+export type { TxMeta, CommitInfo, Savepoint, TxStatus } from './transaction.js'
+export { Store } from './store.js'
+export type { LevelDb, Op } from './store.js'
+export type { TxRecord, Revision } from './history.js'
+export type { PackReport, PackProgress } from './pack.js'
+export type { CheckReport } from './check.js'
+export { toPlain, plainValue } from './plain.js'
+export type { Plain, PlainSlots } from './plain.js'

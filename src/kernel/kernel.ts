@@ -1,0 +1,112 @@
+import { DoesNotUnderstand, UvmError } from '../errors.js'
+import type { Heap } from './heap.js'
+import { lookup } from './lookup.js'
+import { Obj } from './obj.js'
+import type { PrimitiveTable } from './primitives.js'
+import { primitives as standardPrimitives } from './primitives.js'
+import type { Realm, RealmFunction } from './realm.js'
+import type { ValueResolver } from './values.js'
+import { Method, Primitive } from './values.js'
+
+export const DNU = 'doesNotUnderstand:'
+
+/**
+ * The object model of one image: message send, doesNotUnderstand:, method
+ * compilation, and the registries that let values handed to JS code be
+ * recognised when they come back. Stateless with respect to transactions:
+ * every operation takes the Heap (transaction view) it runs in.
+ */
+export class Kernel implements ValueResolver {
+  /** graph proxy → object, for every transaction of this image. */
+  readonly proxyTargets = new WeakMap<object, Obj>()
+  /** function handed out for a slot (`obj.greet`) → the method or primitive it stood for. */
+  readonly slotFunctions = new WeakMap<object, Method | Primitive>()
+  /** Every function this kernel handed out (slot callers, DNU thunks): never stored as method source. */
+  readonly handedOut = new WeakSet<object>()
+  readonly primitives: PrimitiveTable
+
+  constructor(readonly realm: Realm, primitives: PrimitiveTable = standardPrimitives) {
+    this.primitives = primitives
+  }
+
+  /** Send `selector` to `receiver` with JS-facing arguments; returns a JS-facing value. */
+  send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
+    const holder = lookup(heap, receiver, selector)
+    if (holder === undefined) return this.doesNotUnderstand(heap, receiver, selector, args)
+    return this.perform(heap, receiver, heap.read(holder).slots.get(selector), selector, args)
+  }
+
+  /** Run what a lookup found: a method is called, a primitive is run, data is answered. */
+  perform(heap: Heap, receiver: Obj, value: unknown, selector: string, args: readonly unknown[]): unknown {
+    if (value instanceof Method) {
+      const self = heap.surface.proxy(receiver)
+      return this.realm.invoke(this.compile(value, selector), self, [self, ...args])
+    }
+    if (value instanceof Primitive) {
+      const prim = this.primitives[value.name]
+      if (prim === undefined) throw new UvmError('KERNEL_DOES_NOT_UNDERSTAND', `primitive '${value.name}' (slot '${selector}') does not exist in this UVM version`, { selector, receiver: receiver.oid })
+      return prim(heap, receiver, args)
+    }
+    return heap.surface.toJS(receiver, selector, value)
+  }
+
+  compile(method: Method, selector: string): RealmFunction {
+    if (method.compiledIn !== this.realm) {
+      method.compiled = this.realm.compileMethod(method.source, selector)
+      method.compiledIn = this.realm
+    }
+    return method.compiled as RealmFunction
+  }
+
+  /**
+   * A failed lookup becomes a send of `doesNotUnderstand:` with the reified
+   * message. A missing handler, or a handler that (synchronously) sends the
+   * same unknown selector to the same receiver again, raises DoesNotUnderstand
+   * instead of looping.
+   */
+  doesNotUnderstand(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
+    if (selector === DNU) throw new DoesNotUnderstand(String(describeMessage(args)), receiver.oid, 'doesNotUnderstand: itself is not understood')
+    const holder = lookup(heap, receiver, DNU)
+    if (holder === undefined) throw new DoesNotUnderstand(selector, receiver.oid)
+    const guard = heap.surface.dnuGuard
+    const key = `${receiver.oid}\u0000${selector}`
+    if (guard.has(key)) throw new DoesNotUnderstand(selector, receiver.oid, 'doesNotUnderstand: recursed on the same selector and receiver')
+    const message = this.realm.newObject()
+    message.selector = selector
+    message.args = this.realm.newArray(args)
+    message.receiver = heap.surface.proxy(receiver)
+    guard.add(key)
+    try {
+      return this.perform(heap, receiver, heap.read(holder).slots.get(DNU), DNU, [message])
+    } finally {
+      guard.delete(key)
+    }
+  }
+
+  // ValueResolver: how values handed out by this kernel are recognised on the way back in.
+  objectOf(v: unknown): Obj | undefined {
+    if (typeof v !== 'object' || v === null) return undefined
+    // The WeakMap first: `instanceof` on a graph proxy runs its getPrototypeOf trap (~50 ns).
+    return this.proxyTargets.get(v) ?? (v instanceof Obj ? v : undefined)
+  }
+
+  dataOf(_v: unknown): unknown {
+    return undefined
+  }
+
+  slotFunctionOf(v: unknown): Method | Primitive | undefined {
+    return typeof v === 'function' ? this.slotFunctions.get(v) : undefined
+  }
+
+  sourceOf(fn: Function): string | undefined {
+    if (this.handedOut.has(fn)) return undefined
+    let src: string
+    try { src = Function.prototype.toString.call(fn) } catch { return undefined }
+    return /\{\s*\[native code\]\s*\}\s*$/.test(src) ? undefined : src
+  }
+}
+
+function describeMessage(args: readonly unknown[]): unknown {
+  const m = args[0] as { selector?: unknown } | undefined
+  return m && typeof m === 'object' && typeof m.selector === 'string' ? m.selector : DNU
+}

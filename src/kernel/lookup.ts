@@ -1,0 +1,77 @@
+import type { Heap } from './heap.js'
+import type { CacheEntry } from './obj.js'
+import { Obj } from './obj.js'
+import type { State } from './state.js'
+
+const isObj = (v: unknown): v is Obj => v instanceof Obj
+
+/**
+ * Find the object holding `selector` for a send to `receiver`: the receiver's
+ * own slots, then each parent slot in slot order, depth-first, visiting an
+ * object at most once (so cycles are legal). The first hit wins (Io's rule;
+ * Self would report an ambiguity instead). Returns undefined on a miss.
+ */
+export function lookup(heap: Heap, receiver: Obj, selector: string): Obj | undefined {
+  if (heap.structDirty) return walk(heap, receiver, selector, undefined)
+  const cache = receiver.lookupCache
+  const hit = cache?.get(selector)
+  if (hit !== undefined && valid(hit, heap.snapshot)) return hit.holder
+  const deps: Obj[] = []
+  const holder = walk(heap, receiver, selector, deps)
+  // Only a walk over latest committed states describes what every view sees;
+  // a view reading an older snapshot of some object must not publish its walk.
+  if (deps.every((d) => d.serial <= heap.snapshot)) {
+    const versions = deps.map((d) => d.structVersion)
+    ;(receiver.lookupCache ?? (receiver.lookupCache = new Map())).set(selector, { holder, deps, versions })
+  }
+  return holder
+}
+
+/** Valid while no object on the path changed structure, and the view sees each path object's latest state. */
+function valid(entry: CacheEntry, snapshot: number): boolean {
+  const { deps, versions } = entry
+  for (let i = 0; i < deps.length; i++) {
+    const d = deps[i]!
+    if (d.structVersion !== versions[i] || d.serial > snapshot) return false
+  }
+  return true
+}
+
+function walk(heap: Heap, receiver: Obj, selector: string, deps: Obj[] | undefined): Obj | undefined {
+  let found: Obj | undefined
+  visit(heap, receiver, (obj, state) => {
+    deps?.push(obj)
+    if (state.slots.has(selector)) { found = obj; return true }
+    return false
+  })
+  return found
+}
+
+/** Every object a lookup from `receiver` may visit, in search order (for mirrors and printString). */
+export function ancestry(heap: Heap, receiver: Obj): Obj[] {
+  const order: Obj[] = []
+  visit(heap, receiver, (obj) => { order.push(obj); return false })
+  return order
+}
+
+/**
+ * Depth-first preorder over the receiver and its parents in slot order, each
+ * object once. `step` returns true to stop. Marking on pop (not on push) keeps
+ * the order that of the recursive definition when a parent is reachable twice.
+ */
+function visit(heap: Heap, receiver: Obj, step: (obj: Obj, state: State) => boolean): void {
+  const visited: Obj[] = []
+  const stack: Obj[] = [receiver]
+  while (stack.length > 0) {
+    const obj = stack.pop()!
+    if (visited.includes(obj)) continue
+    visited.push(obj)
+    const state = heap.read(obj)
+    if (step(obj, state)) return
+    const parents = state.parents(isObj)
+    for (let i = parents.length - 1; i >= 0; i--) {
+      const p = parents[i]!
+      if (!visited.includes(p)) stack.push(p)
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { State } from './state.js'
+
+/** A cached lookup result: where `selector` was found (or not) and what the answer depends on. */
+export interface CacheEntry {
+  /** The object holding the slot; undefined caches a miss (the selector goes to doesNotUnderstand:). */
+  readonly holder: Obj | undefined
+  /** Every object the walk visited, with the structure version it had then. */
+  readonly deps: readonly Obj[]
+  readonly versions: readonly number[]
+}
+
+/**
+ * The identity of one object in one image: its oid, and its committed state
+ * when loaded. A handle without a state is a ghost (ZODB's term): the record is
+ * read on first touch. Handles are shared by every transaction; what each
+ * transaction sees is decided by the transaction (its write set first, then
+ * `state`). `state` is never mutated in place: a commit replaces it.
+ */
+export class Obj {
+  /** Committed state, or undefined for a ghost / an object no commit has written yet. */
+  state: State | undefined = undefined
+  /** tid of the committed state (0: never committed). */
+  serial = 0
+  /**
+   * Bumped when a commit adds or removes a slot here, or re-points a parent
+   * slot: anything that can change where a lookup through this object lands.
+   */
+  structVersion = 0
+  /** Lookup cache for sends whose receiver is this object. Dropped when the state is evicted. */
+  lookupCache: Map<string, CacheEntry> | undefined = undefined
+  /** CLOCK reference bit for the object cache. */
+  touched = false
+
+  constructor(readonly oid: number) {}
+}

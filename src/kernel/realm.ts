@@ -1,0 +1,54 @@
+/**
+ * What the kernel needs from the JavaScript realm that methods and acts run in.
+ *
+ * The kernel never hands a host-realm function, array, plain object or error to
+ * sandbox code: a host `Function` is one `.constructor` away from `process`.
+ * Everything that crosses goes through these hooks. The hardened implementation
+ * lives in `src/act` (a `node:vm` context); the kernel only knows this shape.
+ */
+export interface Realm {
+  /**
+   * Compile stored method source into a function living in the realm. Accepted
+   * forms: a function expression (`function (a) {...}`, `async function ...`),
+   * an arrow function, a method shorthand (`greet(a) {...}`, as
+   * `Function.prototype.toString` prints object methods), or a bare function
+   * body (`return self.x + 1`, `print("hi")`). The compiled function is called
+   * as `fn.call(receiver, receiver, ...args)`: `self` is its first parameter and
+   * `this` is bound to the receiver too; a bare body also sees `args`.
+   * Throws `MethodSyntaxError` (line/column relative to `source`).
+   */
+  compileMethod(source: string, selector: string): RealmFunction
+
+  /**
+   * Call a realm function from the host. The first entry from the host starts
+   * the CPU-time watchdog; calls made while already inside sandbox code run
+   * directly (a timed entry per message send would cost ~47 µs each).
+   */
+  invoke(fn: RealmFunction, thisArg: unknown, args: readonly unknown[]): unknown
+
+  /** How many sandbox entries are on the stack now (0: host code only). */
+  readonly depth: number
+
+  /** A realm function whose calls run `impl` on the host. Its identity carries no host prototype. */
+  hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction
+
+  /** A fresh realm array / null-prototype-free plain object (realm `Object.prototype`). */
+  newArray(items?: readonly unknown[]): unknown[]
+  newObject(): Record<string, unknown>
+
+  /** A realm Uint8Array holding a copy of `bytes` (a host typed array leads to the host Function). */
+  copyBytes(bytes: Uint8Array): Uint8Array
+
+  /** The realm's `Array.prototype` and `Object.prototype`, for proxies that stand for arrays and maps. */
+  readonly arrayPrototype: object
+  readonly objectPrototype: object
+
+  /** A realm Error carrying the same name, message and own data fields (code, selector, ...). */
+  toRealmError(err: unknown): Error
+
+  /** True when `value` is a function created in this realm (or by `hostFunction`). */
+  isRealmFunction(value: unknown): value is RealmFunction
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RealmFunction = (...args: any[]) => unknown

@@ -1,0 +1,187 @@
+import type { Heap } from './heap.js'
+import { lookup } from './lookup.js'
+import { Obj } from './obj.js'
+import type { RealmFunction } from './realm.js'
+import { removeSlot, setSlot, writeSlot } from './slots.js'
+import type { Data, SlotValue } from './values.js'
+import { Method, Primitive, toStored } from './values.js'
+
+/** Names JS machinery probes for; a missing one must read as undefined, not as a doesNotUnderstand: thunk. */
+const PROBES = new Set(['then', 'constructor', '__proto__', 'toJSON', 'valueOf', 'prototype', 'caller', 'callee', 'arguments', 'inspect', 'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', '@@__IMMUTABLE_ITERABLE__@@', '@@__IMMUTABLE_RECORD__@@', '_isMockFunction'])
+
+/**
+ * A data value read out of a slot. The caller gets a private realm copy; at
+ * commit (and savepoint) the copy is compared with what the slot held and, if
+ * it was mutated in place (`obj.items.push(x)`), written back to the receiver.
+ * This closes ZODB's classic trap (mutating a list inside a persistent object
+ * and losing the change) without freezing values under the programmer.
+ */
+interface Tracked {
+  stored: SlotValue
+  copy: unknown
+}
+
+/**
+ * The JS face of one transaction: graph objects as proxies, slot functions,
+ * tracked data, and the doesNotUnderstand: recursion guard.
+ */
+export class Surface {
+  private readonly proxies = new Map<Obj, object>()
+  private readonly callers = new Map<Obj, Map<string, RealmFunction>>()
+  private readonly tracked = new Map<Obj, Map<string, Tracked>>()
+  readonly dnuGuard = new Set<string>()
+
+  constructor(private readonly heap: Heap) {}
+
+  proxy(obj: Obj): object {
+    let p = this.proxies.get(obj)
+    if (p === undefined) {
+      p = new Proxy(this.heap.kernel.realm.newObject(), this.handler(obj))
+      this.proxies.set(obj, p)
+      this.heap.kernel.proxyTargets.set(p, obj)
+    }
+    return p
+  }
+
+  /** A stored value as JS code sees it. `receiver`/`name` key the tracking of mutable copies. */
+  toJS(receiver: Obj, name: string, value: unknown): unknown {
+    if (value === null || typeof value !== 'object') return value
+    if (value instanceof Obj) return this.proxy(value)
+    if (value instanceof Method || value instanceof Primitive) return this.caller(receiver, name, value)
+    let byName = this.tracked.get(receiver)
+    const t = byName?.get(name)
+    if (t !== undefined && t.stored === value) return t.copy
+    if (t !== undefined) this.flushOne(receiver, name, t)
+    const copy = this.copyIn(value as Data)
+    if (value instanceof Uint8Array) return copy
+    if (byName === undefined) this.tracked.set(receiver, byName = new Map())
+    byName.set(name, { stored: value as SlotValue, copy })
+    return copy
+  }
+
+  /** Keep tracking consistent after a slot write: storing the tracked copy itself keeps it live. */
+  slotWritten(obj: Obj, name: string, jsValue: unknown, stored: SlotValue | undefined): void {
+    const byName = this.tracked.get(obj)
+    const t = byName?.get(name)
+    if (t === undefined) return
+    if (stored !== undefined && jsValue === t.copy) t.stored = stored
+    else byName!.delete(name)
+  }
+
+  /** Write back every tracked copy that was mutated in place. Called before commit and savepoint. */
+  flush(): void {
+    for (const [obj, byName] of this.tracked) for (const [name, t] of byName) this.flushOne(obj, name, t)
+  }
+
+  /** Forget tracked copies (after a rollback: copies handed out before it no longer write back). */
+  forgetTracked(): void {
+    this.tracked.clear()
+  }
+
+  private flushOne(obj: Obj, name: string, t: Tracked): void {
+    const now = toStored(t.copy, this.heap.kernel, `'${name}' of #${obj.oid}`)
+    if (!sameData(now, t.stored)) {
+      writeSlot(this.heap, obj, name, now)
+      t.stored = now
+    }
+  }
+
+  private copyIn(value: Data): unknown {
+    const realm = this.heap.kernel.realm
+    if (value === null || typeof value !== 'object') return value
+    if (value instanceof Obj) return this.proxy(value)
+    if (value instanceof Uint8Array) return realm.copyBytes(value)
+    if (Array.isArray(value)) return realm.newArray(value.map((v) => this.copyIn(v)))
+    const out = realm.newObject()
+    for (const k of Object.keys(value)) {
+      // defineProperty, not assignment: a stored key named __proto__ must not set the copy's prototype.
+      Object.defineProperty(out, k, { value: this.copyIn((value as Record<string, Data>)[k]!), writable: true, enumerable: true, configurable: true })
+    }
+    return out
+  }
+
+  /** The function standing for slot `name` of `obj`: calling it sends `name` to `obj`. */
+  caller(obj: Obj, name: string, stands?: Method | Primitive): RealmFunction {
+    let byName = this.callers.get(obj)
+    let fn = byName?.get(name)
+    if (fn === undefined) {
+      const { heap } = this
+      fn = heap.kernel.realm.hostFunction(name, (_this, args) => heap.kernel.send(heap, obj, name, args))
+      heap.kernel.handedOut.add(fn)
+      if (byName === undefined) this.callers.set(obj, byName = new Map())
+      byName.set(name, fn)
+    }
+    if (stands !== undefined) this.heap.kernel.slotFunctions.set(fn, stands)
+    else this.heap.kernel.slotFunctions.delete(fn)
+    return fn
+  }
+
+  private handler(obj: Obj): ProxyHandler<object> {
+    const heap = this.heap
+    const realm = heap.kernel.realm
+    // Errors raised on the host must reach sandbox code as realm errors (a host
+    // Error's constructor chain leads to the host Function); host callers keep
+    // the host classes.
+    const guard = <T>(f: () => T): T => {
+      try { return f() } catch (e) { throw realm.depth > 0 ? realm.toRealmError(e) : e }
+    }
+    return {
+      get: (_t, prop) => guard(() => {
+        if (typeof prop !== 'string') return undefined
+        const holder = lookup(heap, obj, prop)
+        if (holder === undefined) {
+          if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
+          return PROBES.has(prop) ? undefined : this.caller(obj, prop)
+        }
+        if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
+        return this.toJS(obj, prop, heap.read(holder).slots.get(prop))
+      }),
+      set: (_t, prop, value) => guard(() => {
+        if (typeof prop !== 'string') throw new TypeError('symbol-keyed properties cannot be stored in slots')
+        setSlot(heap, obj, prop, value)
+        return true
+      }),
+      has: (_t, prop) => guard(() => typeof prop === 'string' && lookup(heap, obj, prop) !== undefined),
+      deleteProperty: (_t, prop) => guard(() => {
+        if (typeof prop === 'string') removeSlot(heap, obj, prop)
+        return true
+      }),
+      ownKeys: () => guard(() => [...heap.read(obj).slots.keys()]),
+      getOwnPropertyDescriptor: (_t, prop) => guard(() => {
+        if (typeof prop !== 'string') return undefined
+        const slots = heap.read(obj).slots
+        if (!slots.has(prop)) return undefined
+        return { value: this.toJS(obj, prop, slots.get(prop)), writable: true, enumerable: true, configurable: true }
+      }),
+      defineProperty: (_t, prop, desc) => guard(() => {
+        if (typeof prop !== 'string' || !('value' in desc)) throw new TypeError('slots hold values: accessors and symbol keys cannot be defined on UVM objects')
+        setSlot(heap, obj, prop, desc.value)
+        return true
+      }),
+      getPrototypeOf: () => null,
+      setPrototypeOf: () => guard(() => { throw new TypeError("UVM objects delegate through 'parent*' slots: assign obj['parent*'] instead") }),
+      preventExtensions: () => false,
+      isExtensible: () => true,
+    }
+  }
+}
+
+/** Structural equality of stored values (objects by identity). */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (a instanceof Obj || b instanceof Obj || a instanceof Method || b instanceof Method || a instanceof Primitive || b instanceof Primitive) return false
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+    return true
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a), kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false
+    if (!sameData((a as Record<string, unknown>)[ka[i]!], (b as Record<string, unknown>)[kb[i]!])) return false
+  }
+  return true
+}

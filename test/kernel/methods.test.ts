@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Method } from '../../src/kernel/index.js'
+import type { Transaction } from '../../src/image/index.js'
+import { scratchImage } from '../support/images.js'
+import type { P } from '../support/uvm.js'
+import { oidOf, stateOf, thrown } from '../support/uvm.js'
+
+/**
+ * Methods are stored as source text and compiled in the sandbox realm. A JS
+ * function assigned to a slot is never kept as a closure: a variable it closed
+ * over is simply not defined where the method runs. Documented behaviour:
+ * reading such a variable throws a ReferenceError ("x is not defined");
+ * `typeof x` answers 'undefined'.
+ */
+describe('methods', () => {
+  let s: Awaited<ReturnType<typeof scratchImage>>
+  let tx: Transaction
+
+  beforeEach(async () => {
+    s = await scratchImage()
+    tx = s.image.begin()
+  })
+  afterEach(async () => {
+    tx.abort()
+    await s.dispose()
+  })
+
+  it('assigning a JS function stores its source text, not the function', () => {
+    const o = tx.root.clone()
+    const fn = function (this: P, n: number) { return n * 2 }
+    o.double = fn
+    const stored = stateOf(tx, o).slots.get('double')
+    expect(stored).toBeInstanceOf(Method)
+    expect((stored as Method).source).toBe(Function.prototype.toString.call(fn))
+    expect(o.double(21)).toBe(42)
+    // What comes back is a function standing for the slot, not the assigned one.
+    expect(o.double).not.toBe(fn)
+  })
+
+  it('accepts arrow functions and async functions', async () => {
+    const o = tx.root.clone()
+    o.inc = (x: number) => x + 1
+    o.later = async (x: number) => { await null; return x * 10 }
+    expect(o.inc(1)).toBe(2)
+    expect(await o.later(2)).toBe(20)
+  })
+
+  it('never captures the variables of the code that assigned it (ReferenceError; typeof → undefined)', () => {
+    const secret = 'captured?'
+    let counter = 0
+    const o = tx.root.clone()
+    o.peek = function () { return secret }
+    o.peekType = function () { return typeof secret }
+    o.bump = function () { counter++; return counter }
+    // The assigning code still sees its local.
+    expect(secret).toBe('captured?')
+    const e = thrown(() => o.peek())
+    expect(e.name).toBe('ReferenceError')
+    expect(String(e.message)).toMatch(/secret is not defined/)
+    expect(o.peekType()).toBe('undefined')
+    expect(thrown(() => o.bump()).name).toBe('ReferenceError')
+    expect(counter).toBe(0)
+  })
+
+  it('does not see the host: no process, no require', () => {
+    const o = tx.root.clone()
+    o.probe = function () { return [typeof process, typeof require].join(',') }
+    expect(o.probe()).toBe('undefined,undefined')
+  })
+
+  it('a slot function moved to another object carries the method, not a caller bound to the first', () => {
+    const a = tx.root.clone()
+    a.name = 'a'
+    a.who = function (this: P) { return this.name }
+    const b = tx.root.clone()
+    b.name = 'b'
+    b.who = a.who
+    expect(b.who()).toBe('b')
+    expect((stateOf(tx, b).slots.get('who') as Method).source).toBe((stateOf(tx, a).slots.get('who') as Method).source)
+  })
+
+  it('replacing a method takes effect at the next send', () => {
+    const o = tx.root.clone()
+    o.v = function () { return 1 }
+    expect(o.v()).toBe(1)
+    o.v = function () { return 2 }
+    expect(o.v()).toBe(2)
+  })
+
+  it('are callable after close and reopen, with the same source, and still capture nothing', async () => {
+    const local = 'not persisted'
+    const p = tx.root.clone()
+    p.greet = function (this: P, n: string) { return 'hi ' + n + ' from ' + this.label }
+    p.asyncGreet = async function (this: P) { await null; return 'async ' + this.label }
+    p.leak = function () { return typeof local }
+    const c = p.clone()
+    c.label = 'c'
+    tx.root.kept = c
+    const source = (stateOf(tx, p).slots.get('greet') as Method).source
+    const pOid = oidOf(tx, p)
+    await tx.commit()
+
+    const image = await s.reopen()
+    tx = image.begin()
+    const c2 = tx.root.kept
+    expect(c2.greet('Ada')).toBe('hi Ada from c')
+    expect(await c2.asyncGreet()).toBe('async c')
+    expect(c2.leak()).toBe('undefined')
+    expect((stateOf(tx, tx.byOid(pOid)).slots.get('greet') as Method).source).toBe(source)
+  })
+})

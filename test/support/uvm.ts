@@ -1,0 +1,53 @@
+import { expect } from 'vitest'
+import type { Obj, State } from '../../src/kernel/index.js'
+import type { Transaction } from '../../src/image/index.js'
+
+/** A graph object as test code handles it (a proxy: any slot may be read, written or sent). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type P = Record<string, any>
+
+/**
+ * The error `fn` throws; fails the test when it returns normally. Errors may
+ * come from the sandbox realm (not `instanceof` host classes), so tests check
+ * `code`, `name` and `message` instead of classes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function thrown(fn: () => unknown): any {
+  try {
+    fn()
+  } catch (e) {
+    return e
+  }
+  expect.fail('expected an error, but the call returned normally')
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function rejected(p: Promise<unknown> | (() => Promise<unknown>)): Promise<any> {
+  try {
+    await (typeof p === 'function' ? p() : p)
+  } catch (e) {
+    return e
+  }
+  expect.fail('expected a rejection, but the promise resolved')
+}
+
+export function oidOf(tx: Transaction, proxy: unknown): number {
+  return tx.objectOf(proxy).oid
+}
+
+export function handleOf(tx: Transaction, proxy: unknown): Obj {
+  return tx.objectOf(proxy)
+}
+
+/** The state of an object as the transaction sees it (working copy first). */
+export function stateOf(tx: Transaction, proxy: unknown): State {
+  return tx.read(tx.objectOf(proxy))
+}
+
+/** The store key of an object's current revision, spelled out (for tampering behind the image's back). */
+export function objectRecordKey(oid: number): string {
+  return 'o:' + oid.toString(16).padStart(12, '0')
+}
+
+export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
