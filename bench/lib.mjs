@@ -23,22 +23,17 @@ if (!existsSync(join(DIST, 'image', 'index.js'))) {
 
 // ---------------------------------------------------------------- the realm
 
-/**
- * The realm methods run in: the real HardenedRealm from dist/act/realm.js.
- * While src/act/realm.ts is not written yet, fall back to a transcription of
- * scratch/stubrealm.ts (no watchdog) and say so loudly in every report.
- */
+/** The realm methods run in: the HardenedRealm from dist/act/realm.js (src/act/realm.ts). */
 export async function loadRealm() {
   const real = join(DIST, 'act', 'realm.js')
-  if (existsSync(real)) {
-    const mod = await import(pathToFileURL(real).href)
-    const Ctor = mod.HardenedRealm
-    if (typeof Ctor !== 'function') throw new Error('dist/act/realm.js does not export HardenedRealm')
-    return { name: 'HardenedRealm (dist/act/realm.js)', stub: false, make: (opts) => new Ctor(opts) }
+  if (!existsSync(real)) {
+    console.error('bench: dist/act/realm.js is missing: src/act/realm.ts (HardenedRealm) must be built first')
+    process.exit(1)
   }
-  const stubPath = join(ROOT, 'bench', '_stubrealm.mjs')
-  const { stubRealm } = await import(pathToFileURL(stubPath).href)
-  return { name: 'STUB realm (scratch/stubrealm.ts transcription; no watchdog)', stub: true, make: () => stubRealm() }
+  const mod = await import(pathToFileURL(real).href)
+  const Ctor = mod.HardenedRealm
+  if (typeof Ctor !== 'function') throw new Error('dist/act/realm.js does not export HardenedRealm')
+  return { name: 'HardenedRealm (dist/act/realm.js)', make: (opts) => new Ctor(opts) }
 }
 
 export async function importDist(rel) {
@@ -61,40 +56,6 @@ export function mad(xs) {
 }
 
 export const gc = typeof globalThis.gc === 'function' ? globalThis.gc : () => {}
-
-/**
- * ns per operation of `body(n)` (which must perform n operations and return
- * something that depends on them), as `runs` samples after `warm` warm-up calls.
- */
-export function sampleNs(body, n, runs = 7, warm = 2) {
-  let sink = 0
-  for (let w = 0; w < warm; w++) sink += Number(body(n)) || 0
-  const out = []
-  for (let r = 0; r < runs; r++) {
-    const t0 = process.hrtime.bigint()
-    sink += Number(body(n)) || 0
-    out.push(Number(process.hrtime.bigint() - t0) / n)
-  }
-  blackhole(sink)
-  return out
-}
-
-/** Interleaved sampling of several synchronous loops: samples[name] = ns/op per run. */
-export function sampleInterleaved(bodies, n, runs = 7, warm = 2) {
-  const names = Object.keys(bodies)
-  const samples = Object.fromEntries(names.map((k) => [k, []]))
-  let sink = 0
-  for (let w = 0; w < warm; w++) for (const k of names) sink += Number(bodies[k](n)) || 0
-  for (let r = 0; r < runs; r++) {
-    for (const k of names) {
-      const t0 = process.hrtime.bigint()
-      sink += Number(bodies[k](n)) || 0
-      samples[k].push(Number(process.hrtime.bigint() - t0) / n)
-    }
-  }
-  blackhole(sink)
-  return samples
-}
 
 let hole = 0
 export function blackhole(x) { hole ^= (Number(x) | 0); return hole }
@@ -127,7 +88,7 @@ export function fmtRate(perSec, unit = 'op/s') {
   return `${perSec.toFixed(0)} ${unit}`
 }
 
-export const fmtRatio = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—')
+export const fmtRatio = (r) => (!Number.isFinite(r) ? '—' : r >= 0.1 ? `${r.toFixed(2)}×` : `${r.toPrecision(2)}×`)
 
 /**
  * One line of a report.

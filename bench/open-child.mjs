@@ -4,6 +4,10 @@
 import { importDist, loadRealm } from './lib.mjs'
 
 const location = process.argv[2]
+if (location === undefined) {
+  console.error('usage: node bench/open-child.mjs <image folder>   (a helper of bench/open.mjs; commits until killed)')
+  process.exit(2)
+}
 const { Image } = await importDist('image/index.js')
 const realm = await loadRealm()
 const image = await Image.open(location, { realm: realm.make(), durable: true })

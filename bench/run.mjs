@@ -53,5 +53,4 @@ console.log(table(all))
 const met = all.filter((r) => r.met === true).length
 const missed = all.filter((r) => r.met === false).length
 console.log(`\n${met} targets met, ${missed} missed, ${all.filter((r) => r.met === undefined).length} informational rows; total ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-if (realm.stub) console.log('WARNING: measured with the STUB realm (dist/act/realm.js not built): method-send and watchdog figures are not representative.')
 process.exitCode = failed ? 1 : 0

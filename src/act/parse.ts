@@ -42,7 +42,7 @@ type AnyNode = Node & Record<string, any>
 interface AcornError { message: string; pos: number; loc?: { line: number; column: number } }
 
 function isAcornError(e: unknown): e is AcornError {
-  return e instanceof SyntaxError && typeof (e as unknown as AcornError).pos === 'number'
+  return e instanceof Error && typeof (e as unknown as AcornError).pos === 'number'
 }
 
 const LINE_BREAK = /\r\n|[\n\r\u2028\u2029]/
@@ -54,16 +54,6 @@ export function toSource(source: string, bodyLine: number, bodyColumn0: number):
   if (line < 1) return { line: 1, column: 1 }
   if (line > lines.length) return { line: lines.length, column: lines[lines.length - 1]!.length + 1 }
   return { line, column: Math.min(bodyColumn0, lines[line - 1]!.length) + 1 }
-}
-
-function parseBody(body: string, source: string): AnyNode {
-  try {
-    return parse(body, OPTIONS) as AnyNode
-  } catch (e) {
-    if (!isAcornError(e)) throw e
-    const { line, column } = toSource(source, e.loc?.line ?? 2, e.loc?.column ?? 0)
-    throw new SourceProblem(e.message.replace(/ \(\d+:\d+\)$/, ''), line, column)
-  }
 }
 
 function children(node: AnyNode): AnyNode[] {
@@ -104,7 +94,9 @@ function refuseModuleSyntax(program: AnyNode, source: string): void {
  * exactly `BODY_HEAD` + one function expression + `)`, free of module syntax.
  */
 function checkBody(body: string, source: string): AnyNode {
-  const program = parseBody(body, source)
+  const parsed = tryParse(body, source)
+  if ('problem' in parsed) throw parsed.problem
+  const { program } = parsed
   const fn = returnedExpression(program, body)
   if (fn?.type !== 'FunctionExpression') {
     throw new SourceProblem('source does not form a single function (unbalanced braces or parentheses?)', 1, 1)

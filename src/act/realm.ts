@@ -30,11 +30,22 @@ export interface HardenedRealmOptions {
 export interface RealmActOptions {
   cpuTimeoutMs?: number | undefined
   wallTimeoutMs?: number | undefined
+  /** Receives the arguments of every `print(...)` made while this act's code runs, methods it calls included. */
+  print?: ((args: unknown[]) => void) | undefined
 }
 
 const ACT_CACHE_LIMIT = 500
 const BUILTIN_ERRORS = new Set(['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError'])
 const hostThen = Promise.prototype.then
+
+/** An act between its start and its settlement. */
+interface Act {
+  readonly cpuMs: number
+  /** Where the global `print` writes while this act's code runs. */
+  readonly print: ((args: unknown[]) => void) | undefined
+  done: boolean
+  fail(e: Error): void
+}
 
 function isPrimitive(v: unknown): boolean {
   return v === null || (typeof v !== 'object' && typeof v !== 'function')
@@ -105,10 +116,13 @@ export class HardenedRealm implements Realm {
   readonly #methods = new Map<string, RealmFunction>()
   readonly #acts = new Map<string, { fn: RealmFunction; file: string }>()
   readonly #made = new WeakSet<object>()
-  /** Fail callbacks of acts still waiting, with their CPU limits. */
-  readonly #inFlight = new Map<(e: Error) => void, number>()
+  readonly #inFlight = new Set<Act>()
+  /** The act whose code the running timed entry serves (undefined: a plain invoke or drain). */
+  #current: Act | undefined
   #depth = 0
   #actCount = 0
+  /** Where `print` writes when no act is running (a method the host called directly). Default: nowhere. */
+  onPrint: ((args: unknown[]) => void) | undefined = undefined
 
   constructor(options: HardenedRealmOptions = {}) {
     this.cpuTimeoutMs = checkMs('cpuTimeoutMs', options.cpuTimeoutMs ?? 1000)
@@ -128,6 +142,12 @@ export class HardenedRealm implements Realm {
     // swapping the Error whose prepareStackTrace node consults.
     this.#kit.names.forEach((name, i) => {
       Object.defineProperty(sandbox, name, { value: this.#kit.values[i], writable: false, enumerable: false, configurable: false })
+    })
+    // `print` is a global so that methods (not only acts) can print: the seeds' first
+    // method body is `print("New tool created!")`. It writes to the running act's sink.
+    Object.defineProperty(sandbox, 'print', {
+      value: this.hostFunction('print', (_this, args) => { (this.#current?.print ?? this.onPrint)?.(args) }),
+      writable: false, enumerable: false, configurable: false,
     })
     Object.preventExtensions(sandbox)
     this.arrayPrototype = this.#kit.ArrayProto
@@ -232,6 +252,15 @@ export class HardenedRealm implements Realm {
   }
 
   /**
+   * Whether `value` is an object of this realm (its prototype chain ends in the realm's Object.prototype),
+   * found without running any realm code. E.g. for a process-wide 'unhandledRejection' listener: sandbox
+   * code can always leave a realm promise rejected with no handler, and node reports that to the host.
+   */
+  isRealmValue(value: unknown): boolean {
+    return chainReaches(value, this.#kit.ObjectProto)
+  }
+
+  /**
    * Run pending promise continuations in the context now, under the CPU limit. Needed only by host code
    * that settles realm promises by other means than `hostFunction` results.
    */
@@ -257,31 +286,32 @@ export class HardenedRealm implements Realm {
     const { fn, file } = this.#compileAct(code, names)
     const values = names.map((n) => bindings[n])
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
       const settle = (f: () => void) => {
-        if (!this.#inFlight.delete(fail)) return
+        if (act.done) return
+        act.done = true
+        this.#inFlight.delete(act)
         clearTimeout(timer)
         f()
       }
-      const fail = (e: Error) => settle(() => reject(e))
+      const act: Act = { cpuMs: cpu, print: opts.print, done: false, fail: (e) => settle(() => reject(e)) }
       const ok = (value: unknown) => settle(() => {
         const hazard = this.#adoptionHazard(value)
         if (hazard === undefined) resolve(value)
         else reject(new UvmError('ACT_FAILED', `the act's result cannot be handed to the host: ${hazard}`))
       })
       const thrown = (e: unknown) => settle(() => reject(this.#actError(e, file)))
-      this.#inFlight.set(fail, cpu)
-      timer = setTimeout(() => fail(new UvmError('ACT_TIMEOUT', `the act did not finish within ${wall} ms (wall clock)`, { limit: 'wall', ms: wall })), wall)
+      const timer = setTimeout(() => act.fail(new UvmError('ACT_TIMEOUT', `the act did not finish within ${wall} ms (wall clock)`, { limit: 'wall', ms: wall })), wall)
+      this.#inFlight.add(act)
       try {
-        this.#enter(this.#kit.startAct, undefined, [fn, values, ok, thrown], cpu)
+        this.#enter(this.#kit.startAct, undefined, [fn, values, ok, thrown], cpu, act)
       } catch (e) {
-        fail(e instanceof UvmError ? e : new UvmError('ACT_FAILED', 'the act could not start'))
+        act.fail(e instanceof UvmError ? e : new UvmError('ACT_FAILED', 'the act could not start'))
       }
     })
   }
 
   /** Enter the context: timed through the trampoline from the host, directly when already inside. */
-  #enter(fn: RealmFunction | undefined, thisArg: unknown, args: readonly unknown[], timeoutMs: number): unknown {
+  #enter(fn: RealmFunction | undefined, thisArg: unknown, args: readonly unknown[], timeoutMs: number, owner?: Act): unknown {
     if (this.#depth > 0) {
       if (fn === undefined) return undefined // the running entry's checkpoint will drain
       this.#depth++
@@ -289,42 +319,52 @@ export class HardenedRealm implements Realm {
     }
     this.#kit.arm(fn, thisArg, args)
     let result: unknown
+    this.#current = owner
     this.#depth++
     try {
       result = this.#trampoline.runInContext(this.#context, { timeout: timeoutMs })
     } catch (e) {
       if (!isScriptTimeout(e)) throw e
       const err = cpuTimeout(timeoutMs)
-      // Killed during the microtask checkpoint: some act's continuation, and which one is unknowable.
-      if (this.#kit.finished()) this.#failInFlight(err)
+      // Killed in the microtask checkpoint rather than in `fn`: a continuation of the owner's, or of
+      // any act if this entry has no owner.
+      if (this.#kit.finished()) {
+        if (owner !== undefined) owner.fail(err)
+        else for (const act of [...this.#inFlight]) act.fail(err)
+      }
       throw err
     } finally {
       // Not a decrement: a timeout unwinds nested frames without running their finally blocks.
       this.#depth = 0
+      this.#current = undefined
     }
     if (result === this.#kit.THREW) throw this.#kit.takeThrown()
     return result
   }
 
-  #failInFlight(err: Error): void {
-    for (const fail of [...this.#inFlight.keys()]) fail(err)
-  }
-
   #drainLimit(): number {
     let ms = 0
-    for (const cpu of this.#inFlight.values()) ms = Math.max(ms, cpu)
+    for (const act of this.#inFlight) ms = Math.max(ms, act.cpuMs)
     return ms || this.cpuTimeoutMs
   }
 
+  /**
+   * A realm promise that follows a host one. It is settled from a macrotask, not a microtask: an act
+   * looping on `await hostFn()` would otherwise keep the host's microtask queue busy forever, and no
+   * timer (the wall deadline included) could fire. It belongs to the act whose run asked for it; once
+   * that act has ended, it is never settled, so an orphaned act stops at its next host await.
+   */
   #adopt(hostPromise: Promise<unknown>): Promise<unknown> {
     const d = this.#kit.newDeferred()
-    const settle = (fn: RealmFunction, v: unknown) => {
+    const owner = this.#current
+    const settle = (fn: RealmFunction, v: unknown) => setImmediate(() => {
+      if (owner?.done) return
       try {
-        this.#enter(fn, undefined, [v], this.#drainLimit())
+        this.#enter(fn, undefined, [v], owner?.cpuMs ?? this.#drainLimit(), owner)
       } catch {
-        // Only ACT_TIMEOUT can land here (resolve/reject never throw), and it already failed the acts waiting.
+        // Only ACT_TIMEOUT can land here (resolve/reject never throw), and it already failed the act(s).
       }
-    }
+    })
     Reflect.apply(hostThen, hostPromise, [
       (v: unknown) => settle(d.resolve, v),
       (e: unknown) => settle(d.reject, this.#toRealmThrowable(e)),

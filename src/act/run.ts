@@ -1,7 +1,7 @@
 import { UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Obj } from '../kernel/index.js'
-import { printString, writeSlot } from '../kernel/index.js'
+import { isPlainObject, printString, writeSlot } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
@@ -58,8 +58,11 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   const tx = image.begin(meta)
   const output = new Output(opts.outputLimit ?? 1 << 20)
   try {
-    const bindings = actBindings(tx, realm, output, { ...opts.capabilities, ...opts.bind?.(tx) })
-    const value = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+    const bindings = actBindings(tx, realm, { ...opts.capabilities, ...opts.bind?.(tx) })
+    const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
+    const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print })
+    // Reading a realm value may run sandbox getters: copy it out under the CPU limit, before commit.
+    const value = realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [])
     const info = await tx.commit()
     return { value, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {
@@ -68,18 +71,18 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   }
 }
 
-/** What an act sees: the graph, print, UvmObject, and the capabilities granted to it. Nothing else of the host. */
-export function actBindings(tx: Transaction, realm: HardenedRealm, output: Output, capabilities: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * What an act sees besides the realm's own globals (the JS intrinsics and
+ * `print`): the graph, UvmObject, and the capabilities granted to it. Nothing
+ * else of the host.
+ */
+export function actBindings(tx: Transaction, realm: HardenedRealm, capabilities: Record<string, unknown> = {}): Record<string, unknown> {
   const root = tx.root
   const genesis = tx.genesis
   const bindings: Record<string, unknown> = {
     root,
     genesis,
     prototypes: genesis.prototypes,
-    print: realm.hostFunction('print', (_this, args) => {
-      output.print(args.map((a) => formatValue(tx, a)).join(' '))
-      return undefined
-    }),
     // The seeds' idiom: `new UvmObject()` makes a fresh object delegating to the root traits.
     UvmObject: realm.hostFunction('UvmObject', () => {
       const o = tx.create()
@@ -113,6 +116,34 @@ export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
     return `{${keys.map((k) => `${k}: ${formatValue(tx, (v as Record<string, unknown>)[k], depth + 1)}`).join(', ')}}`
   } catch {
     return '[unprintable]'
+  }
+}
+
+/**
+ * A host copy of a value an act returned: graph objects stay proxies (the
+ * kernel's own), data is copied, anything else becomes a short description.
+ * Runs inside a timed entry, so a hostile getter ends in ACT_TIMEOUT.
+ */
+export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unknown {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v
+  if (tx.kernel.objectOf(v) !== undefined) return v
+  if (typeof v === 'function') return tx.kernel.slotFunctionOf(v) !== undefined ? v : '[function]'
+  if (seen.includes(v)) return '[circular]'
+  if (seen.length >= 64) return '[too deep]'
+  seen.push(v)
+  try {
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice()
+    if (Array.isArray(v)) return v.slice(0, 100_000).map((x) => detach(tx, x, seen))
+    if (isPlainObject(v)) {
+      const out: Record<string, unknown> = {}
+      for (const k of Object.keys(v).slice(0, 100_000)) Object.defineProperty(out, k, { value: detach(tx, (v as Record<string, unknown>)[k], seen), enumerable: true, writable: true, configurable: true })
+      return out
+    }
+    return String(v)
+  } catch {
+    return '[unreadable]'
+  } finally {
+    seen.pop()
   }
 }
 

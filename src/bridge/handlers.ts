@@ -5,7 +5,11 @@ import { covenantJsonSchema } from '../covenant/index.js'
 import type { Image, Transaction } from '../image/index.js'
 import { Method, setSlot, writeSlot } from '../kernel/index.js'
 import { resolveTarget } from './target.js'
+import { UvmError } from '../errors.js'
 import { WireWriter, fromWire } from './values.js'
+
+/** send_message runs as an act so that it gets the act's deadlines, draining and transaction record. */
+const SEND_ACT = 'return await __send()'
 
 export interface HandlerContext {
   image: Image
@@ -45,14 +49,18 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'send_message': {
-      const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, 'return await __send()', {
+      const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, SEND_ACT, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
         bind: (tx) => ({
           __send: ctx.realm.hostFunction('send', () => tx.kernel.send(tx, resolveTarget(tx, target), cmd.selector, fromWire(tx, cmd.args, 'args') as unknown[])),
         }),
-      }))
+      })).catch((e: unknown) => {
+        // Positions would point into the one-line act that carries the send, not at anything the client wrote.
+        if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
+        throw e
+      })
       return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }) }))
     }
     case 'run_act': {

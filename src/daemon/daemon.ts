@@ -53,6 +53,16 @@ export class Daemon {
       throw e
     }
     const daemon = new Daemon(image, realm, bridge, path)
+    // Act code can leave a rejected promise with no handler; on Node that is a
+    // process-wide event that kills the process by default. One act's sloppiness
+    // must not take the daemon down: log it. Host rejections stay fatal.
+    process.on('unhandledRejection', (reason, promise) => {
+      if (realm.isRealmValue(promise)) {
+        out(JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'an act left a rejected promise unhandled' }))
+        return
+      }
+      throw reason
+    })
     const size = await folderSize(path)
     out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${image.lastTid})`)
     return daemon

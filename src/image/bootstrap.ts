@@ -15,6 +15,11 @@ export function bootstrap(tx: Transaction): { root: Obj; traits: Obj } {
   const traits = tx.create()
   const genesis = tx.create()
   const prototypes = tx.create()
+  // Own `name` slots make printString say <Genesis #2> rather than <Object #2>.
+  writeSlot(tx, root, 'name', 'Lobby')
+  writeSlot(tx, traits, 'name', 'Traits')
+  writeSlot(tx, genesis, 'name', 'Genesis')
+  writeSlot(tx, prototypes, 'name', 'Prototypes')
   for (const name of Object.keys(primitives)) writeSlot(tx, traits, name, new Primitive(name))
   writeSlot(tx, traits, 'lobby', root)
   writeSlot(tx, root, 'parent*', traits)

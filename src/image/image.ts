@@ -209,6 +209,11 @@ export class Image {
     for (const p of group) {
       try {
         const publish = this.prepare(p.tx, tid + 1, pendingSerials, ops)
+        if (publish === undefined) {
+          // Only new objects that nothing reaches: nothing to store, no transaction record.
+          p.resolve({ tid: undefined, time: Date.now(), oids: [], meta: p.tx.meta })
+          continue
+        }
         tid++
         accepted.push({ p, publish })
       } catch (e) {
@@ -233,8 +238,11 @@ export class Image {
     }
   }
 
-  /** Check a transaction for conflicts and encode it; returns the in-memory publication to run once durable. */
-  private prepare(tx: Transaction, tid: number, pendingSerials: Map<Obj, number>, ops: Op[]): () => CommitInfo & { tid: number } {
+  /**
+   * Check a transaction for conflicts and encode it; returns the in-memory
+   * publication to run once durable, or undefined when there is nothing to store.
+   */
+  private prepare(tx: Transaction, tid: number, pendingSerials: Map<Obj, number>, ops: Op[]): (() => CommitInfo & { tid: number }) | undefined {
     const conflicts: number[] = []
     const written: [Obj, State][] = []
     for (const [obj, state] of tx.writes) {
@@ -256,6 +264,7 @@ export class Image {
     for (const [, s] of written) for (const r of referencesOf(s)) reach(r)
     for (let i = 0; i < fresh.length; i++) for (const r of referencesOf(tx.writes.get(fresh[i]!)!)) reach(r)
     for (const o of fresh) written.push([o, tx.writes.get(o)!])
+    if (written.length === 0) return undefined
 
     const time = Date.now()
     for (const [obj, state] of written) {

@@ -268,6 +268,8 @@ describe('realm-made values', () => {
     expect(realm.isRealmFunction(() => 1)).toBe(false)
     expect(realm.isRealmFunction(realm.newObject())).toBe(false)
     expect(realm.isRealmFunction(undefined)).toBe(false)
+    expect(realm.isRealmValue(realm.newObject())).toBe(true)
+    expect(realm.isRealmValue({})).toBe(false)
   })
 
   it('pins a safe Error.prepareStackTrace and freezes the intrinsics', () => {
@@ -356,6 +358,26 @@ describe('acts', () => {
     await rejection(realm.runAct('for (;;) {}', {}, { cpuTimeoutMs: 10 }))
     expect(Date.now() - t1).toBeLessThan(45)
     expect(await realm.runAct('await tick()\nreturn "alive"', { tick })).toBe('alive')
+  })
+
+  it('meets the wall deadline even when spinning on settled host promises, then stops for good', async () => {
+    const realm = new HardenedRealm()
+    let calls = 0
+    const quick = realm.hostFunction('quick', () => { calls++; return Promise.resolve(calls) })
+    const e = await rejection(realm.runAct('for (;;) await quick()', { quick }, { wallTimeoutMs: 100 }))
+    expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'wall'])
+    const after = calls
+    await new Promise((r) => setTimeout(r, 50))
+    expect(calls).toBe(after) // the orphaned act is never resumed
+  })
+
+  it('a CPU timeout in one act\'s continuation fails that act only', async () => {
+    const realm = new HardenedRealm({ cpuTimeoutMs: 50 })
+    const tick = realm.hostFunction('tick', () => new Promise((r) => setTimeout(r, 10)))
+    const slow = realm.runAct('await tick(); await tick(); await tick(); await tick(); return "slow ok"', { tick })
+    const bad = await rejection(realm.runAct('await tick(); for (;;) {}', { tick }))
+    expect([bad.code, bad.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
+    expect(await slow).toBe('slow ok')
   })
 
   it('reports what an act threw with name, message and act-relative line/column', async () => {

@@ -3,7 +3,7 @@ import { Method } from '../../src/kernel/index.js'
 import type { Transaction } from '../../src/image/index.js'
 import { scratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
-import { oidOf, stateOf, thrown } from '../support/uvm.js'
+import { oidOf, runInRealm, stateOf, thrown } from '../support/uvm.js'
 
 /**
  * Methods are stored as source text and compiled in the sandbox realm. A JS
@@ -42,7 +42,7 @@ describe('methods', () => {
     o.inc = (x: number) => x + 1
     o.later = async (x: number) => { await null; return x * 10 }
     expect(o.inc(1)).toBe(2)
-    expect(await o.later(2)).toBe(20)
+    expect(await runInRealm(s.image, 'return await o.later(2)', { o })).toBe(20)
   })
 
   it('never captures the variables of the code that assigned it (ReferenceError; typeof → undefined)', () => {
@@ -104,7 +104,7 @@ describe('methods', () => {
     tx = image.begin()
     const c2 = tx.root.kept
     expect(c2.greet('Ada')).toBe('hi Ada from c')
-    expect(await c2.asyncGreet()).toBe('async c')
+    expect(await runInRealm(image, 'return await c2.asyncGreet()', { c2 })).toBe('async c')
     expect(c2.leak()).toBe('undefined')
     expect((stateOf(tx, tx.byOid(pOid)).slots.get('greet') as Method).source).toBe(source)
   })

@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import type { Obj, State } from '../../src/kernel/index.js'
-import type { Transaction } from '../../src/image/index.js'
+import type { Image, Transaction } from '../../src/image/index.js'
+import type { HardenedRealm } from '../../src/act/realm.js'
 
 /** A graph object as test code handles it (a proxy: any slot may be read, written or sent). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -51,3 +52,12 @@ export function objectRecordKey(oid: number): string {
 }
 
 export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Run `code` as an act (the body of an async function over `bindings`) in the
+ * image's sandbox realm. Sandbox code is where async methods are awaited: a
+ * realm promise handed to host code settles only when the realm runs again.
+ */
+export function runInRealm(image: Image, code: string, bindings: Record<string, unknown>): Promise<unknown> {
+  return (image.kernel.realm as unknown as HardenedRealm).runAct(code, bindings)
+}

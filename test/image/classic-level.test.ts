@@ -1,0 +1,3 @@
+import { describeImageConformance } from './conformance.js'
+
+describeImageConformance('classic-level')
