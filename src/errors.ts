@@ -48,9 +48,9 @@ export class UvmError extends Error {
 }
 
 export class DoesNotUnderstand extends UvmError {
-  constructor(readonly selector: string, readonly receiver: number | string, why = '') {
+  constructor(readonly selector: string, readonly receiver: number | string, why = '', label = `#${receiver}`) {
     super('KERNEL_DOES_NOT_UNDERSTAND',
-      `#${receiver} does not understand '${selector}'${why ? ` (${why})` : ''}`,
+      `${label} does not understand '${selector}'${why ? ` (${why})` : ''}`,
       { selector, receiver })
   }
 }

@@ -34,7 +34,7 @@ function errorFields(e: unknown): Record<string, unknown> {
     out.message = `the act threw ${typeof e === 'string' ? JSON.stringify(e) : String(e)}`
     return out
   }
-  for (const k of ['message', 'name', 'code', 'line', 'column', 'selector', 'receiver', 'oid', 'oids', 'path', 'tid']) {
+  for (const k of ['message', 'name', 'code', 'line', 'column', 'selector', 'receiver', 'oid', 'oids', 'path', 'tid', 'limit', 'ms', 'thrownCode']) {
     try {
       const d = Object.getOwnPropertyDescriptor(e, k)
       let v = d && 'value' in d ? d.value : undefined

@@ -18,7 +18,8 @@ export interface RealmKit {
   /** Returned by the trampoline instead of throwing, so the context's microtask checkpoint still runs. */
   THREW: object
   takeThrown(): unknown
-  makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction
+  /** `construct`: an ordinary (constructible) function instead of a method, so `new f()` works. */
+  makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown, construct?: boolean): RealmFunction
   describe(thrown: unknown): Described
   newDeferred(): { promise: Promise<unknown>; resolve: RealmFunction; reject: RealmFunction }
   startAct(fn: RealmFunction, args: readonly unknown[], ok: (v: unknown) => void, fail: (e: unknown) => void): void
@@ -175,9 +176,17 @@ const ${kitName} = (function () {
     finished: () => done,
     THREW,
     takeThrown: () => { const e = thrown; thrown = undefined; return e },
-    makeHostFunction: (name, call) => freeze({ [name](...args) {
-      try { return call(this, args) } catch (e) { throw sanitize(e) }
-    } }[name]),
+    makeHostFunction: (name, call, construct) => {
+      if (!construct) return freeze({ [name](...args) {
+        try { return call(this, args) } catch (e) { throw sanitize(e) }
+      } }[name])
+      // An ordinary function, so that \`new\` works (\`new UvmObject()\`); its prototype is frozen with it.
+      const f = { [name]: function (...args) {
+        try { return call(this, args) } catch (e) { throw sanitize(e) }
+      } }[name]
+      freeze(f.prototype)
+      return freeze(f)
+    },
     describe: (e) => {
       const d = { __proto__: null, name: 'Error', message: '', primitive: isPrimitive(e), fields: { __proto__: null } }
       if (d.primitive) { d.message = text(e); return d }

@@ -181,7 +181,8 @@ export class HardenedRealm implements Realm {
     return this.#depth
   }
 
-  hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction {
+  /** `opts.construct`: callable with `new` too (e.g. `new UvmObject()`); `impl` then gets the fresh `this`. */
+  hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown, opts: { construct?: boolean } = {}): RealmFunction {
     const call = (thisArg: unknown, args: unknown[]): unknown => {
       let result: unknown
       try {
@@ -193,7 +194,7 @@ export class HardenedRealm implements Realm {
       // the context's microtask queue. Swap it for a realm promise settled through the trampoline.
       return types.isPromise(result) && !chainReaches(result, this.#kit.ObjectProto) ? this.#adopt(result as Promise<unknown>) : result
     }
-    const fn = this.#kit.makeHostFunction(String(name), call)
+    const fn = this.#kit.makeHostFunction(String(name), call, opts.construct === true)
     this.#made.add(fn)
     return fn
   }

@@ -47,8 +47,13 @@ const RESERVED = new Set(['root', 'genesis', 'prototypes', 'print', 'UvmObject',
  * timeout aborts, and nothing of the act persists, in memory either.
  */
 export async function runAct(image: Image, realm: HardenedRealm, code: string, opts: ActOptions = {}): Promise<ActResult> {
-  if (typeof code !== 'string') throw new UvmError('ACT_SYNTAX', 'an act is a string of JavaScript')
-  realm.checkActSyntax(code)
+  try {
+    if (typeof code !== 'string') throw new UvmError('ACT_SYNTAX', 'an act is a string of JavaScript')
+    realm.checkActSyntax(code)
+  } catch (e) {
+    // Refused before anything ran: still an ActError, like every other failure of an act.
+    throw ActError.from(e, '')
+  }
   const meta: TxMeta = {
     description: opts.intent ?? firstLine(code),
     ext: { act: code, ...(opts.intent !== undefined && { intent: opts.intent }), ...(opts.explanation !== undefined && { explanation: opts.explanation }) },
@@ -88,7 +93,7 @@ export function actBindings(tx: Transaction, realm: HardenedRealm, capabilities:
       const o = tx.create()
       writeSlot(tx, o, 'parent*', tx.traits)
       return tx.proxy(o)
-    }),
+    }, { construct: true }),
   }
   for (const [name, value] of Object.entries(capabilities)) {
     if (RESERVED.has(name)) throw new UvmError('ACT_FORBIDDEN', `capability name '${name}' is reserved`)
@@ -133,7 +138,13 @@ export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unkno
   seen.push(v)
   try {
     if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice()
-    if (Array.isArray(v)) return v.slice(0, 100_000).map((x) => detach(tx, x, seen))
+    if (Array.isArray(v)) {
+      // Element by element into a host array: the act's array may carry its own slice/map (or constructor).
+      const n = Math.min(v.length, 100_000)
+      const out: unknown[] = []
+      for (let i = 0; i < n; i++) out.push(detach(tx, v[i], seen))
+      return out
+    }
     if (isPlainObject(v)) {
       const out: Record<string, unknown> = {}
       for (const k of Object.keys(v).slice(0, 100_000)) Object.defineProperty(out, k, { value: detach(tx, (v as Record<string, unknown>)[k], seen), enumerable: true, writable: true, configurable: true })

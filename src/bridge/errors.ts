@@ -19,10 +19,12 @@ export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
   if (e instanceof UvmError) {
     code = e.details.unknownTarget === true ? 'unknown_target' : BY_CODE[e.code] ?? 'act_failed'
     message = e.message
-    for (const k of ['line', 'column', 'selector', 'receiver'] as const) {
+    // Only as the covenant types them: a sandbox error can carry any value under these names.
+    for (const k of ['line', 'column', 'receiver'] as const) {
       const v = e.details[k]
-      if (typeof v === 'string' || typeof v === 'number') extra[k] = v
+      if (Number.isInteger(v)) extra[k] = v
     }
+    if (typeof e.details.selector === 'string') extra.selector = e.details.selector
     extra.uvm_code = e.code
     const output = (e as { output?: unknown }).output
     if (typeof output === 'string' && output.length > 0) extra.output = output

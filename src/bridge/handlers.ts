@@ -32,6 +32,12 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
       return { event: 'pong', ...echo, version: ctx.version }
     case 'describe':
       return { event: 'covenant', ...echo, schema: covenantJsonSchema(ctx.version) }
+    case 'history':
+      return { event: 'history', ...echo, transactions: await ctx.image.transactions({ limit: cmd.limit }) }
+    case 'undo': {
+      const info = await ctx.image.undo(cmd.tid, { description: `undo ${cmd.tid}` })
+      return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
+    }
     case 'get_full_state':
       return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth) }))
     case 'update_property': {

@@ -159,7 +159,7 @@ export class BridgeServer {
     const payload = frames[frames.length - 1]!
     const client = envelope[0]?.toString('hex') ?? ''
     if (payload.length > this.maxFrame) {
-      this.reply(envelope, 'msgpack', simpleError('too_large', `request of ${payload.length} bytes is over the ${this.maxFrame}-byte limit`), { client, command: '?', ms: 0 })
+      this.reply(envelope, this.codec.formatOf(payload), simpleError('too_large', `request of ${payload.length} bytes is over the ${this.maxFrame}-byte limit`), { client, command: '?', ms: 0 })
       return
     }
     if (this.inFlight >= this.maxInFlight) {

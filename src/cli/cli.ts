@@ -1,10 +1,14 @@
 import { UvmError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { boot } from './commands/boot.js'
+import { clientCommands } from './commands/client.js'
+import { imageCommands } from './commands/image.js'
+import { covenant, keys } from './commands/misc.js'
+import { replCommand } from './commands/repl.js'
 import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 
-const COMMANDS: CommandSpec[] = [boot]
+const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, ...imageCommands, keys, covenant]
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

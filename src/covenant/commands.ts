@@ -38,6 +38,18 @@ export const RunActCommand = z.object({
   explanation: z.string().max(100_000).optional(),
 }).meta({ id: 'RunActCommand', description: 'run an act (LLM-emitted code) in one transaction' })
 
+export const HistoryCommand = z.object({
+  command: z.literal('history'),
+  ...commandBase,
+  limit: z.number().int().min(1).max(10_000).default(20),
+}).meta({ id: 'HistoryCommand', description: 'the newest transactions, newest first' })
+
+export const UndoCommand = z.object({
+  command: z.literal('undo'),
+  ...commandBase,
+  tid: z.number().int().positive(),
+}).meta({ id: 'UndoCommand', description: 'undo a transaction: a new transaction restores what it changed (refused when later ones changed the same objects)' })
+
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
 
@@ -47,6 +59,8 @@ export const Command = z.discriminatedUnion('command', [
   CreateMethodCommand,
   SendMessageCommand,
   RunActCommand,
+  HistoryCommand,
+  UndoCommand,
   PingCommand,
   DescribeCommand,
 ]).meta({ id: 'Command' })
@@ -56,6 +70,8 @@ export type UpdatePropertyCommand = z.infer<typeof UpdatePropertyCommand>
 export type CreateMethodCommand = z.infer<typeof CreateMethodCommand>
 export type SendMessageCommand = z.infer<typeof SendMessageCommand>
 export type RunActCommand = z.infer<typeof RunActCommand>
+export type HistoryCommand = z.infer<typeof HistoryCommand>
+export type UndoCommand = z.infer<typeof UndoCommand>
 export type PingCommand = z.infer<typeof PingCommand>
 export type DescribeCommand = z.infer<typeof DescribeCommand>
 export type Command = z.infer<typeof Command>

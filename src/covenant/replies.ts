@@ -38,6 +38,17 @@ export const ResultReply = z.object({
   tid: Tid.optional().describe('present when the command wrote to the image'),
 }).meta({ id: 'ResultReply' })
 
+export const TransactionRecord = z.object({
+  tid: Tid,
+  time: z.number(),
+  user: z.string(),
+  description: z.string(),
+  ext: z.record(z.string(), z.unknown()),
+  oids: z.array(z.number().int()),
+}).meta({ id: 'TransactionRecord' })
+
+export const HistoryReply = z.object({ event: z.literal('history'), id, transactions: z.array(TransactionRecord) }).meta({ id: 'HistoryReply' })
+
 export const PongReply = z.object({ event: z.literal('pong'), id, version: z.string() }).meta({ id: 'PongReply' })
 
 export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()) }).meta({ id: 'CovenantReply' })
@@ -53,14 +64,20 @@ export const ErrorReply = z.object({
     column: z.number().int().optional(),
     selector: z.string().optional(),
     receiver: z.number().int().optional(),
+    /** What an act printed before it failed. */
+    output: z.string().optional(),
+    /** The UVM's own error code (docs/errors.md), finer than `code`. */
+    uvm_code: z.string().optional(),
   }).loose(),
 }).meta({ id: 'ErrorReply' })
 
-export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, PongReply, CovenantReply, ErrorReply]).meta({ id: 'Reply' })
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply]).meta({ id: 'Reply' })
 
 export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
 export type AckReply = z.infer<typeof AckReply>
 export type ResultReply = z.infer<typeof ResultReply>
+export type TransactionRecord = z.infer<typeof TransactionRecord>
+export type HistoryReply = z.infer<typeof HistoryReply>
 export type PongReply = z.infer<typeof PongReply>
 export type CovenantReply = z.infer<typeof CovenantReply>
 export type ErrorReply = z.infer<typeof ErrorReply>

@@ -24,6 +24,7 @@ export interface DaemonOptions {
 /** A running UVM: the image, its realm, and the bridge serving them. */
 export class Daemon {
   private stopping: Promise<void> | undefined
+  private onRejection: ((reason: unknown, promise: Promise<unknown>) => void) | undefined
 
   private constructor(readonly image: Image, readonly realm: HardenedRealm, readonly bridge: BridgeServer, readonly path: string) {}
 
@@ -56,13 +57,14 @@ export class Daemon {
     // Act code can leave a rejected promise with no handler; on Node that is a
     // process-wide event that kills the process by default. One act's sloppiness
     // must not take the daemon down: log it. Host rejections stay fatal.
-    process.on('unhandledRejection', (reason, promise) => {
+    daemon.onRejection = (reason, promise) => {
       if (realm.isRealmValue(promise)) {
         out(JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'an act left a rejected promise unhandled' }))
         return
       }
       throw reason
-    })
+    }
+    process.on('unhandledRejection', daemon.onRejection)
     const size = await folderSize(path)
     out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${image.lastTid})`)
     return daemon
@@ -73,6 +75,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       await this.bridge.stop()
       await this.image.close()
+      if (this.onRejection) process.off('unhandledRejection', this.onRejection)
     })()
     return this.stopping
   }

@@ -167,6 +167,12 @@ export class Image {
     return s
   }
 
+  /** The handle for `oid`, making sure later allocations never reuse it. */
+  claim(oid: number): Obj {
+    if (oid >= this.nextOid) this.nextOid = oid + 1
+    return this.cache.handle(oid)
+  }
+
   allocate(): Obj {
     const obj = this.cache.handle(this.nextOid++)
     return obj

@@ -98,6 +98,21 @@ export class Transaction implements Heap {
     this.structDirty = true
   }
 
+  /** Put `state` in place as object `oid`, creating the object if the image has none by that oid (import). */
+  install(oid: number, state: State): void {
+    const obj = this.image.claim(oid)
+    if (this.created.has(obj) || this.image.exists(obj)) {
+      this.restore(obj, state)
+      return
+    }
+    this.assertWritable()
+    const w = state.clone()
+    w.structChanged = true
+    this.writes.set(obj, w)
+    this.created.add(obj)
+    this.structDirty = true
+  }
+
   /** The JS face of an object in this transaction. */
   proxy(obj: Obj): object {
     return this.surface.proxy(obj)

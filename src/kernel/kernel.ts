@@ -3,7 +3,7 @@ import type { Heap } from './heap.js'
 import { lookup } from './lookup.js'
 import { Obj } from './obj.js'
 import type { PrimitiveTable } from './primitives.js'
-import { primitives as standardPrimitives } from './primitives.js'
+import { printString, primitives as standardPrimitives } from './primitives.js'
 import type { Realm, RealmFunction } from './realm.js'
 import type { ValueResolver } from './values.js'
 import { Method, Primitive } from './values.js'
@@ -65,12 +65,13 @@ export class Kernel implements ValueResolver {
    * instead of looping.
    */
   doesNotUnderstand(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
-    if (selector === DNU) throw new DoesNotUnderstand(String(describeMessage(args)), receiver.oid, 'doesNotUnderstand: itself is not understood')
+    const label = () => safePrintString(heap, receiver)
+    if (selector === DNU) throw new DoesNotUnderstand(String(describeMessage(args)), receiver.oid, 'doesNotUnderstand: itself is not understood', label())
     const holder = lookup(heap, receiver, DNU)
-    if (holder === undefined) throw new DoesNotUnderstand(selector, receiver.oid)
+    if (holder === undefined) throw new DoesNotUnderstand(selector, receiver.oid, '', label())
     const guard = heap.surface.dnuGuard
     const key = `${receiver.oid}\u0000${selector}`
-    if (guard.has(key)) throw new DoesNotUnderstand(selector, receiver.oid, 'doesNotUnderstand: recursed on the same selector and receiver')
+    if (guard.has(key)) throw new DoesNotUnderstand(selector, receiver.oid, 'doesNotUnderstand: recursed on the same selector and receiver', label())
     const message = this.realm.newObject()
     message.selector = selector
     message.args = this.realm.newArray(args)
@@ -103,6 +104,15 @@ export class Kernel implements ValueResolver {
     let src: string
     try { src = Function.prototype.toString.call(fn) } catch { return undefined }
     return /\{\s*\[native code\]\s*\}\s*$/.test(src) ? undefined : src
+  }
+}
+
+/** `<Name #oid>` for error messages; never lets a broken image turn one error into another. */
+function safePrintString(heap: Heap, obj: Obj): string {
+  try {
+    return printString(heap, obj)
+  } catch {
+    return `#${obj.oid}`
   }
 }
 

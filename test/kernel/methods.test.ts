@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Method } from '../../src/kernel/index.js'
+import { Method, writeSlot } from '../../src/kernel/index.js'
 import type { Transaction } from '../../src/image/index.js'
 import { scratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
@@ -43,6 +43,25 @@ describe('methods', () => {
     o.later = async (x: number) => { await null; return x * 10 }
     expect(o.inc(1)).toBe(2)
     expect(await runInRealm(s.image, 'return await o.later(2)', { o })).toBe(20)
+  })
+
+  it('accepts object-literal method shorthand (as Function.prototype.toString prints it)', () => {
+    const o = tx.root.clone()
+    const lib = { greet(this: P, n: string) { return 'hi ' + n + ' from ' + this.label } }
+    o.label = 'o'
+    o.greet = lib.greet
+    expect((stateOf(tx, o).slots.get('greet') as Method).source).toMatch(/^greet\(/)
+    expect(o.greet('Ada')).toBe('hi Ada from o')
+  })
+
+  it('source that does not parse fails at the send with KERNEL_METHOD_SYNTAX, naming the selector', () => {
+    const o = tx.root.clone()
+    writeSlot(tx, tx.objectOf(o), 'broken', new Method('return (1 +'))
+    const e = thrown(() => o.broken())
+    expect(e.code).toBe('KERNEL_METHOD_SYNTAX')
+    expect(e.message).toContain("'broken'")
+    expect(e.line).toBe(1)
+    expect(thrown(() => tx.send(o, 'broken')).code).toBe('KERNEL_METHOD_SYNTAX')
   })
 
   it('never captures the variables of the code that assigned it (ReferenceError; typeof → undefined)', () => {

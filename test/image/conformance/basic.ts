@@ -262,4 +262,18 @@ export function basicConformance(backend: Backend): void {
     expect(oidOf(tx, fresh)).toBeGreaterThan(Math.max(...(await reopened.transactions()).flatMap((t) => t.oids)))
     tx.abort()
   })
+
+  it('a closed image refuses new transactions, commits and loads with IMAGE_CLOSED', async () => {
+    const image = ctx.image
+    await image.transact((tx) => { tx.root.kid = tx.root.clone() })
+    const reopened = await ctx.reopen()
+    const tx = reopened.begin()
+    tx.root.x = 1 // loads the root before the close
+    await reopened.close()
+    expect(thrown(() => reopened.begin()).code).toBe('IMAGE_CLOSED')
+    expect((await rejected(tx.commit())).code).toBe('IMAGE_CLOSED')
+    const late = thrown(() => tx.root.kid.anything)
+    expect(late.code).toBe('IMAGE_CLOSED') // the kid is a ghost: loading it needs the store
+    await reopened.close() // closing twice is harmless
+  })
 }

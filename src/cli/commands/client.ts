@@ -1,0 +1,172 @@
+import { BridgeError } from '../../bridge/index.js'
+import type { BridgeClient } from '../../bridge/index.js'
+import type { Reply } from '../../covenant/index.js'
+import { intOption, parse } from '../args.js'
+import { clientOptionHelp, clientOptions, codeArgument, connect, targetOption } from '../connect.js'
+import { formatValue } from '../format.js'
+import type { CommandSpec, Io } from '../usage.js'
+import { UsageError } from '../usage.js'
+
+type Values = Record<string, string | boolean | undefined>
+
+/**
+ * A client command: parse, connect, one request, print the reply (human text
+ * or --json), exit 0, or 1 with one line for an error reply.
+ */
+function clientCommand(spec: {
+  name: string
+  summary: string
+  usage: string
+  options?: Record<string, { type: 'string' | 'boolean'; short?: string }>
+  help?: [string, string][]
+  request(client: BridgeClient, positionals: string[], values: Values): Promise<Reply>
+  human(reply: Reply): string
+}): CommandSpec {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: spec.usage,
+    options: [...(spec.help ?? []), ...clientOptionHelp],
+    async run(argv, io) {
+      const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options }, spec.name)
+      const client = await connect(values as Values, io, spec.name)
+      try {
+        const reply = await spec.request(client, positionals, values as Values)
+        return report(reply, values.json === true, io, spec.name, spec.human)
+      } catch (e) {
+        if (e instanceof BridgeError) {
+          io.err(`uvm ${spec.name}: ${e.message}`)
+          return 1
+        }
+        throw e
+      } finally {
+        await client.close()
+      }
+    },
+  }
+}
+
+function report(reply: Reply, json: boolean, io: Io, name: string, human: (r: Reply) => string): number {
+  if (json) io.out(JSON.stringify(reply, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+  if (reply.event === 'error') {
+    if (!json) {
+      const where = reply.error.line !== undefined ? ` (line ${reply.error.line}, column ${reply.error.column})` : ''
+      io.err(`uvm ${name}: ${reply.error.code}: ${reply.error.message}${reply.error.message.includes('(line') ? '' : where}`)
+      if (reply.error.output) io.err(reply.error.output.trimEnd())
+    }
+    return 1
+  }
+  if (!json) {
+    const text = human(reply)
+    if (text) io.out(text)
+  }
+  return 0
+}
+
+const targetHelp: [string, string] = ['--target PATH', 'the object: a dotted path from the root (default genesis) or #oid']
+const tidLine = (r: Reply) => ('tid' in r && r.tid !== undefined ? `committed as transaction ${r.tid}` : 'nothing changed')
+
+function outputAndValue(r: Reply): string {
+  if (r.event !== 'result') return ''
+  const parts: string[] = []
+  if (r.output) parts.push(r.output.replace(/\n$/, ''))
+  if (r.value !== null && r.value !== undefined) parts.push(formatValue(r.value))
+  return parts.join('\n')
+}
+
+/** A CLI argument as a value: JSON when it parses (numbers, true, {"$ref": 4}, ...), else the string itself. */
+export function argValue(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+export const ping = clientCommand({
+  name: 'ping',
+  summary: 'check that the daemon answers',
+  usage: 'uvm ping [--connect ADDR]',
+  request: (c) => c.request({ command: 'ping' }),
+  human: (r) => (r.event === 'pong' ? `pong: uvm ${r.version}` : ''),
+})
+
+export const state = clientCommand({
+  name: 'state',
+  summary: 'show an object (default the Genesis Object) and its slots',
+  usage: 'uvm state [--depth N] [--target PATH]',
+  options: { depth: { type: 'string' }, target: { type: 'string' } },
+  help: [['--depth N', 'how deep references are expanded (0-8, default 1)'], targetHelp],
+  request: (c, _p, v) => {
+    const depth = intOption(v.depth as string | undefined, 'depth', 'state')
+    if (depth !== undefined && depth > 8) throw new UsageError('--depth is at most 8', 'state')
+    const target = targetOption(v.target as string | undefined)
+    return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...(target !== undefined && { target }) })
+  },
+  human: (r) => (r.event === 'uvm_state_update' ? formatValue(r.state) : ''),
+})
+
+export const set = clientCommand({
+  name: 'set',
+  summary: 'set a data slot: uvm set label \'"Ready"\'',
+  usage: 'uvm set PROP JSON [--target PATH]',
+  options: { target: { type: 'string' } },
+  help: [targetHelp],
+  request: (c, p, v) => {
+    if (p.length !== 2) throw new UsageError('expected PROP and a JSON value, e.g. uvm set font_size 24', 'set')
+    let value: unknown
+    try {
+      value = JSON.parse(p[1]!)
+    } catch {
+      throw new UsageError(`the value must be JSON (strings in quotes: '"Ready"'), got ${p[1]}`, 'set')
+    }
+    const target = targetOption(v.target as string | undefined)
+    return c.request({ command: 'update_property', property_name: p[0]!, property_value: value, ...(target !== undefined && { target }) })
+  },
+  human: tidLine,
+})
+
+export const createMethod = clientCommand({
+  name: 'create-method',
+  summary: 'install a method: uvm create-method new_tool \'print("New tool created!")\'',
+  usage: 'uvm create-method NAME (CODE | -f FILE) [--target PATH]',
+  options: { file: { type: 'string', short: 'f' }, target: { type: 'string' } },
+  help: [['-f, --file FILE', 'read the code from FILE (- for stdin)'], targetHelp],
+  request: async (c, p, v) => {
+    if (p.length < 1 || p.length > 2) throw new UsageError('expected NAME and CODE (or -f FILE)', 'create-method')
+    const code = await codeArgument(p[1], v.file as string | undefined, 'method code', 'create-method')
+    const target = targetOption(v.target as string | undefined)
+    return c.request({ command: 'create_method', method_name: p[0]!, method_code: code, ...(target !== undefined && { target }) })
+  },
+  human: tidLine,
+})
+
+export const send = clientCommand({
+  name: 'send',
+  summary: 'send a message: uvm send display_yourself',
+  usage: 'uvm send SELECTOR [ARG...] [--target PATH]   (each ARG is JSON if it parses, else a string)',
+  options: { target: { type: 'string' } },
+  help: [targetHelp],
+  request: (c, p, v) => {
+    if (p.length < 1) throw new UsageError('missing SELECTOR', 'send')
+    const target = targetOption(v.target as string | undefined)
+    return c.request({ command: 'send_message', selector: p[0]!, args: p.slice(1).map(argValue), ...(target !== undefined && { target }) })
+  },
+  human: outputAndValue,
+})
+
+export const act = clientCommand({
+  name: 'act',
+  summary: 'run an act (JavaScript, the body of an async function) in one transaction',
+  usage: 'uvm act (CODE | -f FILE) [--intent TEXT] [--explanation TEXT]',
+  options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' } },
+  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record']],
+  request: async (c, p, v) => {
+    if (p.length > 1) throw new UsageError('give the act as ONE argument (quote it), or -f FILE', 'act')
+    const code = await codeArgument(p[0], v.file as string | undefined, 'act code', 'act')
+    return c.request({ command: 'run_act', code, ...(v.intent !== undefined && { intent: String(v.intent) }), ...(v.explanation !== undefined && { explanation: String(v.explanation) }) })
+  },
+  human: outputAndValue,
+})
+
+export const clientCommands = [ping, state, set, createMethod, send, act]

@@ -1,0 +1,35 @@
+import { resolve } from 'node:path'
+import { makeKeys } from '../../bridge/index.js'
+import { covenantJsonSchema } from '../../covenant/index.js'
+import { VERSION } from '../../version.js'
+import { parse } from '../args.js'
+import type { CommandSpec } from '../usage.js'
+import { UsageError } from '../usage.js'
+
+export const keys: CommandSpec = {
+  name: 'keys',
+  summary: 'make the CURVE keypairs: the server\'s and one per client (existing keys are kept)',
+  usage: 'uvm keys [--dir ./keys] [--client NAME]...',
+  options: [['--dir DIR', 'the keys folder (default ./keys)'], ['--client NAME', 'a client keypair to make (repeatable; default "client")']],
+  async run(argv, io) {
+    const { values } = parse(argv, { dir: { type: 'string' }, client: { type: 'string', multiple: true } }, 'keys', false)
+    const dir = resolve(values.dir ?? './keys')
+    const { created } = await makeKeys(dir, values.client ?? ['client'])
+    io.out(created.length ? `made in ${dir}: ${created.join(', ')}` : `nothing to make: ${dir} already has these keys`)
+    io.out(`boot with: uvm boot --keys ${dir} --bind tcp://0.0.0.0:5555; give each client its clients/NAME.key_secret, clients/NAME.key and server.key`)
+    return 0
+  },
+}
+
+export const covenant: CommandSpec = {
+  name: 'covenant',
+  summary: 'print the API covenant as JSON Schema (for clients in other languages)',
+  usage: 'uvm covenant --json-schema',
+  options: [['--json-schema', 'print the JSON Schema document']],
+  async run(argv, io) {
+    const { values } = parse(argv, { 'json-schema': { type: 'boolean' } }, 'covenant', false)
+    if (!values['json-schema']) throw new UsageError('say --json-schema (the only format so far)', 'covenant')
+    io.out(JSON.stringify(covenantJsonSchema(VERSION), null, 2))
+    return 0
+  },
+}

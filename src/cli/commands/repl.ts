@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { openImage } from '../../index.js'
+import { parse } from '../args.js'
+import { clientOptionHelp, clientOptions, connect } from '../connect.js'
+import { localBackend, remoteBackend, startRepl } from '../repl.js'
+import type { CommandSpec } from '../usage.js'
+import { UsageError } from '../usage.js'
+
+export const replCommand: CommandSpec = {
+  name: 'repl',
+  summary: 'an interactive session on the live image: each input is an act',
+  usage: 'uvm repl [--connect ADDR] | uvm repl --image PATH',
+  options: [
+    ['--image PATH', 'open this image in-process instead of attaching to a daemon (the daemon must be stopped)'],
+    ['--history FILE', 'input history file (env UVM_REPL_HISTORY; default ~/.uvm_repl_history; "" for none)'],
+    ...clientOptionHelp.filter(([f]) => f !== '--json'),
+  ],
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, { ...clientOptions, image: { type: 'string' }, history: { type: 'string' } }, 'repl')
+    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, 'repl')
+    if (values.image !== undefined && values.connect !== undefined) throw new UsageError('use --connect (a daemon) or --image (in-process), not both', 'repl')
+    let backend
+    if (values.image !== undefined) {
+      const path = resolve(values.image)
+      if (!existsSync(join(path, 'CURRENT'))) io.err(`uvm repl: no image at ${path} yet: a new one is born`)
+      const { image, realm } = await openImage(path)
+      backend = localBackend(image, realm)
+    } else {
+      const client = await connect(values, io, 'repl')
+      try {
+        await client.ping()
+      } catch (e) {
+        await client.close()
+        throw new UsageError(`${(e as Error).message}; start it with \`uvm boot\`, or use \`uvm repl --image PATH\``, 'repl')
+      }
+      backend = remoteBackend(client)
+    }
+    await startRepl(backend, io, { ...(values.history !== undefined && { historyFile: values.history }) })
+    return 0
+  },
+}

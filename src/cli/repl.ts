@@ -1,0 +1,207 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import repl from 'node:repl'
+import { Parser } from 'acorn'
+import { BridgeClient, BridgeError, WireWriter, resolveTarget } from '../bridge/index.js'
+import type { Reply } from '../covenant/index.js'
+import type { Image } from '../image/index.js'
+import type { HardenedRealm } from '../act/index.js'
+import { runAct } from '../act/index.js'
+import { formatValue } from './format.js'
+import type { Io } from './usage.js'
+
+/** What the REPL needs from a UVM: the daemon over the bridge, or an image opened in-process. */
+export interface ReplBackend {
+  readonly where: string
+  act(code: string): Promise<{ value: unknown; output: string; tid?: number | undefined }>
+  state(target: string | undefined, depth: number): Promise<unknown>
+  history(limit: number): Promise<{ tid: number; time: number; user: string; description: string }[]>
+  undo(tid: number): Promise<number | undefined>
+  close(): Promise<void>
+}
+
+/** A failure to show as one line (the REPL keeps going). */
+class ReplFailure extends Error {}
+
+export function remoteBackend(client: BridgeClient): ReplBackend {
+  const ok = <E extends Reply['event']>(r: Reply, e: E): Extract<Reply, { event: E }> => {
+    if (r.event === 'error') {
+      const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
+      const output = r.error.output ? `\n${r.error.output.trimEnd()}` : ''
+      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}${output}`)
+    }
+    return r as Extract<Reply, { event: E }>
+  }
+  return {
+    where: client.endpoint,
+    async act(code) {
+      const r = ok(await client.request({ command: 'run_act', code }), 'result')
+      return { value: r.value, output: r.output ?? '', tid: r.tid }
+    },
+    async state(target, depth) {
+      return ok(await client.request({ command: 'get_full_state', depth, ...(target && { target }) }), 'uvm_state_update').state
+    },
+    async history(limit) {
+      return ok(await client.request({ command: 'history', limit }), 'history').transactions
+    },
+    async undo(tid) {
+      return ok(await client.request({ command: 'undo', tid }), 'ack').tid
+    },
+    close: () => client.close(),
+  }
+}
+
+export function localBackend(image: Image, realm: HardenedRealm): ReplBackend {
+  const wire = <T>(f: (w: WireWriter, tx: ReturnType<Image['begin']>) => T): T => {
+    const tx = image.begin()
+    try { return f(new WireWriter(tx), tx) } finally { tx.abort() }
+  }
+  return {
+    where: image.location,
+    async act(code) {
+      const r = await runAct(image, realm, code, { user: 'repl' })
+      return { value: wire((w) => w.js(r.value, 1)), output: r.output, tid: r.tid }
+    },
+    async state(target, depth) {
+      return wire((w, tx) => w.object(resolveTarget(tx, target), depth))
+    },
+    async history(limit) {
+      return image.transactions({ limit })
+    },
+    async undo(tid) {
+      return (await image.undo(tid)).tid
+    },
+    close: () => image.close(),
+  }
+}
+
+const PREFIX = '(async function () {\n'
+
+/**
+ * At the prompt the value of a trailing expression is the answer, as in any
+ * REPL: `prototypes.Button` shows the object. Acts proper say `return`.
+ */
+export function returnLastExpression(code: string): string {
+  let program
+  try {
+    program = Parser.parse(`${PREFIX}${code}\n})`, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as { body: { expression: { body: { body: { type: string; start: number; end: number; expression: { start: number; end: number } }[] } } }[] }
+  } catch {
+    return code
+  }
+  const body = program.body[0]?.expression.body.body
+  const last = body?.[body.length - 1]
+  if (!last || last.type !== 'ExpressionStatement') return code
+  const start = last.expression.start - PREFIX.length
+  const end = last.expression.end - PREFIX.length
+  return `${code.slice(0, start)}return (${code.slice(start, end)})${code.slice(end)}`
+}
+
+/** True when `code` is an unfinished act (more lines may complete it). */
+export function incomplete(code: string): boolean {
+  try {
+    Parser.parse(`${PREFIX}${code}\n})`, { ecmaVersion: 'latest', sourceType: 'script' })
+    return false
+  } catch (e) {
+    const pos = (e as { pos?: number }).pos
+    // An error at the very end of the input means the act stopped mid-construct.
+    return typeof pos === 'number' && pos >= code.length + PREFIX.length
+  }
+}
+
+export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFile?: string; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; terminal?: boolean } = {}): Promise<void> {
+  const input = opts.input ?? process.stdin
+  const output = opts.output ?? process.stdout
+  io.out(`uvm repl on ${backend.where}. Each input is an act (await works; keep what must outlive it in slots); .help for commands.`)
+  // Inputs run one after another, even when they arrive faster than acts finish (piped input).
+  let queue: Promise<void> = Promise.resolve()
+  const enqueue = (f: () => Promise<void>) => { queue = queue.then(f, f) }
+  const server = repl.start({
+    prompt: 'uvm> ',
+    input,
+    output,
+    ...(opts.terminal !== undefined && { terminal: opts.terminal }),
+    ignoreUndefined: true,
+    preview: false,
+    writer: (v: unknown) => (typeof v === 'string' ? v : formatValue(v)),
+    completer: (line: string, callback: (err: Error | null, result: [string[], string]) => void) => {
+      complete(backend, line).then((r) => callback(null, r), () => callback(null, [[], line]))
+    },
+    eval: (cmd: string, _ctx: unknown, _file: string, callback: (err: Error | null, result?: unknown) => void) => {
+      const code = cmd.replace(/\n$/, '')
+      if (code.trim() === '') return callback(null, undefined)
+      if (incomplete(code)) return callback(new repl.Recoverable(new SyntaxError('incomplete act')))
+      enqueue(() => backend.act(returnLastExpression(code)).then((r) => {
+        if (r.output) output.write(r.output.endsWith('\n') ? r.output : r.output + '\n')
+        callback(null, r.value === null ? undefined : r.value)
+      }, (e: unknown) => {
+        output.write(`${failureText(e)}\n`)
+        callback(null, undefined)
+      }))
+    },
+  })
+  const historyFile = opts.historyFile ?? io.env.UVM_REPL_HISTORY ?? join(homedir(), '.uvm_repl_history')
+  if (historyFile !== '' && (opts.terminal ?? (output as NodeJS.WriteStream).isTTY)) {
+    server.setupHistory(resolve(historyFile), () => {})
+  }
+  const command = (name: string, help: string, action: (arg: string) => Promise<void>) => {
+    server.defineCommand(name, {
+      help,
+      action(arg: string) {
+        server.clearBufferedCommand()
+        enqueue(() => action(arg.trim()).catch((e: unknown) => { output.write(`${failureText(e)}\n`) }).finally(() => server.displayPrompt()))
+      },
+    })
+  }
+  command('state', 'Show the Genesis Object (or .state PATH) with its slots', async (arg) => {
+    output.write(formatValue(await backend.state(arg || undefined, 1)) + '\n')
+  })
+  command('inspect', 'Show an object by dotted path or #oid: .inspect genesis.prototypes', async (arg) => {
+    if (!arg) throw new ReplFailure('usage: .inspect PATH (e.g. genesis.prototypes, or #4)')
+    output.write(formatValue(await backend.state(arg, 1)) + '\n')
+  })
+  command('history', 'The newest transactions (.history N)', async (arg) => {
+    const n = arg ? Number(arg) : 10
+    if (!Number.isInteger(n) || n < 1) throw new ReplFailure('usage: .history [N]')
+    for (const t of await backend.history(n)) output.write(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${t.user}  ${t.description}\n`)
+  })
+  command('undo', 'Undo a transaction: .undo TID', async (arg) => {
+    const tid = Number(arg)
+    if (!arg || !Number.isInteger(tid) || tid < 1) throw new ReplFailure('usage: .undo TID (see .history)')
+    const newTid = await backend.undo(tid)
+    output.write(`undid transaction ${tid} as transaction ${newTid}\n`)
+  })
+  await new Promise<void>((r) => server.on('exit', () => r()))
+  await queue
+  await backend.close()
+}
+
+function failureText(e: unknown): string {
+  if (e instanceof ReplFailure || e instanceof BridgeError) return `! ${e.message}`
+  const code = (e as { code?: unknown }).code
+  const msg = e instanceof Error ? e.message : String(e)
+  const d = (e as { details?: { line?: number; column?: number } }).details
+  const pos = d?.line !== undefined && !msg.includes('(line') ? ` (line ${d.line}, column ${d.column})` : ''
+  const output = (e as { output?: unknown }).output
+  return `! ${typeof code === 'string' ? code + ': ' : ''}${msg}${pos}${typeof output === 'string' && output ? '\n' + output.trimEnd() : ''}`
+}
+
+/** Complete the last dotted path in the line from the live image's slot names. */
+async function complete(backend: ReplBackend, line: string): Promise<[string[], string]> {
+  const m = /([A-Za-z_$][\w$]*(?:\.[A-Za-z_$*][\w$*]*)*)\.?([\w$]*)$/.exec(line)
+  if (!m) return [[], line]
+  const word = m[0]
+  const dot = word.lastIndexOf('.')
+  if (dot < 0) {
+    const names = ['root', 'genesis', 'prototypes', 'print', 'UvmObject'].filter((n) => n.startsWith(word))
+    return [names, word]
+  }
+  let path = word.slice(0, dot)
+  const prefix = word.slice(dot + 1)
+  if (path === 'prototypes') path = 'genesis.prototypes'
+  else if (path.startsWith('prototypes.')) path = 'genesis.' + path
+  const state = await backend.state(path === 'root' ? 'root' : path.replace(/^root\./, ''), 1) as { $slots?: Record<string, unknown> }
+  const names = new Set(Object.keys(state.$slots ?? {}))
+  for (const p of ['clone', 'copy', 'setSlot', 'getSlot', 'removeSlot', 'hasSlot', 'slotNames', 'parents', 'respondsTo', 'perform', 'printString', 'mirror']) names.add(p)
+  const hits = [...names].filter((n) => n.startsWith(prefix) && /^[A-Za-z_$][\w$]*$/.test(n)).sort()
+  return [hits.map((n) => word.slice(0, dot + 1) + n), word]
+}
