@@ -173,8 +173,9 @@ export class HardenedRealm implements Realm {
     return fn
   }
 
-  invoke(fn: RealmFunction, thisArg: unknown, args: readonly unknown[]): unknown {
-    return this.#enter(fn, thisArg, args, this.cpuTimeoutMs)
+  /** `cpuTimeoutMs`: this entry's CPU limit when it is a new timed entry (default: the realm's). */
+  invoke(fn: RealmFunction, thisArg: unknown, args: readonly unknown[], cpuTimeoutMs?: number): unknown {
+    return this.#enter(fn, thisArg, args, cpuTimeoutMs === undefined ? this.cpuTimeoutMs : checkMs('cpuTimeoutMs', cpuTimeoutMs))
   }
 
   get depth(): number {

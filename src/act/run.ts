@@ -67,7 +67,7 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
     const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print })
     // Reading a realm value may run sandbox getters: copy it out under the CPU limit, before commit.
-    const value = realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [])
+    const value = realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [], opts.cpuTimeoutMs)
     const info = await tx.commit()
     return { value, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {

@@ -41,28 +41,42 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
     case 'get_full_state':
       return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth) }))
     case 'update_property': {
-      const { info } = await ctx.image.transact((tx) => {
+      const { info } = await withRetries(ctx.retries, () => ctx.image.transact((tx) => {
         setSlot(tx, resolveTarget(tx, target), cmd.property_name, fromWire(tx, cmd.property_value, 'property_value'))
-      }, { retries: ctx.retries, meta: { description: `update_property ${cmd.property_name}`, ext: { command: 'update_property', target: target ?? 'genesis' } } })
+      }, { retries: 0, meta: { description: `update_property ${cmd.property_name}`, ext: { command: 'update_property', target: target ?? 'genesis' } } }))
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'create_method': {
       // Compile first: a syntax error replies with its position and writes nothing.
       ctx.realm.compileMethod(cmd.method_code, cmd.method_name)
-      const { info } = await ctx.image.transact((tx) => {
+      const { info } = await withRetries(ctx.retries, () => ctx.image.transact((tx) => {
         writeSlot(tx, resolveTarget(tx, target), cmd.method_name, new Method(cmd.method_code))
-      }, { retries: ctx.retries, meta: { description: `create_method ${cmd.method_name}`, ext: { command: 'create_method', target: target ?? 'genesis', source: cmd.method_code } } })
+      }, { retries: 0, meta: { description: `create_method ${cmd.method_name}`, ext: { command: 'create_method', target: target ?? 'genesis', source: cmd.method_code } } }))
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'send_message': {
+      // An unknown target (or $ref in args) is raised inside the act, where the realm strips its
+      // unknownTarget mark on the way out: keep the host error to reply unknown_target, not act_failed.
+      let unknownTarget: UvmError | undefined
       const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, SEND_ACT, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
         bind: (tx) => ({
-          __send: ctx.realm.hostFunction('send', () => tx.kernel.send(tx, resolveTarget(tx, target), cmd.selector, fromWire(tx, cmd.args, 'args') as unknown[])),
+          __send: ctx.realm.hostFunction('send', () => {
+            let receiver, args
+            try {
+              receiver = resolveTarget(tx, target)
+              args = fromWire(tx, cmd.args, 'args') as unknown[]
+            } catch (e) {
+              if (e instanceof UvmError && e.details.unknownTarget === true) unknownTarget = e
+              throw e
+            }
+            return tx.kernel.send(tx, receiver, cmd.selector, args)
+          }),
         }),
       })).catch((e: unknown) => {
+        if (unknownTarget !== undefined) throw unknownTarget
         // Positions would point into the one-line act that carries the send, not at anything the client wrote.
         if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
         throw e
@@ -91,13 +105,18 @@ export function read<T>(image: Image, f: (tx: Transaction) => T): T {
   }
 }
 
+/**
+ * Retry conflicts with a short, capped, jittered backoff. Under steady contention for one object
+ * each group commit has one winner, so a writer may lose many rounds in a row: it needs many
+ * short tries, not a few ever longer ones.
+ */
 async function withRetries<T>(retries: number, f: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await f()
     } catch (e) {
       if ((e as { retryable?: unknown }).retryable !== true || attempt >= retries) throw e
-      await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt))
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 16)))
     }
   }
 }

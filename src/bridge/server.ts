@@ -27,7 +27,7 @@ export interface BridgeOptions {
   keys?: ServerKeys
   /** ZMTP heartbeat interval in ms (0: off). Default 5000. */
   heartbeatMs?: number
-  /** Conflict retries per write command. Default 8. */
+  /** Conflict retries per write command. Default 64. */
   retries?: number
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
@@ -79,7 +79,7 @@ export class BridgeServer {
     this.maxFrame = opts.maxFrameBytes ?? 16 * 1024 * 1024
     this.maxInFlight = opts.maxInFlight ?? 1024
     this.log = opts.log ?? (() => {})
-    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 64, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
     const heartbeat = opts.heartbeatMs ?? 5000
     const curve = opts.keys
       ? { curveServer: true, curveSecretKey: opts.keys.secretKey, curvePublicKey: opts.keys.publicKey, zapDomain: 'uvm', zapEnforceDomain: true }

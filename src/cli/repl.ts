@@ -1,6 +1,8 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import repl from 'node:repl'
+import readline from 'node:readline'
+import { PassThrough } from 'node:stream'
 import { Parser } from 'acorn'
 import { BridgeClient, BridgeError, WireWriter, resolveTarget } from '../bridge/index.js'
 import type { Reply } from '../covenant/index.js'
@@ -115,11 +117,32 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   // Inputs run one after another, even when they arrive faster than acts finish (piped input).
   let queue: Promise<void> = Promise.resolve()
   const enqueue = (f: () => Promise<void>) => { queue = queue.then(f, f) }
+  const idle = async () => { for (let q = queue; ; q = queue) { await q; if (q === queue) return } }
+  // Node's REPL takes the next line before an asynchronous eval has finished: piped
+  // lines would interleave with acts still running, and an act finishing late would
+  // clear a multi-line input being buffered. Without a terminal, hand it one line at a time.
+  const terminal = opts.terminal ?? (output as NodeJS.WriteStream).isTTY === true
+  let replInput = input
+  if (!terminal) {
+    const gate = new PassThrough()
+    replInput = gate
+    void (async () => {
+      try {
+        for await (const line of readline.createInterface({ input, crlfDelay: Infinity, terminal: false })) {
+          gate.write(line + '\n')
+          await new Promise((r) => setImmediate(r))
+          await idle()
+        }
+      } finally {
+        gate.end()
+      }
+    })()
+  }
   const server = repl.start({
     prompt: 'uvm> ',
-    input,
+    input: replInput,
     output,
-    ...(opts.terminal !== undefined && { terminal: opts.terminal }),
+    terminal,
     ignoreUndefined: true,
     preview: false,
     writer: (v: unknown) => (typeof v === 'string' ? v : formatValue(v)),
@@ -140,7 +163,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     },
   })
   const historyFile = opts.historyFile ?? io.env.UVM_REPL_HISTORY ?? join(homedir(), '.uvm_repl_history')
-  if (historyFile !== '' && (opts.terminal ?? (output as NodeJS.WriteStream).isTTY)) {
+  if (historyFile !== '' && terminal) {
     server.setupHistory(resolve(historyFile), () => {})
   }
   const command = (name: string, help: string, action: (arg: string) => Promise<void>) => {

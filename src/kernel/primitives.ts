@@ -18,6 +18,7 @@ export const primitives: PrimitiveTable = {
   },
   /** A new object with the receiver's slots, shallowly (Self's copy). */
   copy(heap, receiver) {
+    heap.surface.flushObject(receiver) // `obj.items.push(x); obj.copy()` copies the pushed item too
     const o = heap.create()
     for (const [name, value] of heap.read(receiver).slots) writeSlot(heap, o, name, value)
     return heap.surface.proxy(o)

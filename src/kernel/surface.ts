@@ -73,6 +73,12 @@ export class Surface {
     for (const [obj, byName] of this.tracked) for (const [name, t] of byName) this.flushOne(obj, name, t)
   }
 
+  /** Write back `obj`'s tracked copies that were mutated in place (before a primitive reads its raw slots). */
+  flushObject(obj: Obj): void {
+    const byName = this.tracked.get(obj)
+    if (byName !== undefined) for (const [name, t] of byName) this.flushOne(obj, name, t)
+  }
+
   /** Forget tracked copies (after a rollback: copies handed out before it no longer write back). */
   forgetTracked(): void {
     this.tracked.clear()

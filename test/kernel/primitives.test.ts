@@ -57,6 +57,31 @@ describe('primitives', () => {
     expect(Array.from(k.parents())).not.toContain(o)
   })
 
+  it('copy includes data the receiver mutated in place earlier in the transaction', async () => {
+    const p = tx.root.clone()
+    p.inherited = ['p']
+    const o = p.clone()
+    o.items = [1, 2]
+    o.items.push(3)
+    o.cfg = { a: { b: 0 } }
+    o.cfg.a.b = 1
+    o.inherited.push('o') // o's own copy, made at the copy
+    const k = o.copy()
+    expect(k.items).toEqual([1, 2, 3])
+    expect(k.cfg).toEqual({ a: { b: 1 } })
+    expect(k.inherited).toEqual(['p', 'o'])
+    expect(p.inherited).toEqual(['p'])
+    // Tracking goes on after the copy: later pushes still reach o, not k.
+    o.items.push(4)
+    tx.root.ok = [o, k]
+    await tx.commit()
+    const tx2 = s.image.begin()
+    const [o2, k2] = tx2.root.ok
+    expect(o2.items).toEqual([1, 2, 3, 4])
+    expect(k2.items).toEqual([1, 2, 3])
+    tx2.abort()
+  })
+
   it('setSlot / getSlot / removeSlot / hasSlot', () => {
     const p = tx.root.clone()
     p.greet = function (n: string) { return 'hi ' + n }

@@ -232,7 +232,7 @@ export function basicConformance(backend: Backend): void {
     tx2.abort()
   })
 
-  it('a loose object becomes written once a later write in the same transaction makes it reachable', async () => {
+  it('an object created first and attached later in the same transaction is written and survives reopen', async () => {
     const image = ctx.image
     const tx = image.begin()
     const later = tx.root.clone()

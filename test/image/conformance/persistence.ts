@@ -125,6 +125,35 @@ export function persistenceConformance(backend: Backend): void {
     tx.abort()
   })
 
+  it('unusual slot names are ordinary slots and round-trip: __proto__, constructor, then, toString, *, unicode, spaces', async () => {
+    let other = 0
+    await ctx.image.transact((tx) => {
+      const o = tx.root.clone()
+      o.__proto__ = 'a slot, not a prototype'
+      o.constructor = 1
+      o.then = 2
+      o.toString = function () { return 'custom toString' }
+      o['*'] = tx.root // one character: not a parent slot
+      o['日本 語'] = 3
+      o['doesNotUnderstand:'] = function (msg: { selector: string }) { return 'dnu ' + msg.selector }
+      tx.root.o = o
+      other = oidOf(tx, tx.root)
+    })
+    const tx = (await ctx.reopen()).begin()
+    const o = tx.root.o
+    expect(Object.keys(o)).toEqual(['parent*', '__proto__', 'constructor', 'then', 'toString', '*', '日本 語', 'doesNotUnderstand:'])
+    expect(o.__proto__).toBe('a slot, not a prototype')
+    expect(Object.getPrototypeOf(o)).toBeNull()
+    expect(o.constructor).toBe(1)
+    expect(o.then).toBeUndefined() // a graph object is never a thenable …
+    expect(tx.send(o, 'then')).toBe(2) // … but the slot is there for a send
+    expect(String(o)).toBe('custom toString')
+    expect(o['日本 語']).toBe(3)
+    expect(Array.from(o.parents()).map((p) => tx.objectOf(p).oid)).toEqual([other])
+    expect(o.whatever()).toBe('dnu whatever')
+    tx.abort()
+  })
+
   it('nested mutations made in place are committed and survive reopen', async () => {
     await ctx.image.transact((tx) => { tx.root.items = [1]; tx.root.config = { a: { b: 0 } } })
     await ctx.image.transact((tx) => {

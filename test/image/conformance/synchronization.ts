@@ -61,6 +61,22 @@ export function synchronizationConformance(backend: Backend): void {
     expect(e.code).toBe('IMAGE_CONFLICT')
   })
 
+  it('snapshot reads walk back over several later commits, also for objects evicted meanwhile', async () => {
+    const image = await setup()
+    const reader = image.begin()
+    for (const v of [2, 3, 4]) {
+      await image.transact((tx) => { tx.root.x = v; tx.root.a.v = 'a' + v })
+    }
+    image.cache.clear() // the reader's objects become ghosts: loads bring the newest revision back
+    expect(reader.root.x).toBe(1)
+    expect(reader.root.a.v).toBe('a')
+    const now = image.begin()
+    expect(now.root.x).toBe(4)
+    expect(now.root.a.v).toBe('a4')
+    now.abort()
+    reader.abort()
+  })
+
   it('two transactions writing the same object: the second commit fails with Conflict and writes nothing', async () => {
     const image = await setup()
     const tx1 = image.begin()
@@ -93,13 +109,16 @@ export function synchronizationConformance(backend: Backend): void {
 
   it('conflicting transactions committed at the same moment: exactly one wins', async () => {
     const image = await setup()
+    const before = image.lastTid
     const txs = [image.begin(), image.begin(), image.begin()]
     txs.forEach((tx, i) => { tx.root.a.v = `writer ${i}` })
     const results = await Promise.allSettled(txs.map((tx) => tx.commit()))
     const won = results.filter((r) => r.status === 'fulfilled')
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     expect(won).toHaveLength(1)
+    expect((won[0] as PromiseFulfilledResult<{ tid: number }>).value.tid).toBe(before + 1)
     expect(lost.map((r) => r.reason.code)).toEqual(['IMAGE_CONFLICT', 'IMAGE_CONFLICT'])
+    expect(image.lastTid).toBe((won[0] as PromiseFulfilledResult<{ tid: number }>).value.tid) // losers consume no tid
     const winner = results.findIndex((r) => r.status === 'fulfilled')
     const tx = image.begin()
     expect(tx.root.a.v).toBe(`writer ${winner}`)
@@ -208,6 +227,20 @@ export function synchronizationConformance(backend: Backend): void {
     expect((tx.root.cells as P[]).map((c) => c.value)).toEqual([0, 1, 2, 3])
     tx.abort()
     expect((await reopened.check()).ok).toBe(true)
+  })
+
+  it('in a commit group, a transaction with nothing reachable to store takes no tid', async () => {
+    const image = ctx.image
+    const before = image.lastTid
+    const loose = image.begin()
+    loose.root.clone().x = 'nobody reaches me'
+    const real = image.begin()
+    real.root.x = 'stored'
+    const [a, b] = await Promise.all([loose.commit(), real.commit()])
+    expect(a.tid).toBeUndefined()
+    expect(b.tid).toBe(before + 1)
+    expect(image.lastTid).toBe(before + 1)
+    expect((await image.transactions())[0]!.tid).toBe(before + 1)
   })
 
   it('close waits for commits in flight', async () => {

@@ -1,0 +1,261 @@
+// Dispatch: the cost of a message send, against plain-JS baselines measured in the same run.
+//
+//   node --expose-gc bench/dispatch.mjs      (after `npm run build`)
+//
+// Object graph (committed, then read in a fresh transaction so lookups hit the
+// shared lookup caches): 16 receivers r0..r15, each `parent*` → p1 → p2 → p3;
+// p3 holds the method `m(i)` and the data slot `x`, so every send below is a
+// cache hit whose holder is 3 parent levels up.
+//
+// What the figures mean:
+//  - "kernel.send data slot": the explicit API on a data slot. Never enters the
+//    realm: lookup (cache hit, 4 dependency checks) + read + toJS. The cleanest
+//    per-send figure.
+//  - "kernel.send method, one entry per send": every call is a fresh entry from
+//    the host (realm depth 0), so each one arms the CPU-time watchdog. This is
+//    what a host loop of sends costs today.
+//  - "kernel.send method, inside one entry": the same sends issued from a host
+//    function called by ONE method activation (realm depth > 0: no watchdog per
+//    send). This is the per-send cost of the object model itself.
+//  - "proxy.x" / "proxy.m()": the surface acts use. Inside one entry means the
+//    loop is a method body running in the realm (what an act does).
+//  - watchdog share = (one-entry-per-send − inside-one-entry) / one-entry-per-send.
+import { MemoryLevel } from 'memory-level'
+import vm from 'node:vm'
+import { blackhole, fmtNs, importDist, median, meets, row, runAlone } from './lib.mjs'
+
+const B = 'dispatch'
+
+// ------------------------------------------------------------ plain-JS baselines
+
+/** 16 classes with different field layouts (16 hidden classes), each with a method m. */
+function megamorphicObjects() {
+  const make = [
+    class { constructor() { this.a = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.b = 1; this.a = 2 } m(i) { return i + 1 } },
+    class { constructor() { this.c = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.d = 1; this.e = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.f = 1; this.g = 1; this.h = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.i = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.j = 'x' } m(i) { return i + 1 } },
+    class { constructor() { this.k = 1.5 } m(i) { return i + 1 } },
+    class { constructor() { this.l = null } m(i) { return i + 1 } },
+    class { constructor() { this.n = [] } m(i) { return i + 1 } },
+    class { constructor() { this.o = {} } m(i) { return i + 1 } },
+    class { constructor() { this.p = 1; this.q = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.r = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.s = 1; this.t = 1; this.u = 1; this.v = 1 } m(i) { return i + 1 } },
+    class { constructor() { this.w = true } m(i) { return i + 1 } },
+    class { constructor() { this.y = 1; this.z = 1 } m(i) { return i + 1 } },
+  ]
+  return make.map((C) => { const o = new C(); o.x = 4; return o })
+}
+
+/** 16 bare proxies: the get trap forwards to its target (one of the 16 shapes). */
+function bareProxies(targets) {
+  const handler = { get(t, k) { return t[k] } }
+  return targets.map((t) => new Proxy(t, handler))
+}
+
+/**
+ * 16 proxies whose get trap resolves the key through a 3-level parent chain of
+ * plain objects and remembers the holder in a small per-proxy Map (an inline
+ * cache by key): what a minimal cached-lookup proxy costs.
+ */
+function icProxies() {
+  const l3 = Object.create(null)
+  l3.m = function (i) { return i + 1 }
+  l3.x = 4
+  const l2 = { parent: l3 }, l1 = { parent: l2 }
+  const out = []
+  for (let k = 0; k < 16; k++) {
+    const own = { parent: l1, own: k }
+    const ic = new Map()
+    const resolve = (key) => {
+      for (let o = own; o !== undefined; o = o.parent) if (Object.hasOwn(o, key)) return o
+      return null
+    }
+    out.push(new Proxy({}, {
+      get(_t, key) {
+        let h = ic.get(key)
+        if (h === undefined) { h = resolve(key); ic.set(key, h) }
+        return h === null ? undefined : h[key]
+      },
+    }))
+  }
+  return out
+}
+
+// ------------------------------------------------------------ measurement helpers
+
+/** Choose n so that one run of body(n) takes about `ms`. */
+function calibrate(body, ms = 25, start = 64) {
+  let n = start
+  for (;;) {
+    const t0 = performance.now()
+    blackhole(body(n))
+    const dt = performance.now() - t0
+    if (dt >= ms / 4 || n >= 1 << 26) return Math.max(16, Math.round(n * ms / Math.max(dt, 0.001)))
+    n *= 4
+  }
+}
+
+/** Interleaved runs of several loops, each with its own n: medians of ns/op. */
+function measure(specs, runs = 7) {
+  const names = Object.keys(specs)
+  for (const k of names) specs[k].n ??= calibrate(specs[k].fn, specs[k].ms)
+  const samples = Object.fromEntries(names.map((k) => [k, []]))
+  for (const k of names) blackhole(specs[k].fn(specs[k].n)) // warm
+  for (let r = 0; r < runs; r++) {
+    for (const k of names) {
+      const { fn, n } = specs[k]
+      const t0 = process.hrtime.bigint()
+      blackhole(fn(n))
+      samples[k].push(Number(process.hrtime.bigint() - t0) / n)
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, { ns: median(samples[k]), samples: samples[k], n: specs[k].n }]))
+}
+
+// ------------------------------------------------------------ the bench
+
+export async function run({ realm, log = () => {}, runs = 7 } = {}) {
+  const { Image } = await importDist('image/index.js')
+  const db = new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' })
+  const image = await Image.open(db, { realm: realm.make(), durable: false })
+  const kernel = image.kernel
+  const rows = []
+  try {
+    // Build the graph with the public proxy API, commit it.
+    {
+      const tx = image.begin({ description: 'dispatch bench setup' })
+      const P = tx.genesis.prototypes
+      const p3 = P.clone()
+      p3.m = function (i) { return i + 1 }
+      p3.x = 4
+      // One sandbox entry, many sends: the loops run in the realm (an act's situation).
+      p3.callsInside = function (n) { const t = this.targets; let s = 0; for (let i = 0; i < n; i++) s += t[i & 15].m(i); return s }
+      p3.readsInside = function (n) { const t = this.targets; let s = 0; for (let i = 0; i < n; i++) s += t[i & 15].x; return s }
+      // One sandbox entry that calls back into the host (explicit kernel.send loop at realm depth > 0).
+      p3.enter = function (f, n) { return f(n) }
+      p3.noop = function () { return 0 }
+      const p2 = p3.clone()
+      const p1 = p2.clone()
+      const rs = []
+      for (let k = 0; k < 16; k++) { const r = p1.clone(); r.own = k; rs.push(r) }
+      p3.targets = rs
+      P.DispatchBench = p3
+      await tx.commit()
+    }
+
+    const tx = image.begin({ description: 'dispatch bench' })
+    const P = tx.genesis.prototypes
+    const p3Proxy = P.DispatchBench
+    const p3 = tx.objectOf(p3Proxy)
+    const recvProxies = [...p3Proxy.targets]
+    const recv = recvProxies.map((p) => tx.objectOf(p))
+    // sanity: every send resolves as intended, and through the caches
+    for (let k = 0; k < 16; k++) {
+      if (kernel.send(tx, recv[k], 'm', [1]) !== 2 || kernel.send(tx, recv[k], 'x', []) !== 4) throw new Error('dispatch bench: unexpected send result')
+    }
+    if (tx.structDirty) throw new Error('dispatch bench: the measuring transaction must not change structure (lookup caches would be bypassed)')
+    if (recv[0].lookupCache?.get('m') === undefined) throw new Error('dispatch bench: lookup cache was not filled')
+
+    const mega = megamorphicObjects()
+    const bare = bareProxies(mega)
+    const ic = icProxies()
+    const EMPTY = Object.freeze([])
+
+    // Host function handed to ONE method activation: runs a host loop of explicit sends at realm depth > 0.
+    let insideN = 0
+    const loopImpl = () => {
+      let s = 0
+      for (let i = 0; i < insideN; i++) s += kernel.send(tx, recv[i & 15], 'm', [i])
+      return s
+    }
+    const explicitLoop = image.kernel.realm.hostFunction('explicitLoop', loopImpl)
+    const txLoop = image.kernel.realm.hostFunction('txLoop', () => {
+      let s = 0
+      for (let i = 0; i < insideN; i++) s += tx.send(recvProxies[i & 15], 'm', i)
+      return s
+    })
+    const enterSelector = 'enter'
+    // node:vm alone, in a context of our own: the cost of entering a context with and without a
+    // timeout (the timeout is the watchdog: node starts and stops a watchdog thread per call).
+    const vmCtx = vm.createContext({})
+    const vmScript = new vm.Script('0')
+
+    const specs = {
+      mega: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += mega[i & 15].m(i); return s } },
+      megaX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += mega[i & 15].x; return s } },
+      bareM: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += bare[i & 15].m(i); return s } },
+      bareX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += bare[i & 15].x; return s } },
+      icM: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += ic[i & 15].m(i); return s } },
+      icX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += ic[i & 15].x; return s } },
+      sendX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, recv[i & 15], 'x', EMPTY); return s } },
+      txSendX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += tx.send(recvProxies[i & 15], 'x'); return s } },
+      sendPrim: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, recv[i & 15], 'hasSlot', ['own']) ? 1 : 0; return s } },
+      sendMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [explicitLoop, n]) } },
+      txSendMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [txLoop, n]) } },
+      vmPlain: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += vmScript.runInContext(vmCtx); return s } },
+      vmTimeout: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += vmScript.runInContext(vmCtx, { timeout: 1000 }); return s }, ms: 40 },
+      sendMEntry: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, recv[i & 15], 'm', [i]); return s }, ms: 40 },
+      proxyXHost: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += recvProxies[i & 15].x; return s } },
+      proxyXInside: { fn: (n) => kernel.send(tx, p3, 'readsInside', [n]) },
+      proxyMInside: { fn: (n) => kernel.send(tx, p3, 'callsInside', [n]) },
+      proxyMHost: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += recvProxies[i & 15].m(i); return s }, ms: 40 },
+      // The watchdog alone: a host → realm entry of a method doing nothing, vs the same function called directly.
+      entryNoop: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, p3, 'noop', EMPTY); return s }, ms: 40 },
+    }
+    log(`${B}: calibrating and measuring ${Object.keys(specs).length} loops × ${runs} runs…`)
+    const m = measure(specs, runs)
+    if (process.env.DBG) {
+      const { Session } = await import('node:inspector/promises')
+      const ses = new Session(); ses.connect()
+      await ses.post('Profiler.enable'); await ses.post('Profiler.start')
+      for (let q = 0; q < 5; q++) specs.sendMInside.fn(specs.sendMInside.n)
+      const { profile } = await ses.post('Profiler.stop')
+      const fs = await import('node:fs'); fs.mkdirSync('/tmp/dbgprof', { recursive: true }); fs.writeFileSync('/tmp/dbgprof/x.cpuprofile', JSON.stringify(profile))
+      console.error('sendMInside ns', m.sendMInside.ns)
+      const { lookup } = await importDist('kernel/lookup.js')
+      const st = (f) => eval('%GetOptimizationStatus(f)').toString(2)
+      console.error('status: loopImpl', st(loopImpl), 'send', st(kernel.send), 'perform', st(kernel.perform), 'lookup', st(lookup), 'invoke', st(image.kernel.realm.invoke), 'read', st(tx.read), 'proxy', st(tx.surface.proxy))
+    }
+    if (tx.structDirty) throw new Error('dispatch bench: the measuring transaction changed structure')
+    tx.abort()
+
+    const mega1 = m.mega.ns, ic1M = m.icM.ns, ic1X = m.icX.ns
+    const r = (base, meas) => base / meas
+
+    rows.push(row(B, 'baseline: megamorphic plain-JS call o.m(i), 16 shapes', fmtNs(mega1), '', undefined, '', undefined))
+    rows.push(row(B, 'baseline: bare Proxy get trap, p.m(i)', fmtNs(m.bareM.ns), '', undefined, '', undefined, `p.x: ${fmtNs(m.bareX.ns)}`))
+    rows.push(row(B, 'baseline: Proxy trap + inline cache (Map by key), p.m(i)', fmtNs(ic1M), '', undefined, '', undefined, `p.x: ${fmtNs(ic1X)}`))
+
+    rows.push(row(B, 'kernel.send data slot x (3 levels up, cache hit; no realm entry)', fmtNs(m.sendX.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendX.ns), '≥ 0.80×', meets(r(mega1, m.sendX.ns), 0.8),
+      `tx.send(proxy,'x') (objectOf + rest args): ${fmtNs(m.txSendX.ns)}; primitive send hasSlot (6 levels up, no realm entry): ${fmtNs(m.sendPrim.ns)}`))
+    rows.push(row(B, 'kernel.send method m (3 levels up), inside ONE sandbox entry', fmtNs(m.sendMInside.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendMInside.ns), '≥ 0.80×', meets(r(mega1, m.sendMInside.ns), 0.8),
+      `host loop of kernel.send(tx, r, "m", [i]) run by a host function called from one method activation (realm depth > 0): the object model's own per-send cost; the same with tx.send(proxy, 'm', i): ${fmtNs(m.txSendMInside.ns)}`))
+    rows.push(row(B, 'kernel.send method m, one host→realm entry per send', fmtNs(m.sendMEntry.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendMEntry.ns), '≥ 0.80×', meets(r(mega1, m.sendMEntry.ns), 0.8),
+      'each send starts at realm depth 0, so realm.invoke arms the CPU-time watchdog every time'))
+    const share = (m.sendMEntry.ns - m.sendMInside.ns) / m.sendMEntry.ns
+    rows.push(row(B, 'watchdog share of a depth-0 method send', `${(share * 100).toFixed(1)} %`, '', undefined, '', undefined,
+      `(one-entry-per-send − inside-one-entry) / one-entry-per-send = (${fmtNs(m.sendMEntry.ns)} − ${fmtNs(m.sendMInside.ns)}) / ${fmtNs(m.sendMEntry.ns)}; a send of a no-op method from the host costs ${fmtNs(m.entryNoop.ns)}`))
+    rows.push(row(B, 'node:vm runInContext with timeout (the watchdog) vs without', fmtNs(m.vmTimeout.ns), `${fmtNs(m.vmPlain.ns)} without timeout`, m.vmPlain.ns / m.vmTimeout.ns, '', undefined,
+      `a trivial script in a context of our own: the timeout option alone adds ${fmtNs(m.vmTimeout.ns - m.vmPlain.ns)} per entry, i.e. ${((m.vmTimeout.ns - m.vmPlain.ns) / m.sendMEntry.ns * 100).toFixed(0)} % of a depth-0 method send`))
+
+    rows.push(row(B, 'proxy.x read from host code (3 levels up; no realm entry)', fmtNs(m.proxyXHost.ns), `${fmtNs(ic1X)} Proxy+IC p.x`, r(ic1X, m.proxyXHost.ns), '≥ 0.70×', meets(r(ic1X, m.proxyXHost.ns), 0.7),
+      `vs bare Proxy p.x: ${(m.bareX.ns / m.proxyXHost.ns).toFixed(2)}×; vs plain megamorphic o.x ${fmtNs(m.megaX.ns)}`))
+    rows.push(row(B, 'proxy.x read inside ONE sandbox entry (act loop)', fmtNs(m.proxyXInside.ns), `${fmtNs(ic1X)} Proxy+IC p.x`, r(ic1X, m.proxyXInside.ns), '≥ 0.70×', meets(r(ic1X, m.proxyXInside.ns), 0.7),
+      `vs bare Proxy p.x: ${(m.bareX.ns / m.proxyXInside.ns).toFixed(2)}×`))
+    rows.push(row(B, 'proxy.m(i) call inside ONE sandbox entry (act loop)', fmtNs(m.proxyMInside.ns), `${fmtNs(ic1M)} Proxy+IC p.m(i)`, r(ic1M, m.proxyMInside.ns), '≥ 0.70×', meets(r(ic1M, m.proxyMInside.ns), 0.7),
+      `get trap (lookup + slot caller) then a send (second lookup) then the method; vs bare Proxy p.m(i): ${(m.bareM.ns / m.proxyMInside.ns).toFixed(2)}×`))
+    rows.push(row(B, 'proxy.m(i) call from host code (one entry per call)', fmtNs(m.proxyMHost.ns), `${fmtNs(ic1M)} Proxy+IC p.m(i)`, r(ic1M, m.proxyMHost.ns), '≥ 0.70×', meets(r(ic1M, m.proxyMHost.ns), 0.7),
+      'each call enters the realm from depth 0 (watchdog armed per call)'))
+    return rows
+  } finally {
+    await image.close()
+  }
+}
+
+await runAlone(import.meta.url, run)
+

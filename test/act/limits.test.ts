@@ -1,0 +1,182 @@
+/**
+ * The limits of acts on a real image: CPU time on every entry into sandbox
+ * code (the act itself, methods the host calls later, result detaching), the
+ * wall deadline of async acts, and the output cap. After every timeout the
+ * act's transaction is aborted and the image keeps serving.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { ActError } from '../../src/act/act-error.js'
+import { HardenedRealm } from '../../src/act/realm.js'
+import { UvmError } from '../../src/errors.js'
+import { rejected, thrown } from '../support/uvm.js'
+import type { ActImage } from './fixture.js'
+import { actImage, LIMITS } from './fixture.js'
+
+let u: ActImage
+beforeEach(async () => { u = await actImage() })
+afterEach(async () => { await u.dispose() })
+
+/** A timed-out act: ACT_TIMEOUT with the limit that ended it, and no transaction record. */
+async function timesOut(start: () => Promise<unknown>, limit: 'cpu' | 'wall', ms: number): Promise<ActError> {
+  const before = await u.tids()
+  const t0 = Date.now()
+  const e = await rejected(start) // the first run of the act is synchronous: time it from here
+  const took = Date.now() - t0
+  expect(e).toBeInstanceOf(ActError)
+  expect(e.toJSON()).toMatchObject({ code: 'ACT_TIMEOUT', limit, ms })
+  expect(took).toBeGreaterThanOrEqual(ms - 20)
+  expect(took).toBeLessThan(ms + 2000)
+  expect(await u.tids()).toEqual(before)
+  return e
+}
+
+/** The image still serves: a writing act commits. */
+async function stillServes(): Promise<void> {
+  const r = await u.act('root.served = (root.hasSlot("served") ? root.served : 0) + 1\nreturn root.served')
+  expect(r.tid).toBeGreaterThan(0)
+  expect(u.read((tx) => tx.root.served)).toBe(r.value)
+}
+
+describe('defaults', () => {
+  it('1 s of CPU per entry, 30 s of wall clock per act, 1 MiB of output', async () => {
+    const realm = new HardenedRealm()
+    expect([realm.cpuTimeoutMs, realm.wallTimeoutMs]).toEqual([1000, 30000])
+    const big = await u.act('print("x".repeat(200000))\nprint("y".repeat(1 << 20))')
+    expect(big.output.startsWith('x'.repeat(200000) + '\ny')).toBe(true)
+    expect(big.output.endsWith(`\n… output truncated at ${1 << 20} characters\n`)).toBe(true)
+  })
+})
+
+describe('CPU time', () => {
+  it('ends an act that loops, aborts its transaction, and the image keeps serving', async () => {
+    await u.act('root.box = new UvmObject()\nroot.box.n = 1')
+    await timesOut(() => u.act('root.box.n = 2\nroot.extra = new UvmObject()\nfor (;;) {}'), 'cpu', LIMITS.cpuTimeoutMs)
+    expect(u.read((tx) => [tx.root.box.n, tx.root.hasSlot('extra')])).toEqual([1, false])
+    await stillServes()
+    // Per act, and after an await (a later run of the act's code is a new entry with the same limit).
+    await timesOut(() => u.act('root.box.n = 3\nfor (;;) {}', { cpuTimeoutMs: 50 }), 'cpu', 50)
+    await timesOut(() => u.act('root.box.n = 4\nawait sleep(5)\nfor (;;) {}', { capabilities: { sleep: u.sleep } }), 'cpu', LIMITS.cpuTimeoutMs)
+    expect(u.read((tx) => tx.root.box.n)).toBe(1)
+    await stillServes()
+  })
+
+  describe('on every entry: a looping method an act installed, called later', () => {
+    beforeEach(async () => {
+      const r = await u.act(`root.spinner = new UvmObject()
+        root.spinner.n = 0
+        root.spinner.spin = function () { while (true) {} }
+        root.spinner.spinLater = async function () { await null; for (;;) {} }
+        root.spinner.ok = function () { return 'fine' }`)
+      expect(r.tid).toBeDefined() // installing it ran nothing of it
+    })
+
+    it('by the host through tx.send and image.kernel.send: ACT_TIMEOUT, and the host goes on', () => {
+      for (const call of [
+        (tx: any) => tx.send(tx.root.spinner, 'spin'),
+        (tx: any) => u.image.kernel.send(tx, tx.objectOf(tx.root.spinner), 'spin', []),
+        (tx: any) => tx.send(tx.root.spinner, 'spinLater'), // the loop runs in the entry's microtask checkpoint
+      ]) {
+        const tx = u.image.begin()
+        const t0 = Date.now()
+        const e = thrown(() => call(tx))
+        expect(e).toBeInstanceOf(UvmError)
+        expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
+        expect(Date.now() - t0).toBeLessThan(2000)
+        expect(u.realm.depth).toBe(0)
+        expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
+        tx.abort()
+      }
+    })
+
+    it('by the host in image.transact: the transaction is aborted', async () => {
+      const e = await rejected(u.image.transact((tx) => { tx.root.spinner.n = 99; tx.send(tx.root.spinner, 'spin') }))
+      expect(e.code).toBe('ACT_TIMEOUT')
+      expect(u.read((tx) => tx.root.spinner.n)).toBe(0)
+      await stillServes()
+    })
+
+    it('by a later act (sync and async methods): ACT_TIMEOUT, aborted, and the next act works', async () => {
+      await timesOut(() => u.act('root.spinner.n = 1\nroot.spinner.spin()'), 'cpu', LIMITS.cpuTimeoutMs)
+      await stillServes()
+      await timesOut(() => u.act('root.spinner.n = 2\nawait root.spinner.spinLater()'), 'cpu', LIMITS.cpuTimeoutMs)
+      await stillServes()
+      expect(u.read((tx) => tx.root.spinner.n)).toBe(0)
+    })
+
+    it('through doesNotUnderstand: too', async () => {
+      await u.act("root.spinner['doesNotUnderstand:'] = function (message) { for (;;) {} }")
+      const tx = u.image.begin()
+      expect(thrown(() => tx.send(tx.root.spinner, 'anything')).code).toBe('ACT_TIMEOUT')
+      tx.abort()
+      await timesOut(() => u.act('root.spinner.n = 3\nroot.spinner.whatever()'), 'cpu', LIMITS.cpuTimeoutMs)
+      await stillServes()
+    })
+  })
+
+  it('covers the result: a getter that loops in returned data ends in ACT_TIMEOUT', async () => {
+    await timesOut(() => u.act('root.wrote = true\nreturn { get x() { for (;;) {} } }'), 'cpu', LIMITS.cpuTimeoutMs)
+    await timesOut(() => u.act('root.wrote = true\nreturn [1, [{ ok: 1, get x() { for (;;) {} } }]]'), 'cpu', LIMITS.cpuTimeoutMs)
+    // The act's own CPU limit covers detaching its result too.
+    await timesOut(() => u.act('root.wrote = true\nreturn { get x() { for (;;) {} } }', { cpuTimeoutMs: 50 }), 'cpu', 50)
+    expect(u.read((tx) => tx.root.hasSlot('wrote'))).toBe(false)
+    await stillServes()
+  })
+
+  it('the result reaching the host is a host copy even when the act\'s array overrides slice and map', async () => {
+    const r = await u.act(`const a = [1, { get two() { return 2 } }]
+      const hostile = () => ({ get x() { for (;;) {} } })
+      Object.defineProperty(a, 'slice', { value: () => { const b = []; Object.defineProperty(b, 'map', { value: hostile }); return b } })
+      Object.defineProperty(a, 'map', { value: hostile })
+      return a`)
+    expect(Array.isArray(r.value)).toBe(true)
+    expect(Object.getPrototypeOf(r.value)).toBe(Array.prototype)
+    expect(r.value).toEqual([1, { two: 2 }]) // reading it on the host runs nothing of the act
+  })
+
+  it('a CPU timeout in one act does not disturb an act in flight', async () => {
+    await u.act('root.a = new UvmObject()\nroot.a.n = 0')
+    const slow = u.act('await sleep(50)\nroot.a.n = 1\nawait sleep(50)\nreturn "slow done"', { capabilities: { sleep: u.sleep } })
+    await timesOut(() => u.act('await sleep(10)\nfor (;;) {}', { capabilities: { sleep: u.sleep } }), 'cpu', LIMITS.cpuTimeoutMs)
+    const r = await slow
+    expect(r.value).toBe('slow done')
+    expect(u.read((tx) => tx.root.a.n)).toBe(1)
+  })
+})
+
+describe('wall clock', () => {
+  it('ends an act awaiting a promise that never settles, aborts it, and the next act works', async () => {
+    await timesOut(() => u.act('root.stalled = true\nawait new Promise(() => {})'), 'wall', LIMITS.wallTimeoutMs)
+    await timesOut(() => u.act('root.stalled = true\nawait new Promise(() => {})', { wallTimeoutMs: 100 }), 'wall', 100)
+    expect(u.read((tx) => tx.root.hasSlot('stalled'))).toBe(false)
+    await stillServes()
+  })
+
+  it('an act timed out while awaiting a host service is never resumed', async () => {
+    let after = 0
+    const mark = u.realm.hostFunction('mark', () => { after++ })
+    await timesOut(() => u.act('await sleep(250)\nmark()\nroot.late = true', { wallTimeoutMs: 100, capabilities: { sleep: u.sleep, mark } }), 'wall', 100)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(after).toBe(0)
+    expect(u.read((tx) => tx.root.hasSlot('late'))).toBe(false)
+    await stillServes()
+  })
+})
+
+describe('output cap', () => {
+  it('truncates with a marker and the act still succeeds; prints from methods count too', async () => {
+    await u.act('root.talker = new UvmObject()\nroot.talker.say = function (i) { print("method line", i) }')
+    const r = await u.act('for (let i = 0; i < 50; i++) { print("line", i); root.talker.say(i) }\nroot.printed = true\nreturn "done"', { outputLimit: 64 })
+    expect(r.value).toBe('done')
+    expect(r.tid).toBeDefined()
+    expect(r.output.startsWith('line 0\nmethod line 0\nline 1\n')).toBe(true)
+    expect(r.output.endsWith('\n… output truncated at 64 characters\n')).toBe(true)
+    expect(r.output.length).toBeLessThanOrEqual(64 + '\n… output truncated at 64 characters\n'.length)
+    expect(u.read((tx) => tx.root.printed)).toBe(true)
+  })
+
+  it('a failed act keeps its capped output', async () => {
+    const e = await rejected(u.act('for (let i = 0; i < 50; i++) print("line", i)\nthrow new Error("after printing")', { outputLimit: 20 }))
+    expect(e.code).toBe('ACT_FAILED')
+    expect(e.output).toBe('line 0\nline 1\nline 2\n… output truncated at 20 characters\n')
+  })
+})
