@@ -115,6 +115,8 @@ export class HardenedRealm implements Realm {
   readonly #trampoline: Script
   readonly #methods = new Map<string, RealmFunction>()
   readonly #acts = new Map<string, { fn: RealmFunction; file: string }>()
+  /** Act texts that passed checkActSyntax (insertion order: the oldest goes first). */
+  readonly #checked = new Set<string>()
   readonly #made = new WeakSet<object>()
   readonly #inFlight = new Set<Act>()
   /** The act whose code the running timed entry serves (undefined: a plain invoke or drain). */
@@ -272,7 +274,11 @@ export class HardenedRealm implements Realm {
 
   /** Throws `UvmError('ACT_SYNTAX' | 'ACT_FORBIDDEN')` with act-relative line/column. */
   checkActSyntax(code: string): void {
+    // The answer depends on the text alone: remember the texts that passed (acorn costs ~10 µs a parse).
+    if (this.#checked.has(code)) return
     this.#actBody(code, [])
+    this.#checked.add(code)
+    if (this.#checked.size > ACT_CACHE_LIMIT) this.#checked.delete(this.#checked.values().next().value!)
   }
 
   /**

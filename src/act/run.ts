@@ -67,7 +67,10 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
     const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print })
     // Reading a realm value may run sandbox getters: copy it out under the CPU limit, before commit.
-    const value = realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [], opts.cpuTimeoutMs)
+    // Primitives and graph proxies are handed over as they are (no timed entry: nothing to read).
+    const value = (raw === null || (typeof raw !== 'object' && typeof raw !== 'function')) || image.kernel.proxyTargets.has(raw)
+      ? raw
+      : realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [], opts.cpuTimeoutMs)
     const info = await tx.commit()
     return { value, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {

@@ -19,13 +19,9 @@ afterEach(async () => { await u.dispose() })
 /** A timed-out act: ACT_TIMEOUT with the limit that ended it, and no transaction record. */
 async function timesOut(start: () => Promise<unknown>, limit: 'cpu' | 'wall', ms: number): Promise<ActError> {
   const before = await u.tids()
-  const t0 = Date.now()
-  const e = await rejected(start) // the first run of the act is synchronous: time it from here
-  const took = Date.now() - t0
+  const e = await rejected(start)
   expect(e).toBeInstanceOf(ActError)
   expect(e.toJSON()).toMatchObject({ code: 'ACT_TIMEOUT', limit, ms })
-  expect(took).toBeGreaterThanOrEqual(ms - 20)
-  expect(took).toBeLessThan(ms + 2000)
   expect(await u.tids()).toEqual(before)
   return e
 }
@@ -77,11 +73,9 @@ describe('CPU time', () => {
         (tx: any) => tx.send(tx.root.spinner, 'spinLater'), // the loop runs in the entry's microtask checkpoint
       ]) {
         const tx = u.image.begin()
-        const t0 = Date.now()
         const e = thrown(() => call(tx))
         expect(e).toBeInstanceOf(UvmError)
         expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
-        expect(Date.now() - t0).toBeLessThan(2000)
         expect(u.realm.depth).toBe(0)
         expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
         tx.abort()

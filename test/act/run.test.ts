@@ -67,8 +67,12 @@ describe('an act is the body of an async function', () => {
   it('new UvmObject() makes a fresh object delegating to the root traits', async () => {
     const r = await u.act(`const a = new UvmObject(), b = new UvmObject()
       a.x = 1
-      return [a === b, a.x, b.hasSlot('x'), a.respondsTo('clone'), a.parents()[0] === root.traits, a.slotNames(), a.printString() !== b.printString()]`)
-    expect(r.value).toEqual([false, 1, false, true, true, ['parent*', 'x'], true])
+      const frozen = (() => { try { UvmObject.prototype.x = 1; return 'mutable' } catch (e) { return e.name } })()
+      return [a === b, a.x, b.hasSlot('x'), a.respondsTo('clone'), a.parents()[0] === root.traits, a.slotNames(), a.printString() !== b.printString(),
+        UvmObject().respondsTo('clone'), frozen]`)
+    expect(r.value).toEqual([false, 1, false, true, true, ['parent*', 'x'], true, true, 'TypeError'])
+    // Other host functions stay non-constructible.
+    expect((await rejected(u.act('new print()'))).details.name).toBe('TypeError')
   })
 
   it('print is captured and returned as output, one line per call', async () => {
@@ -181,6 +185,15 @@ describe('syntax is checked before anything runs', () => {
     expect([first.code, first.details.line, first.details.column]).toEqual(['ACT_SYNTAX', 1, 8])
     const open = await rejected(u.act('root.x = 1\nif (true) {\n  print(1)'))
     expect([open.code, open.details.line]).toEqual(['ACT_SYNTAX', 3])
+  })
+
+  it('redeclaring a binding is a syntax error too, and nothing ran', async () => {
+    const e = await rejected(u.act('print("before")\nroot.ran = true\nlet prototypes = 1'))
+    expect([e.code, e.details.line, e.output]).toEqual(['ACT_SYNTAX', 3, ''])
+    expect(u.read((tx) => tx.root.hasSlot('ran'))).toBe(false)
+    // The same text is checked again each time (a cached check must not let it through).
+    expect((await rejected(u.act('print("before")\nroot.ran = true\nlet prototypes = 1'))).code).toBe('ACT_SYNTAX')
+    expect(await u.tids()).toEqual([1])
   })
 
   it('refuses code that is not a string', async () => {
