@@ -264,6 +264,12 @@ export class HardenedRealm implements Realm {
     return chainReaches(value, this.#kit.ObjectProto)
   }
 
+  settle(value: unknown): unknown {
+    if (!types.isPromise(value) || !this.isRealmValue(value)) return value
+    // An act that awaits it: the act machinery drains the context and applies the wall deadline.
+    return this.runAct('return await __settle', { __settle: value })
+  }
+
   /**
    * Run pending promise continuations in the context now, under the CPU limit. Needed only by host code
    * that settles realm promises by other means than `hostFunction` results.

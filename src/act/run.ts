@@ -100,9 +100,24 @@ export function actBindings(tx: Transaction, realm: HardenedRealm, capabilities:
   }
   for (const [name, value] of Object.entries(capabilities)) {
     if (RESERVED.has(name)) throw new UvmError('ACT_FORBIDDEN', `capability name '${name}' is reserved`)
-    bindings[name] = value
+    bindings[name] = grant(tx, realm, name, value)
   }
   return bindings
+}
+
+/**
+ * A capability as the act may see it. A plain host function is wrapped (its
+ * `.constructor` would be the host Function); realm values and primitives pass;
+ * any other host object is refused, since its prototype chain leads to the host.
+ */
+function grant(tx: Transaction, realm: HardenedRealm, name: string, value: unknown): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value
+  if (realm.isRealmFunction(value) || realm.isRealmValue(value) || tx.kernel.objectOf(value) !== undefined) return value
+  if (typeof value === 'function') {
+    const fn = value as (...args: unknown[]) => unknown
+    return realm.hostFunction(name, (_this, args) => fn(...args))
+  }
+  throw new UvmError('ACT_FORBIDDEN', `capability '${name}' is a host object: build it with realm.newObject() and realm.hostFunction() so that no host prototype reaches the act`)
 }
 
 /** How print shows a value: strings as they are, objects as `<Name #oid>`, data as JSON-like text. */

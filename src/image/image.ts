@@ -149,8 +149,10 @@ export class Image {
     const bytes = this.store.getSync(objectKey(obj.oid))
     if (bytes === undefined) throw new UvmError('IMAGE_DANGLING', `object #${obj.oid} is not in the image (a dangling reference, or an object of an uncommitted transaction)`, { oid: obj.oid })
     const state = this.codec.decodeState(bytes, obj.oid)
-    obj.state = state
+    // Serial first: a CPU timeout can stop host code called from the sandbox
+    // between two statements, and a state without its serial would read as a conflict.
     obj.serial = state.serial
+    obj.state = state
     this.cache.loaded(obj)
     return state
   }

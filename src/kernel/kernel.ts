@@ -40,7 +40,9 @@ export class Kernel implements ValueResolver {
   perform(heap: Heap, receiver: Obj, value: unknown, selector: string, args: readonly unknown[]): unknown {
     if (value instanceof Method) {
       const self = heap.surface.proxy(receiver)
-      return this.realm.invoke(this.compile(value, selector), self, [self, ...args])
+      const result = this.realm.invoke(this.compile(value, selector), self, [self, ...args])
+      // Host code awaiting an async method needs a promise it can await: sandbox callers keep the realm's.
+      return this.realm.depth === 0 ? this.realm.settle(result) : result
     }
     if (value instanceof Primitive) {
       const prim = this.primitives[value.name]

@@ -29,6 +29,13 @@ export interface Realm {
   /** How many sandbox entries are on the stack now (0: host code only). */
   readonly depth: number
 
+  /**
+   * A host promise for a realm promise that a method handed back to host code
+   * (a send from the host to an async method), driven to completion under the
+   * realm's limits; other values come back as they are.
+   */
+  settle(value: unknown): unknown
+
   /** A realm function whose calls run `impl` on the host. Its identity carries no host prototype. */
   hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction
 

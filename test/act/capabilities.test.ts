@@ -98,4 +98,14 @@ describe('capabilities', () => {
     expect(r.changed).toEqual([u.image.kernel.objectOf(r.value)!.oid])
     expect(u.read((tx) => tx.root.box.n)).toBe(2)
   })
+
+  it('a plain host function is wrapped (no host Function behind it); a host object is refused', async () => {
+    const r = await u.act(`const out = [double(21)]
+      try { out.push(typeof double.constructor.constructor('return process')()) } catch (e) { out.push('refused') }
+      return out`, { capabilities: { double: (x: unknown) => Number(x) * 2 } })
+    expect(r.value).toEqual([42, 'refused'])
+    const e = await rejected(() => u.act('return svc.x', { capabilities: { svc: { x: 1 } } }))
+    expect((e as UvmError).code).toBe('ACT_FORBIDDEN')
+    expect((e as UvmError).message).toMatch(/capability 'svc' is a host object/)
+  })
 })

@@ -82,8 +82,9 @@ describe('message send', () => {
     const c = p.clone()
     c.label = 'c'
     tx.root.kept = c
-    const pending = c.later('!') // from the host: a promise (of the realm)
+    const pending = c.later('!') // from the host: a promise the host can await
     expect(typeof pending.then).toBe('function')
+    expect(await pending).toBe('c!')
     expect(await runInRealm(s.image, 'return await c.later("?")', { c })).toBe('c?')
     expect(await runInRealm(s.image, 'await c.bump(); return await c.bump()', { c })).toBe(2)
     expect(p.count).toBe(0)
@@ -95,9 +96,23 @@ describe('message send', () => {
     tx2.abort()
   })
 
-  // HardenedRealm runs its microtasks only when sandbox code is entered, so a realm promise
-  // returned to host code (tx.send / a proxy call at depth 0) never settles by itself.
-  it.todo('host code awaiting an async method\'s result settles (needs a realm→host promise adoption in Kernel/Realm)')
+  it('host code can await an async method: the send hands the host a promise that settles', async () => {
+    const p = tx.root.clone()
+    p.later = async function (this: P, suffix: string) {
+      await null
+      await Promise.resolve()
+      return this.label + suffix
+    }
+    p.fails = async function () {
+      await null
+      throw new RangeError('no')
+    }
+    const c = p.clone()
+    c.label = 'c'
+    expect(await c.later('!')).toBe('c!')
+    expect(await tx.send(c, 'later', '?')).toBe('c?')
+    await expect(tx.send(c, 'fails') as Promise<unknown>).rejects.toMatchObject({ message: 'no' })
+  })
 
   it('writes a slot through a child on the child, never on the parent that held it', () => {
     const p = tx.root.clone()
