@@ -19,10 +19,19 @@
 //    send). This is the per-send cost of the object model itself.
 //  - "proxy.x" / "proxy.m()": the surface acts use. Inside one entry means the
 //    loop is a method body running in the realm (what an act does).
-//  - watchdog share = (one-entry-per-send − inside-one-entry) / one-entry-per-send.
+//  - watchdog share = (one-entry-per-send − inside-one-entry) / one-entry-per-send;
+//    a bare node:vm runInContext with and without `timeout` isolates the watchdog itself.
+//
+// Method: every loop is calibrated to ~25 ms per run, runs are interleaved, 7 runs
+// per process (median), in 3 fresh processes (UVM_BENCH_DISPATCH_PROCS); a figure is
+// the median over processes. Per-process values are printed for the in-entry loops:
+// V8 (node 20) sometimes leaves a loop that runs inside a vm entry in baseline code
+// for a whole process (not with --no-concurrent-recompilation), a 10–30× outlier.
 import { MemoryLevel } from 'memory-level'
 import vm from 'node:vm'
-import { blackhole, fmtNs, importDist, median, meets, row, runAlone } from './lib.mjs'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { blackhole, fmtNs, importDist, isMain, loadRealm, median, meets, row, runAlone } from './lib.mjs'
 
 const B = 'dispatch'
 
@@ -88,6 +97,22 @@ function icProxies() {
 
 // ------------------------------------------------------------ measurement helpers
 
+/**
+ * fn(n) running body(k) in chunks of 1024 iterations. A loop of millions of iterations in a
+ * function called a handful of times depends on on-stack replacement to get optimized, and
+ * V8 sometimes leaves such a frame in baseline code for the whole run (seen here as a 10–20×
+ * bimodal slowdown of single figures); chunks are ordinary calls that tier up by call count.
+ * Every loop, baselines included, is chunked the same way.
+ */
+const CHUNK = 1024
+function chunked(body) {
+  return (n) => {
+    let t = 0
+    for (let done = 0; done < n; done += CHUNK) t = (t + body(Math.min(CHUNK, n - done))) | 0
+    return t
+  }
+}
+
 /** Choose n so that one run of body(n) takes about `ms`. */
 function calibrate(body, ms = 25, start = 64) {
   let n = start
@@ -105,7 +130,7 @@ function measure(specs, runs = 7) {
   const names = Object.keys(specs)
   for (const k of names) specs[k].n ??= calibrate(specs[k].fn, specs[k].ms)
   const samples = Object.fromEntries(names.map((k) => [k, []]))
-  for (const k of names) blackhole(specs[k].fn(specs[k].n)) // warm
+  for (let w = 0; w < 2; w++) for (const k of names) blackhole(specs[k].fn(specs[k].n)) // warm
   for (let r = 0; r < runs; r++) {
     for (const k of names) {
       const { fn, n } = specs[k]
@@ -119,12 +144,12 @@ function measure(specs, runs = 7) {
 
 // ------------------------------------------------------------ the bench
 
-export async function run({ realm, log = () => {}, runs = 7 } = {}) {
+/** One process's measurements: { spec: { ns, samples } }. */
+async function measureOnce({ realm, log = () => {}, runs = 7 } = {}) {
   const { Image } = await importDist('image/index.js')
   const db = new MemoryLevel({ keyEncoding: 'utf8', valueEncoding: 'view' })
   const image = await Image.open(db, { realm: realm.make(), durable: false })
   const kernel = image.kernel
-  const rows = []
   try {
     // Build the graph with the public proxy API, commit it.
     {
@@ -134,8 +159,21 @@ export async function run({ realm, log = () => {}, runs = 7 } = {}) {
       p3.m = function (i) { return i + 1 }
       p3.x = 4
       // One sandbox entry, many sends: the loops run in the realm (an act's situation).
-      p3.callsInside = function (n) { const t = this.targets; let s = 0; for (let i = 0; i < n; i++) s += t[i & 15].m(i); return s }
-      p3.readsInside = function (n) { const t = this.targets; let s = 0; for (let i = 0; i < n; i++) s += t[i & 15].x; return s }
+      // (chunked like every loop here: see `chunked` below)
+      p3.callsInside = function (n) {
+        const t = this.targets
+        const chunk = (k) => { let s = 0; for (let i = 0; i < k; i++) s += t[i & 15].m(i); return s }
+        let s = 0
+        for (let d = 0; d < n; d += 1024) s = (s + chunk(Math.min(1024, n - d))) | 0
+        return s
+      }
+      p3.readsInside = function (n) {
+        const t = this.targets
+        const chunk = (k) => { let s = 0; for (let i = 0; i < k; i++) s += t[i & 15].x; return s }
+        let s = 0
+        for (let d = 0; d < n; d += 1024) s = (s + chunk(Math.min(1024, n - d))) | 0
+        return s
+      }
       // One sandbox entry that calls back into the host (explicit kernel.send loop at realm depth > 0).
       p3.enter = function (f, n) { return f(n) }
       p3.noop = function () { return 0 }
@@ -168,16 +206,10 @@ export async function run({ realm, log = () => {}, runs = 7 } = {}) {
 
     // Host function handed to ONE method activation: runs a host loop of explicit sends at realm depth > 0.
     let insideN = 0
-    const explicitLoop = image.kernel.realm.hostFunction('explicitLoop', () => {
-      let s = 0
-      for (let i = 0; i < insideN; i++) s += kernel.send(tx, recv[i & 15], 'm', [i])
-      return s
-    })
-    const txLoop = image.kernel.realm.hostFunction('txLoop', () => {
-      let s = 0
-      for (let i = 0; i < insideN; i++) s += tx.send(recvProxies[i & 15], 'm', i)
-      return s
-    })
+    const explicitSends = chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, recv[i & 15], 'm', [i]); return s })
+    const explicitLoop = image.kernel.realm.hostFunction('explicitLoop', () => explicitSends(insideN))
+    const txSends = chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += tx.send(recvProxies[i & 15], 'm', i); return s })
+    const txLoop = image.kernel.realm.hostFunction('txLoop', () => txSends(insideN))
     const enterSelector = 'enter'
     // node:vm alone, in a context of our own: the cost of entering a context with and without a
     // timeout (the timeout is the watchdog: node starts and stops a watchdog thread per call).
@@ -185,32 +217,81 @@ export async function run({ realm, log = () => {}, runs = 7 } = {}) {
     const vmScript = new vm.Script('0')
 
     const specs = {
-      mega: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += mega[i & 15].m(i); return s } },
-      megaX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += mega[i & 15].x; return s } },
-      bareM: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += bare[i & 15].m(i); return s } },
-      bareX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += bare[i & 15].x; return s } },
-      icM: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += ic[i & 15].m(i); return s } },
-      icX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += ic[i & 15].x; return s } },
-      sendX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, recv[i & 15], 'x', EMPTY); return s } },
-      txSendX: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += tx.send(recvProxies[i & 15], 'x'); return s } },
-      sendPrim: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, recv[i & 15], 'hasSlot', ['own']) ? 1 : 0; return s } },
+      mega: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += mega[i & 15].m(i); return s }) },
+      megaX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += mega[i & 15].x; return s }) },
+      bareM: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += bare[i & 15].m(i); return s }) },
+      bareX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += bare[i & 15].x; return s }) },
+      icM: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += ic[i & 15].m(i); return s }) },
+      icX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += ic[i & 15].x; return s }) },
+      sendX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, recv[i & 15], 'x', EMPTY); return s }) },
+      txSendX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += tx.send(recvProxies[i & 15], 'x'); return s }) },
+      sendPrim: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, recv[i & 15], 'hasSlot', ['own']) ? 1 : 0; return s }) },
       sendMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [explicitLoop, n]) } },
       txSendMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [txLoop, n]) } },
-      vmPlain: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += vmScript.runInContext(vmCtx); return s } },
-      vmTimeout: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += vmScript.runInContext(vmCtx, { timeout: 1000 }); return s }, ms: 40 },
-      sendMEntry: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, recv[i & 15], 'm', [i]); return s }, ms: 40 },
-      proxyXHost: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += recvProxies[i & 15].x; return s } },
+      vmPlain: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += vmScript.runInContext(vmCtx); return s }) },
+      vmTimeout: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += vmScript.runInContext(vmCtx, { timeout: 1000 }); return s }), ms: 40 },
+      sendMEntry: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, recv[i & 15], 'm', [i]); return s }), ms: 40 },
+      proxyXHost: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += recvProxies[i & 15].x; return s }) },
       proxyXInside: { fn: (n) => kernel.send(tx, p3, 'readsInside', [n]) },
       proxyMInside: { fn: (n) => kernel.send(tx, p3, 'callsInside', [n]) },
-      proxyMHost: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += recvProxies[i & 15].m(i); return s }, ms: 40 },
+      proxyMHost: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += recvProxies[i & 15].m(i); return s }), ms: 40 },
       // The watchdog alone: a host → realm entry of a method doing nothing, vs the same function called directly.
-      entryNoop: { fn: (n) => { let s = 0; for (let i = 0; i < n; i++) s += kernel.send(tx, p3, 'noop', EMPTY); return s }, ms: 40 },
+      entryNoop: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, p3, 'noop', EMPTY); return s }), ms: 40 },
     }
-    log(`${B}: calibrating and measuring ${Object.keys(specs).length} loops × ${runs} runs…`)
+    log(`${B}:   calibrating and measuring ${Object.keys(specs).length} loops × ${runs} runs…`)
     const m = measure(specs, runs)
     if (tx.structDirty) throw new Error('dispatch bench: the measuring transaction changed structure')
     tx.abort()
 
+    return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { ns: v.ns, samples: v.samples }]))
+  } finally {
+    await image.close()
+  }
+}
+
+
+const PROCS = Number(process.env.UVM_BENCH_DISPATCH_PROCS) || 3
+
+function measureInChild() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, UVM_DISPATCH_CHILD: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.on('exit', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith('@@M '))
+      if (code === 0 && line) resolve(JSON.parse(line.slice(4)))
+      else reject(new Error(`dispatch measuring process failed (${code ?? signal})`))
+    })
+  })
+}
+
+/**
+ * The figures are measured in PROCS fresh processes; each figure is the median over
+ * processes (of per-process medians). Per-process values are shown for the loops that run
+ * inside a sandbox entry: V8 sometimes leaves such a loop in baseline (Sparkplug) code for a
+ * whole process instead of optimizing it (it does not happen with
+ * --no-concurrent-recompilation), which shows as a 10–30× slower figure in that process.
+ */
+export async function run({ log = () => {} } = {}) {
+  const per = []
+  for (let p = 0; p < PROCS; p++) {
+    log(`${B}: measuring process ${p + 1}/${PROCS}…`)
+    per.push(await measureInChild())
+  }
+  const m = {}
+  for (const k of Object.keys(per[0])) {
+    const procs = per.map((x) => x[k].ns)
+    m[k] = { ns: median(procs), procs }
+  }
+  const perProc = (k) => {
+    const xs = m[k].procs
+    const spread = Math.max(...xs) / Math.min(...xs)
+    return `per process [${xs.map(fmtNs).join(', ')}]${spread > 3 ? ' ← bimodal: some processes left this loop in baseline (unoptimized) code' : ''}`
+  }
+  const rows = []
     const mega1 = m.mega.ns, ic1M = m.icM.ns, ic1X = m.icX.ns
     const r = (base, meas) => base / meas
 
@@ -221,7 +302,7 @@ export async function run({ realm, log = () => {}, runs = 7 } = {}) {
     rows.push(row(B, 'kernel.send data slot x (3 levels up, cache hit; no realm entry)', fmtNs(m.sendX.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendX.ns), '≥ 0.80×', meets(r(mega1, m.sendX.ns), 0.8),
       `tx.send(proxy,'x') (objectOf + rest args): ${fmtNs(m.txSendX.ns)}; primitive send hasSlot (6 levels up, no realm entry): ${fmtNs(m.sendPrim.ns)}`))
     rows.push(row(B, 'kernel.send method m (3 levels up), inside ONE sandbox entry', fmtNs(m.sendMInside.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendMInside.ns), '≥ 0.80×', meets(r(mega1, m.sendMInside.ns), 0.8),
-      `host loop of kernel.send(tx, r, "m", [i]) run by a host function called from one method activation (realm depth > 0): the object model's own per-send cost; the same with tx.send(proxy, 'm', i): ${fmtNs(m.txSendMInside.ns)}`))
+      `host loop of kernel.send(tx, r, "m", [i]) run by a host function called from one method activation (realm depth > 0): the object model's own per-send cost; ${perProc('sendMInside')}; the same with tx.send(proxy, 'm', i): ${fmtNs(m.txSendMInside.ns)}`))
     rows.push(row(B, 'kernel.send method m, one host→realm entry per send', fmtNs(m.sendMEntry.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendMEntry.ns), '≥ 0.80×', meets(r(mega1, m.sendMEntry.ns), 0.8),
       'each send starts at realm depth 0, so realm.invoke arms the CPU-time watchdog every time'))
     const share = (m.sendMEntry.ns - m.sendMInside.ns) / m.sendMEntry.ns
@@ -233,15 +314,18 @@ export async function run({ realm, log = () => {}, runs = 7 } = {}) {
     rows.push(row(B, 'proxy.x read from host code (3 levels up; no realm entry)', fmtNs(m.proxyXHost.ns), `${fmtNs(ic1X)} Proxy+IC p.x`, r(ic1X, m.proxyXHost.ns), '≥ 0.70×', meets(r(ic1X, m.proxyXHost.ns), 0.7),
       `vs bare Proxy p.x: ${(m.bareX.ns / m.proxyXHost.ns).toFixed(2)}×; vs plain megamorphic o.x ${fmtNs(m.megaX.ns)}`))
     rows.push(row(B, 'proxy.x read inside ONE sandbox entry (act loop)', fmtNs(m.proxyXInside.ns), `${fmtNs(ic1X)} Proxy+IC p.x`, r(ic1X, m.proxyXInside.ns), '≥ 0.70×', meets(r(ic1X, m.proxyXInside.ns), 0.7),
-      `vs bare Proxy p.x: ${(m.bareX.ns / m.proxyXInside.ns).toFixed(2)}×`))
+      `vs bare Proxy p.x: ${(m.bareX.ns / m.proxyXInside.ns).toFixed(2)}×; ${perProc('proxyXInside')}`))
     rows.push(row(B, 'proxy.m(i) call inside ONE sandbox entry (act loop)', fmtNs(m.proxyMInside.ns), `${fmtNs(ic1M)} Proxy+IC p.m(i)`, r(ic1M, m.proxyMInside.ns), '≥ 0.70×', meets(r(ic1M, m.proxyMInside.ns), 0.7),
-      `get trap (lookup + slot caller) then a send (second lookup) then the method; vs bare Proxy p.m(i): ${(m.bareM.ns / m.proxyMInside.ns).toFixed(2)}×`))
+      `get trap (lookup + slot caller) then a send (second lookup) then the method; vs bare Proxy p.m(i): ${(m.bareM.ns / m.proxyMInside.ns).toFixed(2)}×; ${perProc('proxyMInside')}`))
     rows.push(row(B, 'proxy.m(i) call from host code (one entry per call)', fmtNs(m.proxyMHost.ns), `${fmtNs(ic1M)} Proxy+IC p.m(i)`, r(ic1M, m.proxyMHost.ns), '≥ 0.70×', meets(r(ic1M, m.proxyMHost.ns), 0.7),
       'each call enters the realm from depth 0 (watchdog armed per call)'))
-    return rows
-  } finally {
-    await image.close()
-  }
+  return rows
 }
 
-await runAlone(import.meta.url, run)
+if (process.env.UVM_DISPATCH_CHILD === '1' && isMain(import.meta.url)) {
+  const realm = await loadRealm()
+  const m = await measureOnce({ realm, log: (x) => console.error(x) })
+  console.log('@@M ' + JSON.stringify(m))
+} else {
+  await runAlone(import.meta.url, run)
+}

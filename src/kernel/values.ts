@@ -61,6 +61,10 @@ export interface ValueResolver {
 
 /** Convert a value arriving from JS code into a storable slot value; throws NotStorable naming the path. */
 export function toStored(value: unknown, r: ValueResolver, path: string): SlotValue {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return toData(value, r, path, [])
+  // Graph proxies first: `instanceof` on a proxy runs its getPrototypeOf trap.
+  const obj = r.objectOf(value)
+  if (obj !== undefined) return obj
   if (value instanceof Method || value instanceof Primitive) return value
   if (typeof value === 'function') {
     const known = r.slotFunctionOf(value)
