@@ -9,7 +9,7 @@ export function parse<O extends Options>(argv: string[], options: O, command: st
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true })
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '')
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ')
     throw new UsageError(`${msg} (see \`uvm ${command} --help\`)`, command)
   }
 }

@@ -5,18 +5,19 @@ import readline from 'node:readline'
 import { PassThrough } from 'node:stream'
 import { Parser } from 'acorn'
 import { BridgeClient, BridgeError, WireWriter, resolveTarget } from '../bridge/index.js'
-import type { Reply } from '../covenant/index.js'
+import type { Reply, Target } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
 import { runAct } from '../act/index.js'
 import { formatValue } from './format.js'
+import { targetOption } from './connect.js'
 import type { Io } from './usage.js'
 
 /** What the REPL needs from a UVM: the daemon over the bridge, or an image opened in-process. */
 export interface ReplBackend {
   readonly where: string
   act(code: string): Promise<{ value: unknown; output: string; tid?: number | undefined }>
-  state(target: string | undefined, depth: number): Promise<unknown>
+  state(target: Target | undefined, depth: number): Promise<unknown>
   history(limit: number): Promise<{ tid: number; time: number; user: string; description: string }[]>
   undo(tid: number): Promise<number | undefined>
   close(): Promise<void>
@@ -105,7 +106,9 @@ export function incomplete(code: string): boolean {
     return false
   } catch (e) {
     const pos = (e as { pos?: number }).pos
-    // An error at the very end of the input means the act stopped mid-construct.
+    // An error at the very end of the input means the act stopped mid-construct;
+    // so does a template literal or comment still open (it swallowed the closing `})`).
+    if (/^Unterminated (template|comment)/.test((e as Error).message)) return true
     return typeof pos === 'number' && pos >= code.length + PREFIX.length
   }
 }
@@ -123,12 +126,15 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   // clear a multi-line input being buffered. Without a terminal, hand it one line at a time.
   const terminal = opts.terminal ?? (output as NodeJS.WriteStream).isTTY === true
   let replInput = input
+  let lines: readline.Interface | undefined
   if (!terminal) {
     const gate = new PassThrough()
     replInput = gate
+    lines = readline.createInterface({ input, crlfDelay: Infinity, terminal: false })
+    const source = lines
     void (async () => {
       try {
-        for await (const line of readline.createInterface({ input, crlfDelay: Infinity, terminal: false })) {
+        for await (const line of source) {
           gate.write(line + '\n')
           await new Promise((r) => setImmediate(r))
           await idle()
@@ -145,7 +151,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     terminal,
     ignoreUndefined: true,
     preview: false,
-    writer: (v: unknown) => (typeof v === 'string' ? v : formatValue(v)),
+    writer: (v: unknown) => formatValue(v), // strings quoted, as Node's REPL does: "undefined" is not undefined
     completer: (line: string, callback: (err: Error | null, result: [string[], string]) => void) => {
       complete(backend, line).then((r) => callback(null, r), () => callback(null, [[], line]))
     },
@@ -176,11 +182,11 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     })
   }
   command('state', 'Show the Genesis Object (or .state PATH) with its slots', async (arg) => {
-    output.write(formatValue(await backend.state(arg || undefined, 1)) + '\n')
+    output.write(formatValue(await backend.state(targetOption(arg || undefined), 1)) + '\n')
   })
   command('inspect', 'Show an object by dotted path or #oid: .inspect genesis.prototypes', async (arg) => {
     if (!arg) throw new ReplFailure('usage: .inspect PATH (e.g. genesis.prototypes, or #4)')
-    output.write(formatValue(await backend.state(arg, 1)) + '\n')
+    output.write(formatValue(await backend.state(targetOption(arg), 1)) + '\n')
   })
   command('history', 'The newest transactions (.history N)', async (arg) => {
     const n = arg ? Number(arg) : 10
@@ -194,6 +200,11 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     output.write(`undid transaction ${tid} as transaction ${newTid}\n`)
   })
   await new Promise<void>((r) => server.on('exit', () => r()))
+  // .exit before the end of piped input: stop reading it, so the process can end.
+  if (lines) {
+    lines.close()
+    if (input === process.stdin) process.stdin.destroy()
+  }
   await queue
   await backend.close()
 }

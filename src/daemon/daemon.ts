@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { openImage } from '../index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
-import { BridgeServer, loadServerKeys } from '../bridge/index.js'
+import { BridgeServer, loadServerKeys, requireCurveFor } from '../bridge/index.js'
 import type { RequestLog } from '../bridge/index.js'
 import { VERSION } from '../version.js'
 
@@ -32,6 +32,9 @@ export class Daemon {
     const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
     const path = resolve(opts.image)
     const keys = opts.keys ? await loadServerKeys(opts.keys) : undefined
+    // Refuse bad addresses before the image folder is created or opened.
+    requireCurveFor(opts.bind, keys)
+    requireCurveFor(opts.pub, keys)
     const { image, realm } = await openImage(path, {
       ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
       ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),

@@ -20,7 +20,8 @@ import { OBJECTS, oidOfObjectKey } from './keys.js'
  *       UVM
  *
  * Data is one line of JSON ({"$ref": oid} for references, {"$bigint": "…"},
- * {"$bytes": base64}); methods keep their source verbatim between heredoc
+ * {"$bytes": base64}; a record that would read as one of these is wrapped
+ * in {"$object": record}); methods keep their source verbatim between heredoc
  * markers (a marker that occurs in the source is lengthened).
  */
 export const TRANSPORT_FORMAT = 1
@@ -134,9 +135,13 @@ function toJson(v: unknown): unknown {
   if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('base64') }
   if (Array.isArray(v)) return v.map(toJson)
   const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: toJson((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true })
-  return out
+  const keys = Object.keys(v)
+  for (const k of keys) Object.defineProperty(out, k, { value: toJson((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true })
+  // A record that would read back as a tag ({"$ref": 2} as data, not a reference) is wrapped: {"$object": {...}}.
+  return keys.length === 1 && TAGS.has(keys[0]!) ? { $object: out } : out
 }
+
+const TAGS = new Set(['$ref', '$bigint', '$bytes', '$object'])
 
 function fromJson(v: unknown, handle: (oid: number) => Obj): unknown {
   if (v === null || typeof v !== 'object') return v
@@ -146,8 +151,9 @@ function fromJson(v: unknown, handle: (oid: number) => Obj): unknown {
   if (keys.length === 1 && typeof rec.$ref === 'number') return handle(rec.$ref)
   if (keys.length === 1 && typeof rec.$bigint === 'string') return BigInt(rec.$bigint)
   if (keys.length === 1 && typeof rec.$bytes === 'string') return new Uint8Array(Buffer.from(rec.$bytes, 'base64'))
+  const fields = keys.length === 1 && rec.$object !== null && typeof rec.$object === 'object' && !Array.isArray(rec.$object) ? rec.$object as Record<string, unknown> : rec
   const out: Record<string, unknown> = Object.create(null)
-  for (const k of keys) out[k] = fromJson(rec[k], handle)
+  for (const k of Object.keys(fields)) out[k] = fromJson(fields[k], handle)
   return Object.freeze(out)
 }
 

@@ -24,6 +24,8 @@ export const boot: CommandSpec = {
       cache: { type: 'string' }, 'cpu-timeout': { type: 'string' }, 'wall-timeout': { type: 'string' }, quiet: { type: 'boolean' },
     }, 'boot', false)
     const env = io.env
+    // Listen before the ready line is out: a supervisor may signal the moment it reads it.
+    const signalled = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([name]) => String(name))
     const daemon = await Daemon.start({
       image: values.image ?? env.UVM_IMAGE ?? './image.db',
       bind: values.bind ?? env.UVM_BIND ?? DEFAULT_BIND,
@@ -35,7 +37,7 @@ export const boot: CommandSpec = {
       quiet: values.quiet === true,
       out: io.out,
     })
-    const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(() => 'signal')
+    const signal = await signalled
     io.err(`uvm: ${signal} received, finishing requests in flight and closing ${daemon.path}`)
     await daemon.stop()
     return 0

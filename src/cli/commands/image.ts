@@ -52,7 +52,8 @@ export const undo: CommandSpec = {
   async run(argv, io) {
     const { values, positionals } = parse(argv, imageOption, 'undo')
     if (positionals.length !== 1) throw new UsageError('expected one TID (see `uvm history`)', 'undo')
-    const tid = intOption(positionals[0], 'TID', 'undo', 1)!
+    const tid = Number(positionals[0])
+    if (!Number.isInteger(tid) || tid < 1) throw new UsageError(`TID is a whole number ≥ 1 (see \`uvm history\`), got "${positionals[0]}"`, 'undo')
     return withImage(values, io, 'undo', async (image) => {
       const info = await image.undo(tid)
       io.out(`undid transaction ${tid} as transaction ${info.tid} (${info.oids.length} object${info.oids.length === 1 ? '' : 's'} restored)`)

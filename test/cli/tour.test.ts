@@ -1,0 +1,123 @@
+// The README's five-minute tour, end to end, with real processes: boot, the doesNotUnderstand: error,
+// create a method and call it, restart the daemon and call it again, then the image commands.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Daemon } from './support.js'
+import { cleanupTemps, ensureBuilt, freeAddresses, killChildren, lines, runCli, runProcess, spawnCli, tempDir } from './support.js'
+
+beforeAll(() => ensureBuilt())
+afterEach(() => killChildren())
+afterAll(() => cleanupTemps())
+
+/** `npm start` is `uvm boot --image ./image.db`: the same, on free ports, in the tour's folder. */
+async function boot(cwd: string, addresses: { bind: string; pub: string }): Promise<Daemon> {
+  const p = spawnCli(['boot', '--image', './image.db', '--bind', addresses.bind, '--pub', addresses.pub], { cwd })
+  await p.waitFor(/ready: .*\n/, 20_000, 'the ready line')
+  const readyLine = lines(p.stdout)[0]!
+  return Object.assign(p, { ...addresses, image: join(cwd, 'image.db'), readyLine })
+}
+
+describe('the five-minute tour (README.md)', () => {
+  it('boot, doesNotUnderstand:, create-method, call, restart, call again, image commands', async () => {
+    const cwd = await tempDir('uvm-tour-')
+    const addresses = await freeAddresses()
+    const uvm = (...args: string[]) => runCli([...args, '--connect', addresses.bind], { cwd })
+    const offline = (...args: string[]) => runCli(args, { cwd })
+
+    // Boot: one ready line.
+    let d = await boot(cwd, addresses)
+    expect(d.readyLine).toMatch(new RegExp(`^uvm \\d+\\.\\d+\\.\\d+ ready: commands ${addresses.bind}, events ${addresses.pub}; image ${join(cwd, 'image.db')} \\(\\d+(\\.\\d)? (B|KiB), last tid 1\\)$`))
+
+    // ping, state
+    expect((await uvm('ping')).stdout).toMatch(/^pong: uvm \d+\.\d+\.\d+\n$/)
+    const state = await uvm('state')
+    expect(state.stdout).toMatch(/^<Genesis #2> \{\n/)
+
+    // The seeds' first message: the clear doesNotUnderstand: error.
+    const dnu = await uvm('send', 'display_yourself')
+    expect(dnu.code).toBe(1)
+    expect(dnu.stdout).toBe('')
+    expect(dnu.stderr).toBe("uvm send: does_not_understand: <Genesis #2> does not understand 'display_yourself'\n")
+
+    // Create it, and call it.
+    const cm = await uvm('create-method', 'display_yourself', 'print("I am " + self.printString()); return self.slotNames()')
+    expect(cm).toMatchObject({ code: 0, stdout: 'committed as transaction 2\n', stderr: '' })
+    const shown = await uvm('send', 'display_yourself')
+    expect(shown).toMatchObject({ code: 0, stderr: '' })
+    expect(shown.stdout).toBe('I am <Genesis #2>\n["name", "parent*", "prototypes", "display_yourself"]\n')
+    expect((await uvm('create-method', 'new_tool', 'print("New tool created!")')).code).toBe(0)
+    expect((await uvm('send', 'new_tool')).stdout).toBe('New tool created!\n')
+
+    // An act with an intent.
+    const act = await uvm('act', 'const w = prototypes.clone(); prototypes.WorldMorph = w; w.label = "Ready"; return w', '--intent', 'create the main canvas')
+    expect(act.code).toBe(0)
+    expect(act.stdout).toMatch(/^<WorldMorph #4> \{\n {2}parent\* +<Prototypes #3>\n {2}label +"Ready"\n\}\n$/)
+
+    // Restart: Ctrl-C finishes requests in flight and closes the image; boot again.
+    expect(await d.stop('SIGINT')).toEqual({ code: 0, signal: null })
+    d = await boot(cwd, addresses)
+    expect(d.readyLine).toContain('last tid 4')
+    // The method is still there: it lives in the image.
+    expect((await uvm('send', 'new_tool')).stdout).toBe('New tool created!\n')
+    expect((await uvm('send', 'display_yourself')).stdout).toBe('I am <Genesis #2>\n["name", "parent*", "prototypes", "display_yourself", "new_tool"]\n')
+    // uvm repl: an interactive session, each input an act.
+    const repl = await runCli(['repl', '--connect', addresses.bind, '--history', ''], { cwd, input: 'prototypes.WorldMorph.label\ngenesis.new_tool()\n' })
+    expect(repl.code).toBe(0)
+    expect(repl.stdout).toContain('uvm> Ready\n')
+    expect(repl.stdout).toContain('uvm> New tool created!\n')
+    // While the daemon runs, the image commands refuse its image.
+    expect((await offline('history')).stderr).toContain('image.db is in use by another process')
+    expect(await d.stop('SIGINT')).toEqual({ code: 0, signal: null })
+
+    // With the daemon stopped, the image commands work on ./image.db.
+    const history = await offline('history')
+    expect(history.code).toBe(0)
+    expect(lines(history.stdout).map((l) => l.replace(/^\s*(\d+) {2}\S+ {2}\S+ +(.*?)(?: {2}\(\d+ objects?\))?$/, '$1 $2'))).toEqual([
+      '4 create the main canvas',
+      '3 create_method new_tool',
+      '2 create_method display_yourself',
+      '1 genesis',
+    ])
+    // (The README says `uvm undo 5`; after this tour the newest transaction is 4.)
+    const undo = await offline('undo', '4')
+    expect(undo).toMatchObject({ code: 0, stdout: 'undid transaction 4 as transaction 5 (1 object restored)\n' })
+    const check = await offline('check')
+    expect(check.code).toBe(0)
+    expect(check.stdout).toMatch(/^ok: /)
+    const pack = await offline('pack')
+    expect(pack.code).toBe(0)
+    expect(pack.stdout).toMatch(/^packed before tid 6: .* and 1 unreachable object; 4 objects kept\n$/)
+    const exp = await offline('export', './export')
+    expect(exp).toMatchObject({ code: 0, stdout: `exported 4 objects to ${join(cwd, 'export')}\n` })
+    expect(existsSync(join(cwd, 'export', 'objects', '000002.uvm'))).toBe(true)
+    const imp = await offline('import', './export')
+    expect(imp).toMatchObject({ code: 0, stdout: `imported 4 objects from ${join(cwd, 'export')} as transaction 6\n` })
+
+    // And once more, booted: the methods survived undo, pack, export and import; the undone WorldMorph is gone.
+    d = await boot(cwd, addresses)
+    expect((await uvm('send', 'new_tool')).stdout).toBe('New tool created!\n')
+    expect((await uvm('act', 'return prototypes.hasSlot("WorldMorph")')).stdout).toBe('false\n')
+    expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null })
+  })
+
+  const pythonZmq = spawnSync('python3', ['-c', 'import zmq, msgpack'], { stdio: 'ignore' }).status === 0
+  it.skipIf(!pythonZmq)('the Python snippet speaks the same covenant', async () => {
+    const cwd = await tempDir('uvm-tour-py-')
+    const addresses = await freeAddresses()
+    const d = await boot(cwd, addresses)
+    const script = [
+      'import zmq, msgpack, sys',
+      's = zmq.Context().socket(zmq.DEALER); s.connect(sys.argv[1])',
+      'def call(cmd): s.send(msgpack.packb(cmd)); return msgpack.unpackb(s.recv())',
+      'call({"command": "create_method", "method_name": "new_tool", "method_code": \'print("New tool created!")\'})',
+      'print(call({"command": "send_message", "selector": "new_tool"})["output"], end="")',
+      'print(call({"command": "get_full_state"})["state"]["$print"])',
+      's.send_json({"command": "ping"}); print(s.recv_json()["event"])',
+    ].join('\n')
+    const r = await runProcess('python3', ['-c', script, addresses.bind], { cwd, timeoutMs: 15_000 })
+    expect(r.stdout).toBe('New tool created!\n<Genesis #2>\npong\n')
+    expect((await d.stop()).code).toBe(0)
+  })
+})
