@@ -1,21 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Transaction } from '../../src/image/index.js'
-import { scratchImage } from '../support/images.js'
+import { eachScratchTx } from '../support/images.js'
+import type { ScratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
 import { oidOf, thrown } from '../support/uvm.js'
 
 describe('doesNotUnderstand:', () => {
-  let s: Awaited<ReturnType<typeof scratchImage>>
+  let s: ScratchImage
   let tx: Transaction
 
-  beforeEach(async () => {
-    s = await scratchImage()
-    tx = s.image.begin()
-  })
-  afterEach(async () => {
-    tx.abort()
-    await s.dispose()
-  })
+  eachScratchTx((image, transaction) => { s = image; tx = transaction })
 
   it('without a handler, a miss raises DoesNotUnderstand with code, selector and receiver oid', () => {
     const o = tx.root.clone()

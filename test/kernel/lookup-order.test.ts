@@ -1,25 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ancestry } from '../../src/kernel/index.js'
 import type { Transaction } from '../../src/image/index.js'
-import { scratchImage } from '../support/images.js'
+import { eachScratchTx } from '../support/images.js'
+import type { ScratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
 import { oidOf, thrown } from '../support/uvm.js'
 
 describe('lookup order', () => {
-  let s: Awaited<ReturnType<typeof scratchImage>>
+  let s: ScratchImage
   let tx: Transaction
   /** An object with no slots at all: no parent, so not even the primitives. */
   const bare = (): P => tx.proxy(tx.create()) as P
   const order = (o: P): number[] => ancestry(tx, tx.objectOf(o)).map((x) => x.oid)
 
-  beforeEach(async () => {
-    s = await scratchImage()
-    tx = s.image.begin()
-  })
-  afterEach(async () => {
-    tx.abort()
-    await s.dispose()
-  })
+  eachScratchTx((image, transaction) => { s = image; tx = transaction })
 
   it('finds own slots before any parent', () => {
     const p = bare()

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Method, writeSlot } from '../../src/kernel/index.js'
 import type { Transaction } from '../../src/image/index.js'
-import { scratchImage } from '../support/images.js'
+import { eachScratchTx } from '../support/images.js'
+import type { ScratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
 import { oidOf, runInRealm, stateOf, thrown } from '../support/uvm.js'
 
@@ -13,17 +14,10 @@ import { oidOf, runInRealm, stateOf, thrown } from '../support/uvm.js'
  * `typeof x` answers 'undefined'.
  */
 describe('methods', () => {
-  let s: Awaited<ReturnType<typeof scratchImage>>
+  let s: ScratchImage
   let tx: Transaction
 
-  beforeEach(async () => {
-    s = await scratchImage()
-    tx = s.image.begin()
-  })
-  afterEach(async () => {
-    tx.abort()
-    await s.dispose()
-  })
+  eachScratchTx((image, transaction) => { s = image; tx = transaction })
 
   it('assigning a JS function stores its source text, not the function', () => {
     const o = tx.root.clone()

@@ -1,22 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Transaction } from '../../src/image/index.js'
-import { scratchImage } from '../support/images.js'
+import { eachScratchTx } from '../support/images.js'
+import type { ScratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
 import { oidOf, thrown } from '../support/uvm.js'
 
 describe('primitives', () => {
-  let s: Awaited<ReturnType<typeof scratchImage>>
+  let s: ScratchImage
   let tx: Transaction
   const oid = (o: P) => oidOf(tx, o)
 
-  beforeEach(async () => {
-    s = await scratchImage()
-    tx = s.image.begin()
-  })
-  afterEach(async () => {
-    tx.abort()
-    await s.dispose()
-  })
+  eachScratchTx((image, transaction) => { s = image; tx = transaction })
 
   it('clone makes a new empty object whose only slot is parent* → the receiver', () => {
     const o = tx.root.clone()

@@ -1,22 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Method, writeSlot } from '../../src/kernel/index.js'
 import type { Transaction } from '../../src/image/index.js'
-import { scratchImage } from '../support/images.js'
+import { eachScratchTx } from '../support/images.js'
+import type { ScratchImage } from '../support/images.js'
 import type { P } from '../support/uvm.js'
 import { oidOf, runInRealm, stateOf } from '../support/uvm.js'
 
 describe('message send', () => {
-  let s: Awaited<ReturnType<typeof scratchImage>>
+  let s: ScratchImage
   let tx: Transaction
 
-  beforeEach(async () => {
-    s = await scratchImage()
-    tx = s.image.begin()
-  })
-  afterEach(async () => {
-    tx.abort()
-    await s.dispose()
-  })
+  eachScratchTx((image, transaction) => { s = image; tx = transaction })
 
   it('answers a data slot with its value', () => {
     const o = tx.root.clone()

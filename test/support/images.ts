@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { HardenedRealm } from '../../src/act/realm.js'
 import { Image } from '../../src/image/index.js'
+import type { Transaction } from '../../src/image/index.js'
+import { afterEach, beforeEach } from 'vitest'
 import type { ImageOptions, LevelDb } from '../../src/image/index.js'
 
 export type Backend = 'memory-level' | 'classic-level'
@@ -39,4 +41,25 @@ export async function scratchImage(backend: Backend = 'memory-level', opts: Part
     async reopen() { await image.close(); image = await open(); return image },
     async dispose() { await image.close(); await cleanup() },
   }
+}
+
+export type ScratchImage = Awaited<ReturnType<typeof scratchImage>>
+
+/**
+ * A fresh scratch image and an open transaction for every test of the calling
+ * suite; `bind` receives them before each test. The transaction is aborted and
+ * the image disposed after each test.
+ */
+export function eachScratchTx(bind: (s: ScratchImage, tx: Transaction) => void, backend: Backend = 'memory-level'): void {
+  let s: ScratchImage | undefined
+  let tx: Transaction | undefined
+  beforeEach(async () => {
+    s = await scratchImage(backend)
+    tx = s.image.begin()
+    bind(s, tx)
+  })
+  afterEach(async () => {
+    tx?.abort()
+    await s?.dispose()
+  })
 }
