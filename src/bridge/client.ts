@@ -23,7 +23,7 @@ export class BridgeError extends Error {
   }
 }
 
-type Pending = { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+type Pending = { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; size: number }
 
 /**
  * A typed DEALER client: each request is a promise of its typed reply,
@@ -69,8 +69,16 @@ export class BridgeClient {
         this.pending.delete(id)
         reject(new BridgeError('timeout', `no reply from ${this.endpoint} within ${ms} ms (is \`uvm boot\` running?)`))
       }, ms)
-      this.pending.set(id, { resolve, reject, timer })
-      this.sends = this.sends.then(() => this.socket.send(payload)).catch((e: Error) => {
+      this.pending.set(id, { resolve, reject, timer, size: payload.length })
+      // EAGAIN: at that instant the socket had no connection to queue on (one was just
+      // dropped, e.g. a refused handshake). Not a failure of the request: keep trying
+      // until it is answered, times out, or the client closes.
+      const send = (): Promise<void> => this.socket.send(payload).catch(async (e: unknown) => {
+        if ((e as { code?: unknown }).code !== 'EAGAIN' || this.closed || !this.pending.has(id)) throw e
+        await new Promise((r) => setTimeout(r, 25))
+        if (!this.closed && this.pending.has(id)) return send()
+      })
+      this.sends = this.sends.then(send).catch((e: Error) => {
         const p = this.pending.get(id)
         if (p) { clearTimeout(p.timer); this.pending.delete(id); p.reject(new BridgeError('bad_frame', e.message)) }
       })
@@ -102,6 +110,13 @@ export class BridgeClient {
     await this.loop.catch(() => {})
   }
 
+  /** A too_large reply carries no id (the server did not decode the request), but the request's size: the oldest pending one of that size. */
+  private tooLargeRequest(reply: Reply): RequestId | undefined {
+    if (reply.event !== 'error' || reply.error.code !== 'too_large' || typeof reply.error.size !== 'number') return undefined
+    for (const [id, p] of this.pending) if (p.size === reply.error.size) return id
+    return undefined
+  }
+
   private async receive(): Promise<void> {
     while (!this.closed) {
       let frames: Buffer[]
@@ -119,11 +134,13 @@ export class BridgeClient {
       } catch {
         continue
       }
-      if (!parsed.success || parsed.data.id === undefined) continue
-      const p = this.pending.get(parsed.data.id)
+      if (!parsed.success) continue
+      const id = parsed.data.id ?? this.tooLargeRequest(parsed.data)
+      if (id === undefined) continue
+      const p = this.pending.get(id)
       if (!p) continue
       clearTimeout(p.timer)
-      this.pending.delete(parsed.data.id)
+      this.pending.delete(id)
       p.resolve(parsed.data)
     }
   }

@@ -17,7 +17,7 @@ export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
   let message = 'internal error'
   const extra: Record<string, unknown> = {}
   if (e instanceof UvmError) {
-    code = e.details.unknownTarget === true ? 'unknown_target' : BY_CODE[e.code] ?? 'act_failed'
+    code = e.details.unknownTarget === true ? 'unknown_target' : e.details.invalidCommand === true ? 'invalid_command' : BY_CODE[e.code] ?? 'act_failed'
     message = e.message
     // Only as the covenant types them: a sandbox error can carry any value under these names.
     for (const k of ['line', 'column', 'receiver'] as const) {

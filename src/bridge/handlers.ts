@@ -6,7 +6,7 @@ import type { Image, Transaction } from '../image/index.js'
 import { Method, setSlot, writeSlot } from '../kernel/index.js'
 import { resolveTarget } from './target.js'
 import { UvmError } from '../errors.js'
-import { WireWriter, fromWire } from './values.js'
+import { WireWriter, assertNesting, fromWire } from './values.js'
 
 /** send_message runs as an act so that it gets the act's deadlines, draining and transaction record. */
 const SEND_ACT = 'return await __send()'
@@ -17,6 +17,8 @@ export interface HandlerContext {
   version: string
   /** Conflict retries for each write command. */
   retries: number
+  /** Gives a write command that lost a conflict a window of its own to retry in. */
+  gate: WriteGate
   /** Limits for acts and sends (defaults: the realm's). */
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
@@ -41,7 +43,8 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
     case 'get_full_state':
       return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth) }))
     case 'update_property': {
-      const { info } = await withRetries(ctx.retries, () => ctx.image.transact((tx) => {
+      assertNesting(cmd.property_value, 'property_value')
+      const { info } = await withRetries(ctx, () => ctx.image.transact((tx) => {
         setSlot(tx, resolveTarget(tx, target), cmd.property_name, fromWire(tx, cmd.property_value, 'property_value'))
       }, { retries: 0, meta: { description: `update_property ${cmd.property_name}`, ext: { command: 'update_property', target: target ?? 'genesis' } } }))
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
@@ -49,16 +52,17 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
     case 'create_method': {
       // Compile first: a syntax error replies with its position and writes nothing.
       ctx.realm.compileMethod(cmd.method_code, cmd.method_name)
-      const { info } = await withRetries(ctx.retries, () => ctx.image.transact((tx) => {
+      const { info } = await withRetries(ctx, () => ctx.image.transact((tx) => {
         writeSlot(tx, resolveTarget(tx, target), cmd.method_name, new Method(cmd.method_code))
       }, { retries: 0, meta: { description: `create_method ${cmd.method_name}`, ext: { command: 'create_method', target: target ?? 'genesis', source: cmd.method_code } } }))
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'send_message': {
+      assertNesting(cmd.args, 'args')
       // An unknown target (or $ref in args) is raised inside the act, where the realm strips its
       // unknownTarget mark on the way out: keep the host error to reply unknown_target, not act_failed.
       let unknownTarget: UvmError | undefined
-      const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, SEND_ACT, {
+      const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, SEND_ACT, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
@@ -84,7 +88,7 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
       return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }) }))
     }
     case 'run_act': {
-      const result = await withRetries(ctx.retries, () => runAct(ctx.image, ctx.realm, cmd.code, {
+      const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, cmd.code, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         ...(cmd.intent !== undefined && { intent: cmd.intent }),
@@ -106,17 +110,64 @@ export function read<T>(image: Image, f: (tx: Transaction) => T): T {
 }
 
 /**
- * Retry conflicts with a short, capped, jittered backoff. Under steady contention for one object
- * each group commit has one winner, so a writer may lose many rounds in a row: it needs many
- * short tries, not a few ever longer ones.
+ * Write commands run side by side (their commits share fsyncs). One that lost a conflict retries
+ * with priority (see WriteGate): under steady contention for one object a plain retry loop can
+ * lose every round, since whoever begins right after each commit wins again.
  */
-async function withRetries<T>(retries: number, f: () => Promise<T>): Promise<T> {
+async function withRetries<T>(ctx: HandlerContext, f: () => Promise<T>): Promise<T> {
+  let lost: number | undefined
   for (let attempt = 0; ; attempt++) {
+    const began = ctx.image.lastTid
     try {
-      return await f()
+      return await ctx.gate.run(lost, f)
     } catch (e) {
-      if ((e as { retryable?: unknown }).retryable !== true || attempt >= retries) throw e
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 16)))
+      if ((e as { retryable?: unknown }).retryable !== true || attempt >= ctx.retries) throw e
+      lost = began
     }
+  }
+}
+
+/**
+ * A window of its own for a write that lost a conflict: new writes wait until it is done, and such
+ * retries go one at a time. If nothing was published since the lost try began, what it lost to is
+ * still being written, so the retry begins once the next commit is published (begun at once, it
+ * would read the state from before that commit and lose again; `settleMs` caps that wait). The
+ * window lasts at most `windowMs`, so a slow retry (an act awaiting a capability, say) never holds
+ * up the other clients' writes for long.
+ */
+export class WriteGate {
+  /** Set while a priority write has its window: writes arriving meanwhile wait on it. */
+  private closed: Promise<void> | undefined
+
+  constructor(private readonly image: Image, private readonly windowMs = 100, private readonly settleMs = 1000) {}
+
+  /** Run a write; `lostSince`: this is a retry, and the tid current when the lost try began. */
+  async run<T>(lostSince: number | undefined, f: () => Promise<T>): Promise<T> {
+    while (this.closed !== undefined) await this.closed
+    if (lostSince === undefined) return f()
+    let open!: () => void
+    const window = new Promise<void>((r) => { open = r })
+    this.closed = window
+    const reopen = () => {
+      if (this.closed === window) this.closed = undefined
+      open()
+    }
+    const lease = setTimeout(reopen, this.windowMs)
+    try {
+      if (this.image.lastTid === lostSince) await this.nextCommit()
+      return await f()
+    } finally {
+      clearTimeout(lease)
+      reopen()
+    }
+  }
+
+  /** The image's next commit is published, or `settleMs` passed. */
+  private nextCommit(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => { clearTimeout(timer); off(); resolve() }
+      const off = this.image.onCommit(done)
+      const timer = setTimeout(done, this.settleMs)
+    })
   }
 }

@@ -4,7 +4,7 @@ import { Command, PUB_TOPIC } from '../covenant/index.js'
 import type { Reply, RequestId } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import { errorReply, simpleError } from './errors.js'
-import { handle, read } from './handlers.js'
+import { WriteGate, handle, read } from './handlers.js'
 import type { HandlerContext } from './handlers.js'
 import { isLoopback, requireCurveFor } from './address.js'
 import type { ServerKeys } from './keys.js'
@@ -23,11 +23,13 @@ export interface BridgeOptions {
   maxFrameBytes?: number
   /** Commands being handled at once, all clients together, before `overloaded`. Default 1024. */
   maxInFlight?: number
+  /** Commands of one client being handled or waiting their turn, before `overloaded`: one flooding client cannot take every slot. Default 256. */
+  maxInFlightPerClient?: number
   /** CURVE keys: required to bind anything but loopback. */
   keys?: ServerKeys
   /** ZMTP heartbeat interval in ms (0: off). Default 5000. */
   heartbeatMs?: number
-  /** Conflict retries per write command. Default 64. */
+  /** Conflict retries per write command (with priority, see WriteGate). Default 8. */
   retries?: number
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
@@ -63,6 +65,9 @@ export class BridgeServer {
   private readonly ctx: HandlerContext
   private readonly maxFrame: number
   private readonly maxInFlight: number
+  private readonly maxPerClient: number
+  /** Commands in flight per client (handled or waiting). */
+  private readonly queued = new Map<string, number>()
   private readonly log: (r: RequestLog) => void
   private readonly perClient = new Map<string, Promise<void>>()
   private inFlight = 0
@@ -78,8 +83,9 @@ export class BridgeServer {
   private constructor(readonly image: Image, realm: HardenedRealm, private readonly opts: BridgeOptions) {
     this.maxFrame = opts.maxFrameBytes ?? 16 * 1024 * 1024
     this.maxInFlight = opts.maxInFlight ?? 1024
+    this.maxPerClient = opts.maxInFlightPerClient ?? 256
     this.log = opts.log ?? (() => {})
-    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 64, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: new WriteGate(image), cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
     const heartbeat = opts.heartbeatMs ?? 5000
     const curve = opts.keys
       ? { curveServer: true, curveSecretKey: opts.keys.secretKey, curvePublicKey: opts.keys.publicKey, zapDomain: 'uvm', zapEnforceDomain: true }
@@ -150,6 +156,11 @@ export class BridgeServer {
         if (this.stopping || this.router.closed) return
         continue
       }
+      if (this.stopping) {
+        // Stop means stop taking requests: one that arrives now is answered, not run.
+        this.refuse(frames, 'the UVM is shutting down; retry when it is back')
+        continue
+      }
       this.dispatch(frames)
     }
   }
@@ -159,22 +170,40 @@ export class BridgeServer {
     const payload = frames[frames.length - 1]!
     const client = envelope[0]?.toString('hex') ?? ''
     if (payload.length > this.maxFrame) {
-      this.reply(envelope, this.codec.formatOf(payload), simpleError('too_large', `request of ${payload.length} bytes is over the ${this.maxFrame}-byte limit`), { client, command: '?', ms: 0 })
+      // Not decoded, so no id to echo: size lets a client tell which of its requests this answers.
+      const e = simpleError('too_large', `request of ${payload.length} bytes is over the ${this.maxFrame}-byte limit`)
+      this.reply(envelope, this.codec.formatOf(payload), { ...e, error: { ...e.error, size: payload.length, limit: this.maxFrame } }, { client, command: '?', ms: 0 })
       return
     }
-    if (this.inFlight >= this.maxInFlight) {
-      const format = this.codec.formatOf(payload)
-      this.reply(envelope, format, simpleError('overloaded', `the UVM is handling ${this.inFlight} requests; retry shortly`), { client, command: '?', ms: 0 })
+    const mine = this.queued.get(client) ?? 0
+    if (this.inFlight >= this.maxInFlight || mine >= this.maxPerClient) {
+      const why = mine >= this.maxPerClient ? `this client has ${mine} requests in flight` : `the UVM is handling ${this.inFlight} requests`
+      this.refuse(frames, `${why}; retry shortly`)
       return
     }
     this.inFlight++
+    this.queued.set(client, mine + 1)
     // In order per client: each request waits for the previous one of the same client.
     const previous = this.perClient.get(client) ?? Promise.resolve()
-    const run = previous.then(() => this.serve(envelope, payload, client)).finally(() => {
+    // serve() answers every request itself; a failure must not stall this client's later requests.
+    const run = previous.then(() => this.serve(envelope, payload, client)).catch(() => {}).finally(() => {
       if (this.perClient.get(client) === run) this.perClient.delete(client)
+      const left = this.queued.get(client)! - 1
+      if (left === 0) this.queued.delete(client)
+      else this.queued.set(client, left)
       if (--this.inFlight === 0 && this.idle) this.idle()
     })
     this.perClient.set(client, run)
+  }
+
+  /** Answer `overloaded` without running the request (echoing its id when it decodes). */
+  private refuse(frames: Buffer[], message: string): void {
+    const envelope = frames.slice(0, -1)
+    const payload = frames[frames.length - 1]!
+    const format = this.codec.formatOf(payload)
+    let id: RequestId | undefined
+    try { id = idOf(this.codec.decode(payload, format)) } catch { /* undecodable: no id to echo */ }
+    this.reply(envelope, format, simpleError('overloaded', message, id), { client: envelope[0]?.toString('hex') ?? '', command: '?', ...(id !== undefined && { id }), ms: 0 })
   }
 
   private async serve(envelope: Buffer[], payload: Buffer, client: string): Promise<void> {
@@ -216,7 +245,9 @@ export class BridgeServer {
     this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {})
     const code = reply.event === 'error' ? reply.error.code : undefined
     const tid = (reply as { tid?: number }).tid
-    this.log({ ...log, ms: Math.round(log.ms * 10) / 10, event: reply.event, ...(code && { code }), ...(tid !== undefined && { tid }) })
+    try {
+      this.log({ ...log, ms: Math.round(log.ms * 10) / 10, event: reply.event, ...(code && { code }), ...(tid !== undefined && { tid }) })
+    } catch { /* a failing log sink must not cost anyone a reply */ }
   }
 
   private publish(tid: number, changed: number[]): void {

@@ -68,12 +68,31 @@ export class WireWriter {
   }
 }
 
+/** How deep wire data may nest: deeper is almost surely an attack or a bug, and would exhaust the stack later. */
+export const MAX_NESTING = 256
+
+/** Refuse wire data nested deeper than MAX_NESTING, without recursion (the input may be deep enough to overflow it). */
+export function assertNesting(v: unknown, path: string): void {
+  const stack: [unknown, number][] = [[v, 0]]
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!
+    if (x === null || typeof x !== 'object' || x instanceof Uint8Array) continue
+    if (d >= MAX_NESTING) {
+      throw new UvmError('KERNEL_NOT_STORABLE', `${path}: data nested more than ${MAX_NESTING} levels deep (use objects for deep structures)`, { invalidCommand: true })
+    }
+    for (const child of Array.isArray(x) ? x : Object.values(x)) stack.push([child, d + 1])
+  }
+}
+
 /** Wire data into realm values a method can use: `{"$ref": oid}` becomes the object, `{"$method": src}` a method. */
-export function fromWire(tx: Transaction, v: unknown, path = 'value'): unknown {
+export function fromWire(tx: Transaction, v: unknown, path = 'value', depth = 0): unknown {
   const realm = tx.kernel.realm
   if (v === null || typeof v !== 'object') return v
+  if (depth >= MAX_NESTING) {
+    throw new UvmError('KERNEL_NOT_STORABLE', `${path}: data nested more than ${MAX_NESTING} levels deep (use objects for deep structures)`, { invalidCommand: true })
+  }
   if (v instanceof Uint8Array) return realm.copyBytes(v)
-  if (Array.isArray(v)) return realm.newArray(v.map((x, i) => fromWire(tx, x, `${path}[${i}]`)))
+  if (Array.isArray(v)) return realm.newArray(v.map((x, i) => fromWire(tx, x, `${path}[${i}]`, depth + 1)))
   if (!isPlainObject(v)) return v
   const rec = v as Record<string, unknown>
   const keys = Object.keys(rec)
@@ -84,7 +103,7 @@ export function fromWire(tx: Transaction, v: unknown, path = 'value'): unknown {
   }
   if (keys.length === 1 && keys[0] === '$method' && typeof rec.$method === 'string') return new Method(rec.$method)
   const out = realm.newObject()
-  for (const k of keys) define(out, k, fromWire(tx, rec[k], `${path}.${k}`))
+  for (const k of keys) define(out, k, fromWire(tx, rec[k], `${path}.${k}`, depth + 1))
   return out
 }
 

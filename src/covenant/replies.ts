@@ -68,6 +68,9 @@ export const ErrorReply = z.object({
     output: z.string().optional(),
     /** The UVM's own error code (docs/errors.md), finer than `code`. */
     uvm_code: z.string().optional(),
+    /** too_large: the request's size in bytes (it carries no id: it was not decoded) and the limit. */
+    size: z.number().int().optional(),
+    limit: z.number().int().optional(),
   }).loose(),
 }).meta({ id: 'ErrorReply' })
 

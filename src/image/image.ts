@@ -274,20 +274,23 @@ export class Image {
     for (const o of fresh) written.push([o, tx.writes.get(o)!])
     if (written.length === 0) return undefined
 
+    // Encode into a batch of this transaction's own: if anything throws, nothing of it joins the group.
     const time = Date.now()
+    const mine: Op[] = []
     for (const [obj, state] of written) {
       const base = tx.bases.get(obj)
       const prev = base?.serial ?? 0
       state.serial = tid
       state.prevSerial = prev
       state.bytes = this.codec.encodeState(state, tid, prev)
-      ops.push({ type: 'put', key: objectKey(obj.oid), value: state.bytes })
-      if (base !== undefined) ops.push({ type: 'put', key: revisionKey(obj.oid, prev), value: base.bytes! })
-      pendingSerials.set(obj, tid)
+      mine.push({ type: 'put', key: objectKey(obj.oid), value: state.bytes })
+      if (base !== undefined) mine.push({ type: 'put', key: revisionKey(obj.oid, prev), value: base.bytes! })
     }
     const oids = written.map(([o]) => o.oid)
     const meta = tx.meta
-    ops.push({ type: 'put', key: txKey(tid), value: this.codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
+    mine.push({ type: 'put', key: txKey(tid), value: this.codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
+    for (const op of mine) ops.push(op)
+    for (const [obj] of written) pendingSerials.set(obj, tid)
     return () => {
       for (const [obj, state] of written) {
         const wasGhost = obj.state === undefined

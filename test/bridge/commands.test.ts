@@ -98,6 +98,25 @@ describe.each(['msgpack', 'json'] as WireFormat[])('every command through Bridge
     expect(rec?.ext).toMatchObject({ intent: 'make a prototype', explanation: 'a test' })
   })
 
+  it('the seeds\' example: create_method new_tool with the body print("New tool created!"); send_message returns its output', async () => {
+    await client.createMethod('new_tool', 'print("New tool created!")')
+    const r = await client.send('new_tool')
+    expect(r).toEqual({ event: 'result', id: expect.any(String), value: null, output: 'New tool created!\n' })
+  })
+
+  it('history → the newest transaction records; undo → ack with the tid of the undoing transaction', async () => {
+    await client.set(`undoable_${format}`, 1)
+    const second = await client.set(`undoable_${format}`, 2)
+    const h = await client.request({ command: 'history', limit: 2 })
+    expect(h.event).toBe('history')
+    const records = (h as { transactions: { tid: number; description: string }[] }).transactions
+    expect(records).toHaveLength(2)
+    expect(records[0]).toMatchObject({ tid: second.tid, description: `update_property undoable_${format}` })
+    const u = await client.request({ command: 'undo', tid: second.tid! })
+    expect(u).toMatchObject({ event: 'ack', tid: expect.any(Number) })
+    expect(genesisSlot(bridge.image, `undoable_${format}`)).toBe(1)
+  })
+
   it('run_act that writes nothing → result without tid, output empty', async () => {
     const r = await client.act('return 6 * 7')
     expect(r).toEqual({ event: 'result', id: expect.any(String), value: 42, output: '' })

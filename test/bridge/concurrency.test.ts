@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type * as zmq from 'zeromq'
 import { BridgeClient } from '../../src/bridge/index.js'
+import { WriteGate } from '../../src/bridge/handlers.js'
 import { decodeReply, genesisSlot, mp, rawDealer, startBridge, transactionCount } from './support.js'
 import type { Bridge } from './support.js'
 
@@ -104,6 +105,79 @@ describe('4 DEALER clients × 50 writes, all in flight at once', () => {
       tx.abort()
     } finally {
       for (const d of dealers) d.close()
+    }
+  })
+})
+
+describe('a write that lost a conflict retries with priority (WriteGate)', () => {
+  it('a slow act in flight holds up neither the retries nor the other clients for long', async () => {
+    const b = await startBridge({ wallTimeoutMs: 3000 })
+    const slow = BridgeClient.connect(b.server.endpoint, { timeoutMs: 10_000 })
+    const clients = [0, 1, 2, 3].map(() => BridgeClient.connect(b.server.endpoint, { timeoutMs: 10_000 }))
+    try {
+      await b.image.transact((tx) => { tx.genesis.n = 0 })
+      // writes genesis too, then waits until the wall clock ends it (3 s)
+      const stuck = slow.request({ command: 'run_act', code: 'genesis.n = -1; await new Promise(() => {})' })
+      const t0 = performance.now()
+      await Promise.all(clients.flatMap((c) => Array.from({ length: 30 }, (_, i) => (i % 2
+        ? c.act('genesis.n = genesis.n + 1')
+        : c.request({ command: 'update_property', property_name: 'last', property_value: i }).then((r) => expect(r.event).toBe('ack'))))))
+      expect(performance.now() - t0).toBeLessThan(2500)
+      expect(genesisSlot(b.image, 'n')).toBe(60)
+      expect(await stuck).toMatchObject({ event: 'error', error: { code: 'timeout' } })
+      expect(genesisSlot(b.image, 'n')).toBe(60)
+    } finally {
+      await Promise.all([slow, ...clients].map((c) => c.close()))
+      await b.dispose()
+    }
+  })
+
+  it('a retry begins after the commit it lost to; later writes wait for it; first come first served', async () => {
+    const b = await startBridge()
+    try {
+      await b.image.transact((tx) => { for (const n of ['a', 'b', 'X', 'c', 'Y']) tx.genesis.prototypes['O' + n] = tx.genesis.clone() })
+      const gate = new WriteGate(b.image)
+      const log: string[] = []
+      /** Which of the jobs' writes a fresh transaction sees. */
+      const seen = () => {
+        const tx = b.image.begin()
+        try { return ['a', 'b', 'X', 'c', 'Y'].filter((n) => tx.genesis.prototypes['O' + n].v === 1).join('') } finally { tx.abort() }
+      }
+      const job = (name: string, priority: boolean) => gate.run(priority ? b.image.lastTid : undefined, async () => {
+        log.push(`+${name} sees [${seen()}]`)
+        await b.image.transact((tx) => { tx.genesis.prototypes['O' + name].v = 1 })
+        log.push(`-${name}`)
+      })
+      await Promise.all([job('a', false), job('b', false), job('X', true), job('c', false), job('Y', true)])
+      expect(log.slice(0, 3)).toEqual(['+a sees []', '+b sees []', '+X sees [ab]']) // X began once a and b were committed (one batch)
+      expect(log.indexOf('+c sees [abX]')).toBeGreaterThan(log.indexOf('-X')) // c waited for X's window
+      // Y lost its try before a and b committed: nothing to wait for, it began once c had begun
+      expect(log.indexOf('+Y sees [abX]')).toBeGreaterThan(log.indexOf('+c sees [abX]'))
+      // a failing run releases the gate
+      await expect(gate.run(-1, async () => { throw new Error('no') })).rejects.toThrow('no')
+      await gate.run(undefined, async () => { log.push('after') })
+      expect(log.at(-1)).toBe('after')
+    } finally {
+      await b.dispose()
+    }
+  })
+
+  it('every wait is bounded: a slow run in progress, or a slow priority run, holds the others up for a window only', async () => {
+    const b = await startBridge()
+    try {
+      const gate = new WriteGate(b.image, 50, 150)
+      const t0 = performance.now()
+      const at: Record<string, number> = {}
+      const job = (name: string, priority: boolean, ms: number) => gate.run(priority ? b.image.lastTid : undefined, async () => {
+        at[name] = performance.now() - t0
+        await new Promise((r) => setTimeout(r, ms))
+      })
+      await Promise.all([job('slow', false, 400), job('retry', true, 400), job('next', false, 1)])
+      expect(at.retry).toBeGreaterThanOrEqual(140) // waited for a commit that never came (settleMs)…
+      expect(at.retry).toBeLessThan(350) // …but not until 'slow' finished
+      expect(at.next).toBeLessThan(150) // and 'next' waited for the window (windowMs), not for 'retry' to finish
+    } finally {
+      await b.dispose()
     }
   })
 })

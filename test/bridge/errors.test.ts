@@ -98,6 +98,16 @@ describe('error codes from one bridge', () => {
       expectError(await askReply(dealer, mp({ command: 'get_full_state', depth: 99, id: 'keep-me' })), 'invalid_command', 'keep-me')
       expectError(await askReply(dealer, json({ command: 'nope', id: 12 })), 'invalid_command', 12)
     })
+
+    it('data nested deeper than the limit, in property_value or in args, writes nothing', async () => {
+      let deep: unknown = 1
+      for (let i = 0; i < 2000; i++) deep = [deep]
+      const before = bridge.image.lastTid
+      const e = expectError(await askReply(dealer, json({ command: 'update_property', property_name: 'deep', property_value: deep, id: 'd1' })), 'invalid_command', 'd1')
+      expect(e.message).toMatch(/property_value: data nested more than 256 levels/)
+      expectError(await askReply(dealer, json({ command: 'send_message', selector: 'printString', args: [deep], id: 'd2' })), 'invalid_command', 'd2')
+      expect(bridge.image.lastTid).toBe(before)
+    })
   })
 
   describe('unknown_target', () => {
@@ -263,6 +273,19 @@ describe('too_large (a small maxFrameBytes)', () => {
     expect(await askReply(dealer, exact)).toMatchObject({ event: 'ack' })
   })
 
+  it('the typed client matches the id-less too_large reply to its request by size', async () => {
+    const c = BridgeClient.connect(bridge.server.endpoint, { timeoutMs: 5000 })
+    try {
+      const t0 = performance.now()
+      const [big, small] = await Promise.allSettled([c.set('big', 'q'.repeat(3000)), c.ping()])
+      expect(big).toMatchObject({ status: 'rejected', reason: { code: 'too_large' } })
+      expect(small).toMatchObject({ status: 'fulfilled', value: { event: 'pong' } })
+      expect(performance.now() - t0).toBeLessThan(2000)
+    } finally {
+      await c.close()
+    }
+  })
+
   it('a frame far over the limit (libzmq\'s backstop) drops that connection, not the bridge', async () => {
     const victim = rawDealer(bridge.server.endpoint, { receiveTimeout: 500 })
     try {
@@ -289,13 +312,30 @@ describe('overloaded (a small maxInFlight)', () => {
       const t0 = performance.now()
       const r = await askReply(probe, json({ command: 'ping', id: 'busy' }))
       expect(performance.now() - t0).toBeLessThan(500)
-      const e = expectError(r, 'overloaded')
+      const e = expectError(r, 'overloaded', 'busy') // the id is echoed: the request was decoded for it
       expect(e.message).toMatch(/retry/)
       for (const s of slow) expectError(decodeReply((await s.receive())[0]!), 'timeout')
       await sleep(20)
       expect(await askReply(probe, mp({ command: 'ping', id: 'free' }))).toMatchObject({ event: 'pong', id: 'free' })
     } finally {
       for (const s of [...slow, probe]) s.close()
+    }
+  })
+
+  it('one client cannot take every slot: past maxInFlightPerClient its own requests are refused (with their ids), others are served', async () => {
+    const b = await startBridge({ maxInFlightPerClient: 3, wallTimeoutMs: 800 })
+    const greedy = BridgeClient.connect(b.server.endpoint, { timeoutMs: 5000 })
+    const other = BridgeClient.connect(b.server.endpoint, { timeoutMs: 5000 })
+    try {
+      const replies = Promise.all(Array.from({ length: 5 }, (_, i) => greedy.request({ command: 'run_act', id: `g${i}`, code: 'await new Promise(() => {})' })))
+      await sleep(100)
+      expect(await other.ping()).toMatchObject({ event: 'pong' })
+      const all = await replies
+      expect(all.map((r) => (r.event === 'error' ? r.error.code : r.event))).toEqual(['timeout', 'timeout', 'timeout', 'overloaded', 'overloaded'])
+      expect(all.map((r) => r.id)).toEqual(['g0', 'g1', 'g2', 'g3', 'g4'])
+    } finally {
+      await greedy.close(); await other.close()
+      await b.dispose()
     }
   })
 })

@@ -134,7 +134,7 @@ describe('a raw zmq.Subscriber', () => {
     const subs = [collect(bridge.server.pubEndpoint), collect(bridge.server.pubEndpoint), collect(bridge.server.pubEndpoint)]
     try {
       await warmUp(() => subs.every((s) => s.events.length > 0))
-      const acks = []
+      const acks: { tid?: number }[] = []
       for (let i = 0; i < 20; i++) acks.push(await client.set('burst', i))
       const last = acks[acks.length - 1]!.tid!
       for (const s of subs) {

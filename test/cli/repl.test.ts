@@ -48,7 +48,7 @@ describe('uvm repl, piped', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toBe('')
     expect(lines(r.stdout)[0]).toBe(`uvm repl on ${d.bind}. Each input is an act (await works; keep what must outlive it in slots); .help for commands.`)
-    expect(answers(r.stdout)).toEqual(['1', '2', '10', 'hello\n7', 'explicit', '', ''])
+    expect(answers(r.stdout)).toEqual(['1', '2', '10', 'hello\n7', '"explicit"', '', ''])
   })
 
   it('objects print as <Name #oid> with their slots', async () => {
@@ -101,7 +101,7 @@ describe('uvm repl, piped', () => {
 
   it('.history, .undo, .inspect, .state, .help', async () => {
     const set = await session('genesis.color = "red"\n')
-    expect(answers(set.stdout)[0]).toBe('red')
+    expect(answers(set.stdout)[0]).toBe('"red"')
     const r = await session('.history 3\n')
     const hist = lines(answers(r.stdout)[0]!)
     expect(hist).toHaveLength(3)

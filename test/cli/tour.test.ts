@@ -1,10 +1,10 @@
 // The README's five-minute tour, end to end, with real processes: boot, the doesNotUnderstand: error,
 // create a method and call it, restart the daemon and call it again, then the image commands.
-import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Daemon } from './support.js'
+import { pythonWithZmq } from '../support/python.js'
 import { cleanupTemps, ensureBuilt, freeAddresses, killChildren, lines, runCli, runProcess, spawnCli, tempDir } from './support.js'
 
 beforeAll(() => ensureBuilt())
@@ -65,7 +65,7 @@ describe('the five-minute tour (README.md)', () => {
     // uvm repl: an interactive session, each input an act.
     const repl = await runCli(['repl', '--connect', addresses.bind, '--history', ''], { cwd, input: 'prototypes.WorldMorph.label\ngenesis.new_tool()\n' })
     expect(repl.code).toBe(0)
-    expect(repl.stdout).toContain('uvm> Ready\n')
+    expect(repl.stdout).toContain('uvm> "Ready"\n')
     expect(repl.stdout).toContain('uvm> New tool created!\n')
     // While the daemon runs, the image commands refuse its image.
     expect((await offline('history')).stderr).toContain('image.db is in use by another process')
@@ -102,8 +102,8 @@ describe('the five-minute tour (README.md)', () => {
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null })
   })
 
-  const pythonZmq = spawnSync('python3', ['-c', 'import zmq, msgpack'], { stdio: 'ignore' }).status === 0
-  it.skipIf(!pythonZmq)('the Python snippet speaks the same covenant', async () => {
+  it('the Python snippet speaks the same covenant', async () => {
+    const python = await pythonWithZmq()
     const cwd = await tempDir('uvm-tour-py-')
     const addresses = await freeAddresses()
     const d = await boot(cwd, addresses)
@@ -116,7 +116,7 @@ describe('the five-minute tour (README.md)', () => {
       'print(call({"command": "get_full_state"})["state"]["$print"])',
       's.send_json({"command": "ping"}); print(s.recv_json()["event"])',
     ].join('\n')
-    const r = await runProcess('python3', ['-c', script, addresses.bind], { cwd, timeoutMs: 15_000 })
+    const r = await runProcess(python, ['-c', script, addresses.bind], { cwd, timeoutMs: 15_000 })
     expect(r.stdout).toBe('New tool created!\n<Genesis #2>\npong\n')
     expect((await d.stop()).code).toBe(0)
   })
