@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { inspect } from 'node:util'
 import { UvmError } from '../../src/errors.js'
 import { HardenedRealm } from '../../src/act/realm.js'
+import { rejection } from '../support/uvm.js'
 
 /**
  * Every attempt runs as act code. An escape would hand the act a host
@@ -27,15 +28,6 @@ async function attempts(realm: HardenedRealm, body: string, bindings: Record<str
   return [...await realm.runAct(ATTEMPT + body, bindings) as string[]]
 }
 
-async function rejection(p: Promise<unknown>): Promise<UvmError> {
-  try {
-    await p
-  } catch (e) {
-    expect(e).toBeInstanceOf(UvmError)
-    return e as UvmError
-  }
-  throw new Error('expected a rejection')
-}
 
 /** A stand-in for a kernel graph object: a host proxy over a realm target whose reads yield host functions. */
 function graphObject(realm: HardenedRealm): object {

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { DoesNotUnderstand, MethodSyntaxError, UvmError } from '../../src/errors.js'
 import { HardenedRealm } from '../../src/act/realm.js'
 import type { RealmFunction } from '../../src/kernel/realm.js'
+import { rejection } from '../support/uvm.js'
 
 /** Call a compiled method the way the kernel does: fn.call(receiver, receiver, ...args). */
 function send(realm: HardenedRealm, fn: RealmFunction, receiver: unknown, ...args: unknown[]): unknown {
@@ -14,15 +15,6 @@ function receiver(realm: HardenedRealm, x = 10): Record<string, unknown> {
   return o
 }
 
-async function rejection(p: Promise<unknown>): Promise<UvmError> {
-  try {
-    await p
-  } catch (e) {
-    expect(e).toBeInstanceOf(UvmError)
-    return e as UvmError
-  }
-  throw new Error('expected a rejection')
-}
 
 function syntaxErrorOf(f: () => unknown): MethodSyntaxError {
   try {

@@ -1,3 +1,4 @@
+import { UvmError } from '../../src/errors.js'
 import { expect } from 'vitest'
 import type { Obj, State } from '../../src/kernel/index.js'
 import type { Image, Transaction } from '../../src/image/index.js'
@@ -31,6 +32,13 @@ export async function rejected(p: Promise<unknown> | (() => Promise<unknown>)): 
     return e
   }
   expect.fail('expected a rejection, but the promise resolved')
+}
+
+/** The UvmError a promise rejects with. */
+export async function rejection(p: Promise<unknown>): Promise<UvmError> {
+  const e = await rejected(p)
+  expect(e).toBeInstanceOf(UvmError)
+  return e as UvmError
 }
 
 export function oidOf(tx: Transaction, proxy: unknown): number {
