@@ -27,7 +27,7 @@ interface Tracked {
  */
 export class Surface {
   private readonly proxies = new Map<Obj, object>()
-  private readonly callers = new Map<Obj, Map<string, RealmFunction>>()
+  private readonly callers = new Map<Obj, Map<string, { fn: RealmFunction; stands: Method | Primitive | undefined }>>()
   private readonly tracked = new Map<Obj, Map<string, Tracked>>()
   readonly dnuGuard = new Set<string>()
 
@@ -109,17 +109,21 @@ export class Surface {
   /** The function standing for slot `name` of `obj`: calling it sends `name` to `obj`. */
   caller(obj: Obj, name: string, stands?: Method | Primitive): RealmFunction {
     let byName = this.callers.get(obj)
-    let fn = byName?.get(name)
-    if (fn === undefined) {
+    let entry = byName?.get(name)
+    if (entry === undefined) {
       const { heap } = this
-      fn = heap.kernel.realm.hostFunction(name, (_this, args) => heap.kernel.send(heap, obj, name, args))
+      const fn = heap.kernel.realm.hostFunction(name, (_this, args) => heap.kernel.send(heap, obj, name, args))
       heap.kernel.handedOut.add(fn)
       if (byName === undefined) this.callers.set(obj, byName = new Map())
-      byName.set(name, fn)
+      byName.set(name, entry = { fn, stands: undefined })
     }
-    if (stands !== undefined) this.heap.kernel.slotFunctions.set(fn, stands)
-    else this.heap.kernel.slotFunctions.delete(fn)
-    return fn
+    // What the function stands for matters only if it is stored in a slot; record changes only.
+    if (entry.stands !== stands) {
+      entry.stands = stands
+      if (stands !== undefined) this.heap.kernel.slotFunctions.set(entry.fn, stands)
+      else this.heap.kernel.slotFunctions.delete(entry.fn)
+    }
+    return entry.fn
   }
 
   private handler(obj: Obj): ProxyHandler<object> {
@@ -132,16 +136,22 @@ export class Surface {
       try { return f() } catch (e) { throw realm.depth > 0 ? realm.toRealmError(e) : e }
     }
     return {
-      get: (_t, prop) => guard(() => {
-        if (typeof prop !== 'string') return undefined
-        const holder = lookup(heap, obj, prop)
-        if (holder === undefined) {
-          if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
-          return PROBES.has(prop) ? undefined : this.caller(obj, prop)
+      // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
+      get: (_t, prop) => {
+        try {
+          if (typeof prop !== 'string') return undefined
+          const holder = lookup(heap, obj, prop)
+          if (holder === undefined) {
+            if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
+            return PROBES.has(prop) ? undefined : this.caller(obj, prop)
+          }
+          if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
+          const value = heap.read(holder).slots.get(prop)
+          return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
+        } catch (e) {
+          throw realm.depth > 0 ? realm.toRealmError(e) : e
         }
-        if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
-        return this.toJS(obj, prop, heap.read(holder).slots.get(prop))
-      }),
+      },
       set: (_t, prop, value) => guard(() => {
         if (typeof prop !== 'string') throw new TypeError('symbol-keyed properties cannot be stored in slots')
         setSlot(heap, obj, prop, value)
