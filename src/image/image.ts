@@ -89,7 +89,13 @@ export class Image {
     const image = new Image(store, opts)
     try {
       const raw = store.getSync(META)
-      if (raw === undefined) await image.birth(opts)
+      if (raw === undefined) {
+        // No metadata: a new image, unless the database already holds something else.
+        for await (const _ of store.keys({ gte: '', lt: '\uffff' })) {
+          throw new UvmError('IMAGE_BAD_FORMAT', `${path} holds a LevelDB database that is not a UVM image (no image metadata); refusing to write into it`, { path })
+        }
+        await image.birth(opts)
+      }
       else image.adoptMeta(raw)
     } catch (e) {
       await store.close()
