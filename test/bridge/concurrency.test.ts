@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type * as zmq from 'zeromq'
 import { BridgeClient } from '../../src/bridge/index.js'
-import { WriteGate } from '../../src/bridge/handlers.js'
+import { WriteGate } from '../../src/bridge/write-gate.js'
 import { decodeReply, genesisSlot, mp, rawDealer, startBridge, transactionCount } from './support.js'
 import type { Bridge } from './support.js'
 
