@@ -297,7 +297,9 @@ export class Image {
     mine.push({ type: 'put', key: txKey(tid), value: this.codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
     for (const op of mine) ops.push(op)
     for (const [obj] of written) pendingSerials.set(obj, tid)
+    const created = tx.created
     return () => {
+      let structural = false
       for (const [obj, state] of written) {
         const wasGhost = obj.state === undefined
         obj.state = state
@@ -305,9 +307,11 @@ export class Image {
         if (state.structChanged) {
           obj.structVersion++
           state.structChanged = false
+          if (!created.has(obj)) structural = true
         }
         if (wasGhost) this.cache.loaded(obj)
       }
+      if (structural) this.kernel.structEpoch++
       return { tid, time, oids, meta }
     }
   }

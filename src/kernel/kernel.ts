@@ -24,6 +24,12 @@ export class Kernel implements ValueResolver {
   /** Every function this kernel handed out (slot callers, DNU thunks): never stored as method source. */
   readonly handedOut = new WeakSet<object>()
   readonly primitives: PrimitiveTable
+  /**
+   * Bumped by every commit that adds or removes a slot of an object that existed
+   * before it, or re-points one of its parents. Lookup caches use it as a fast
+   * "nothing structural happened" check before checking their own path exactly.
+   */
+  structEpoch = 0
 
   constructor(readonly realm: Realm, primitives: PrimitiveTable = standardPrimitives) {
     this.primitives = primitives

@@ -13,18 +13,32 @@ const isObj = (v: unknown): v is Obj => v instanceof Obj
  */
 export function lookup(heap: Heap, receiver: Obj, selector: string): Obj | undefined {
   if (heap.structDirty) return walk(heap, receiver, selector, undefined)
-  const cache = receiver.lookupCache
-  const hit = cache?.get(selector)
-  if (hit !== undefined && valid(hit, heap.snapshot)) return hit.holder
+  const hit = receiver.lookupCache?.get(selector)
+  const epoch = heap.kernel.structEpoch
+  if (hit !== undefined) {
+    if (hit.epoch === epoch && hit.filledAt <= heap.snapshot) return hit.holder
+    // Some structure changed somewhere: check this path object by object, exactly.
+    if (valid(hit, heap.snapshot)) {
+      hit.epoch = epoch
+      hit.filledAt = newestSerial(hit.deps)
+      return hit.holder
+    }
+  }
   const deps: Obj[] = []
   const holder = walk(heap, receiver, selector, deps)
   // Only a walk over latest committed states describes what every view sees;
   // a view reading an older snapshot of some object must not publish its walk.
   if (deps.every((d) => d.serial <= heap.snapshot)) {
     const versions = deps.map((d) => d.structVersion)
-    ;(receiver.lookupCache ?? (receiver.lookupCache = new Map())).set(selector, { holder, deps, versions })
+    ;(receiver.lookupCache ?? (receiver.lookupCache = new Map())).set(selector, { holder, deps, versions, epoch, filledAt: newestSerial(deps) })
   }
   return holder
+}
+
+function newestSerial(deps: readonly Obj[]): number {
+  let n = 0
+  for (const d of deps) if (d.serial > n) n = d.serial
+  return n
 }
 
 /** Valid while no object on the path changed structure, and the view sees each path object's latest state. */

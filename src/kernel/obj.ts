@@ -7,6 +7,14 @@ export interface CacheEntry {
   /** Every object the walk visited, with the structure version it had then. */
   readonly deps: readonly Obj[]
   readonly versions: readonly number[]
+  /**
+   * The kernel's structure epoch when `deps` were last found unchanged, and the
+   * newest serial among them then: while the epoch stands (no commit changed the
+   * structure of an existing object since) a view at or after `filledAt` sees
+   * the same path, without checking each dep.
+   */
+  epoch: number
+  filledAt: number
 }
 
 /**

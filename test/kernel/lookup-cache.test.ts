@@ -45,6 +45,42 @@ describe('lookup cache', () => {
     await s.dispose()
   })
 
+  it('a structural commit elsewhere keeps the entry (checked exactly, then trusted again); one on the path replaces it', async () => {
+    const tx1 = image.begin()
+    expect(view(tx1).c.greet()).toBe('p')
+    const first = entry(tx1, view(tx1).c, 'greet')!
+    const epoch = image.kernel.structEpoch
+    tx1.abort()
+    // An unrelated object gains a slot: the epoch moves, the path did not change.
+    await image.transact((tx) => { view(tx).q.extra = 1 })
+    expect(image.kernel.structEpoch).toBe(epoch + 1)
+    const tx2 = image.begin()
+    expect(view(tx2).c.greet()).toBe('p')
+    expect(entry(tx2, view(tx2).c, 'greet')).toBe(first)
+    expect(first.epoch).toBe(image.kernel.structEpoch)
+    tx2.abort()
+    // A slot added on the path (an override on m): a new walk, a new entry.
+    await image.transact((tx) => { view(tx).m.greet = function () { return 'm' } })
+    const tx3 = image.begin()
+    expect(view(tx3).c.greet()).toBe('m')
+    expect(entry(tx3, view(tx3).c, 'greet')).not.toBe(first)
+    tx3.abort()
+  })
+
+  it('a view older than a cache entry never trusts it, even when the epoch has not moved since', async () => {
+    const old = image.begin()
+    await image.transact((tx) => { view(tx).m.greet = function () { return 'm' } })
+    const fresh = image.begin()
+    expect(view(fresh).c.greet()).toBe('m') // fills the entry after the override, at the current epoch
+    const e = entry(fresh, view(fresh).c, 'greet')!
+    expect(e.epoch).toBe(image.kernel.structEpoch)
+    expect(e.filledAt).toBeGreaterThan(old.snapshot)
+    expect(view(old).c.greet()).toBe('p') // its snapshot predates the override
+    expect(view(fresh).c.greet()).toBe('m')
+    old.abort()
+    fresh.abort()
+  })
+
   it('is filled by a send and hit by the next one (same entry, no new walk)', () => {
     const tx = image.begin()
     const { c, p } = view(tx)
