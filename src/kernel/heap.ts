@@ -12,6 +12,8 @@ export interface Heap {
   readonly kernel: Kernel
   /** The state this view sees: its own working copy first, then the committed state (loading a ghost). */
   read(obj: Obj): State
+  /** This view's working copies (empty for a view that wrote nothing). */
+  readonly writes: ReadonlyMap<Obj, State>
   /** A working copy private to this view (copy-on-write of the committed state). */
   write(obj: Obj): State
   /**

@@ -1,6 +1,6 @@
 import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Heap } from './heap.js'
-import { lookup } from './lookup.js'
+import { MISSING, lookup, lookupSlot } from './lookup.js'
 import { Obj } from './obj.js'
 import type { PrimitiveTable } from './primitives.js'
 import { printString, primitives as standardPrimitives } from './primitives.js'
@@ -37,9 +37,9 @@ export class Kernel implements ValueResolver {
 
   /** Send `selector` to `receiver` with JS-facing arguments; returns a JS-facing value. */
   send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
-    const holder = lookup(heap, receiver, selector)
-    if (holder === undefined) return this.doesNotUnderstand(heap, receiver, selector, args)
-    return this.perform(heap, receiver, heap.read(holder).slots.get(selector), selector, args)
+    const value = lookupSlot(heap, receiver, selector)
+    if (value === MISSING) return this.doesNotUnderstand(heap, receiver, selector, args)
+    return this.perform(heap, receiver, value, selector, args)
   }
 
   /** Run what a lookup found: a method is called, a primitive is run, data is answered. */

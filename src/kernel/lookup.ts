@@ -35,6 +35,42 @@ export function lookup(heap: Heap, receiver: Obj, selector: string): Obj | undef
   return holder
 }
 
+/** What `lookupSlot` answers when no slot answers the selector. */
+export const MISSING: unique symbol = Symbol('missing')
+
+/**
+ * The value of the slot a send of `selector` to `receiver` finds (MISSING on a
+ * miss). A view that wrote nothing takes it straight from the cache entry while
+ * the holder's committed state is the one it was read from: a send of a data
+ * slot is then one Map lookup and a few comparisons.
+ */
+export function lookupSlot(heap: Heap, receiver: Obj, selector: string): unknown {
+  const pristine = heap.writes.size === 0 && !heap.structDirty
+  if (pristine) {
+    const hit = receiver.lookupCache?.get(selector)
+    if (hit !== undefined && hit.epoch === heap.kernel.structEpoch && hit.filledAt <= heap.snapshot) {
+      const holder = hit.holder
+      if (holder === undefined) return MISSING
+      if (holder.state !== undefined && holder.state === hit.holderState) {
+        holder.touched = true
+        return hit.value
+      }
+    }
+  }
+  const holder = lookup(heap, receiver, selector)
+  if (holder === undefined) return MISSING
+  const state = heap.read(holder)
+  const value = state.slots.get(selector)
+  if (pristine && state === holder.state) {
+    const entry = receiver.lookupCache?.get(selector)
+    if (entry !== undefined && entry.holder === holder) {
+      entry.holderState = state
+      entry.value = value
+    }
+  }
+  return value
+}
+
 function newestSerial(deps: readonly Obj[]): number {
   let n = 0
   for (const d of deps) if (d.serial > n) n = d.serial

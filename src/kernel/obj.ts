@@ -15,6 +15,9 @@ export interface CacheEntry {
    */
   epoch: number
   filledAt: number
+  /** The holder's committed state when `value` was read from it: while it is still the holder's state, `value` is current. */
+  holderState?: State | undefined
+  value?: unknown
 }
 
 /**

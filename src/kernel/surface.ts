@@ -1,5 +1,5 @@
 import type { Heap } from './heap.js'
-import { lookup } from './lookup.js'
+import { MISSING, lookup, lookupSlot } from './lookup.js'
 import { Obj } from './obj.js'
 import type { RealmFunction } from './realm.js'
 import { removeSlot, setSlot, writeSlot } from './slots.js'
@@ -140,13 +140,12 @@ export class Surface {
       get: (_t, prop) => {
         try {
           if (typeof prop !== 'string') return undefined
-          const holder = lookup(heap, obj, prop)
-          if (holder === undefined) {
+          const value = lookupSlot(heap, obj, prop)
+          if (value === MISSING) {
             if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
             return PROBES.has(prop) ? undefined : this.caller(obj, prop)
           }
           if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
-          const value = heap.read(holder).slots.get(prop)
           return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
         } catch (e) {
           throw realm.depth > 0 ? realm.toRealmError(e) : e
