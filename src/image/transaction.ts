@@ -1,5 +1,5 @@
 import { UvmError } from '../errors.js'
-import type { Heap } from '../kernel/index.js'
+import type { Heap, Kernel } from '../kernel/index.js'
 import { Obj, State, Surface } from '../kernel/index.js'
 import type { Image } from './image.js'
 
@@ -50,13 +50,17 @@ export class Transaction implements Heap {
   /** Older revisions this transaction read because a later commit replaced them. */
   private older: Map<Obj, State> | undefined
 
+  /** The image's kernel, as a field: every send reads it. */
+  readonly kernel: Kernel
+
   constructor(readonly image: Image, meta: TxMeta = {}) {
+    this.kernel = image.kernel
     this.snapshot = image.lastTid
     this.meta = { ...meta }
     this.surface = new Surface(this)
   }
 
-  get kernel() { return this.image.kernel }
+
   get traits(): Obj { return this.image.traits }
 
   read(obj: Obj): State {

@@ -38,8 +38,9 @@ export class Kernel implements ValueResolver {
   /** Send `selector` to `receiver` with JS-facing arguments; returns a JS-facing value. */
   send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
     const value = lookupSlot(heap, receiver, selector)
-    if (value === MISSING) return this.doesNotUnderstand(heap, receiver, selector, args)
-    return this.perform(heap, receiver, value, selector, args)
+    // Scalars answer as they are (the common data send); MISSING is a symbol.
+    if (typeof value !== 'object') return value === MISSING ? this.doesNotUnderstand(heap, receiver, selector, args) : value
+    return value === null ? null : this.perform(heap, receiver, value, selector, args)
   }
 
   /** Run what a lookup found: a method is called, a primitive is run, data is answered. */
