@@ -185,6 +185,12 @@ export class HardenedRealm implements Realm {
   }
 
   /** `opts.construct`: callable with `new` too (e.g. `new UvmObject()`); `impl` then gets the fresh `this`. */
+  bindMethod(name: string, fn: RealmFunction, self: unknown): RealmFunction {
+    const bound = this.#kit.bindMethod(String(name), fn, self)
+    this.#made.add(bound)
+    return bound
+  }
+
   hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown, opts: { construct?: boolean } = {}): RealmFunction {
     const call = (thisArg: unknown, args: unknown[]): unknown => {
       let result: unknown

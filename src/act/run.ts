@@ -150,7 +150,10 @@ export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
 export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unknown {
   if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v
   if (tx.kernel.objectOf(v) !== undefined) return v
-  if (typeof v === 'function') return tx.kernel.slotFunctionOf(v) !== undefined ? v : '[function]'
+  if (typeof v === 'function') {
+    if (tx.kernel.slotFunctionOf(v) === undefined) return '[function]'
+    return tx.kernel.hostCallers.get(v) ?? v
+  }
   if (seen.includes(v)) return '[circular]'
   if (seen.length >= 64) return '[too deep]'
   seen.push(v)

@@ -21,6 +21,8 @@ export class Kernel implements ValueResolver {
   readonly proxyTargets = new WeakMap<object, Obj>()
   /** function handed out for a slot (`obj.greet`) → the method or primitive it stood for. */
   readonly slotFunctions = new WeakMap<object, Method | Primitive>()
+  /** A method closure handed to sandbox code → the caller host code may use in its place. */
+  readonly hostCallers = new WeakMap<object, RealmFunction>()
   /** Every function this kernel handed out (slot callers, DNU thunks): never stored as method source. */
   readonly handedOut = new WeakSet<object>()
   readonly primitives: PrimitiveTable

@@ -36,6 +36,13 @@ export interface Realm {
    */
   settle(value: unknown): unknown
 
+  /**
+   * A realm function that calls the compiled method `fn` with `self` as `this`
+   * and first argument, staying inside the realm. Only for sandbox code that is
+   * already inside a timed entry: a host caller must go through `invoke`.
+   */
+  bindMethod(name: string, fn: RealmFunction, self: unknown): RealmFunction
+
   /** A realm function whose calls run `impl` on the host. Its identity carries no host prototype. */
   hostFunction(name: string, impl: (thisArg: unknown, args: unknown[]) => unknown): RealmFunction
 

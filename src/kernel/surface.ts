@@ -21,13 +21,23 @@ interface Tracked {
   copy: unknown
 }
 
+/** The functions handed out for one slot of one object. */
+interface Caller {
+  /** Calling it sends the selector (safe from anywhere: host calls enter the realm with the CPU limit). */
+  fn: RealmFunction
+  stands: Method | Primitive | undefined
+  /** A realm closure over the compiled method, for sandbox code, and the method it was made for. */
+  bound?: RealmFunction | undefined
+  boundFor?: Method | undefined
+}
+
 /**
  * The JS face of one transaction: graph objects as proxies, slot functions,
  * tracked data, and the doesNotUnderstand: recursion guard.
  */
 export class Surface {
   private readonly proxies = new Map<Obj, object>()
-  private readonly callers = new Map<Obj, Map<string, { fn: RealmFunction; stands: Method | Primitive | undefined }>>()
+  private readonly callers = new Map<Obj, Map<string, Caller>>()
   private readonly tracked = new Map<Obj, Map<string, Tracked>>()
   readonly dnuGuard = new Set<string>()
 
@@ -47,7 +57,8 @@ export class Surface {
   toJS(receiver: Obj, name: string, value: unknown): unknown {
     if (value === null || typeof value !== 'object') return value
     if (value instanceof Obj) return this.proxy(value)
-    if (value instanceof Method || value instanceof Primitive) return this.caller(receiver, name, value)
+    if (value instanceof Method) return this.heap.kernel.realm.depth > 0 ? this.bound(receiver, name, value) : this.caller(receiver, name, value)
+    if (value instanceof Primitive) return this.caller(receiver, name, value)
     let byName = this.tracked.get(receiver)
     const t = byName?.get(name)
     if (t !== undefined && t.stored === value) return t.copy
@@ -108,6 +119,37 @@ export class Surface {
 
   /** The function standing for slot `name` of `obj`: calling it sends `name` to `obj`. */
   caller(obj: Obj, name: string, stands?: Method | Primitive): RealmFunction {
+    const entry = this.callerEntry(obj, name)
+    // What the function stands for matters only if it is stored in a slot; record changes only.
+    if (entry.stands !== stands) {
+      entry.stands = stands
+      if (stands !== undefined) this.heap.kernel.slotFunctions.set(entry.fn, stands)
+      else this.heap.kernel.slotFunctions.delete(entry.fn)
+    }
+    return entry.fn
+  }
+
+  /**
+   * A method as sandbox code reads it (`obj.m`, then a call): a realm closure
+   * over the compiled method and this receiver, so the call never leaves the
+   * realm. Like any JS read-then-call, it calls the method found at the read.
+   */
+  private bound(obj: Obj, name: string, method: Method): RealmFunction {
+    const entry = this.callerEntry(obj, name)
+    if (entry.boundFor !== method) {
+      const kernel = this.heap.kernel
+      const bound = kernel.realm.bindMethod(name, kernel.compile(method, name), this.proxy(obj))
+      kernel.handedOut.add(bound)
+      kernel.slotFunctions.set(bound, method)
+      // Host code must never call it directly (it would skip the CPU limit): hand it the caller instead.
+      kernel.hostCallers.set(bound, entry.fn)
+      entry.bound = bound
+      entry.boundFor = method
+    }
+    return entry.bound!
+  }
+
+  private callerEntry(obj: Obj, name: string): Caller {
     let byName = this.callers.get(obj)
     let entry = byName?.get(name)
     if (entry === undefined) {
@@ -117,13 +159,7 @@ export class Surface {
       if (byName === undefined) this.callers.set(obj, byName = new Map())
       byName.set(name, entry = { fn, stands: undefined })
     }
-    // What the function stands for matters only if it is stored in a slot; record changes only.
-    if (entry.stands !== stands) {
-      entry.stands = stands
-      if (stands !== undefined) this.heap.kernel.slotFunctions.set(entry.fn, stands)
-      else this.heap.kernel.slotFunctions.delete(entry.fn)
-    }
-    return entry.fn
+    return entry
   }
 
   private handler(obj: Obj): ProxyHandler<object> {

@@ -66,6 +66,16 @@ describe('CPU time', () => {
       expect(r.tid).toBeDefined() // installing it ran nothing of it
     })
 
+    it('a method an act hands back (read inside the sandbox) is still CPU-limited when the host calls it', async () => {
+      const r = await u.act('return [root.spinner.spin, root.spinner.ok]')
+      const [spin, ok] = r.value as [(...a: unknown[]) => unknown, (...a: unknown[]) => unknown]
+      expect(typeof spin).toBe('function')
+      // The error crosses back through the realm's function wrapper: it carries the code, not the host class.
+      expect(thrown(() => spin()).code).toBe('ACT_TIMEOUT')
+      expect(u.realm.depth).toBe(0)
+      expect(ok()).toBe('fine')
+    })
+
     it('by the host through tx.send and image.kernel.send: ACT_TIMEOUT, and the host goes on', () => {
       for (const call of [
         (tx: any) => tx.send(tx.root.spinner, 'spin'),
