@@ -38,33 +38,26 @@ export class WireWriter {
     return out
   }
 
-  /** A value as JS code saw it (an act's or a method's result). */
-  js(v: unknown, depth: number, seen: unknown[] = []): unknown {
+  /**
+   * A value an act or a method returned, as runAct hands it over: already a
+   * host copy (detached under the CPU limit, cycles and depth cut), in which
+   * graph objects are still proxies and slot functions still functions.
+   */
+  js(v: unknown, depth: number): unknown {
     if (v === undefined) return null
-    if (v === null || typeof v !== 'object') {
-      if (typeof v === 'function') {
-        const slot = this.tx.kernel.slotFunctionOf(v)
-        return slot instanceof Method ? { $method: slot.source } : slot instanceof Primitive ? { $primitive: slot.name } : { $function: true }
-      }
-      if (typeof v === 'symbol') return String(v)
-      if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
-      return v
+    if (typeof v === 'function') {
+      const slot = this.tx.kernel.slotFunctionOf(v)
+      return slot instanceof Method ? { $method: slot.source } : slot instanceof Primitive ? { $primitive: slot.name } : { $function: true }
     }
+    if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
+    if (v === null || typeof v !== 'object') return typeof v === 'symbol' ? String(v) : v
     const obj = this.tx.kernel.objectOf(v)
     if (obj !== undefined) return this.object(obj, depth)
-    if (seen.includes(v) || seen.length > 32) return '[circular]'
-    try {
-      if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice()
-      seen.push(v)
-      if (Array.isArray(v)) return v.slice(0, 100_000).map((x) => this.js(x, depth, seen))
-      const out: Record<string, unknown> = {}
-      for (const k of Object.keys(v)) define(out, k, this.js((v as Record<string, unknown>)[k], depth, seen))
-      return out
-    } catch {
-      return '[unreadable]'
-    } finally {
-      if (seen[seen.length - 1] === v) seen.pop()
-    }
+    if (v instanceof Uint8Array) return v
+    if (Array.isArray(v)) return v.map((x) => this.js(x, depth))
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(v)) define(out, k, this.js((v as Record<string, unknown>)[k], depth))
+    return out
   }
 }
 

@@ -91,7 +91,7 @@ export class Image {
       const raw = store.getSync(META)
       if (raw === undefined) {
         // No metadata: a new image, unless the database already holds something else.
-        for await (const _ of store.keys({ gte: '', lt: '\uffff' })) {
+        if (!(await store.isEmpty())) {
           throw new UvmError('IMAGE_BAD_FORMAT', `${path} holds a LevelDB database that is not a UVM image (no image metadata); refusing to write into it`, { path })
         }
         await image.birth(opts)

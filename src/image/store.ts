@@ -73,6 +73,12 @@ export class Store {
     }
   }
 
+  /** True when the database holds no key at all. */
+  async isEmpty(): Promise<boolean> {
+    const keys = await this.db.keys({ limit: 1 }).all()
+    return keys.length === 0
+  }
+
   async close(): Promise<void> {
     await this.db.close()
   }

@@ -60,7 +60,6 @@ export class Transaction implements Heap {
     this.surface = new Surface(this)
   }
 
-
   get traits(): Obj { return this.image.traits }
 
   read(obj: Obj): State {

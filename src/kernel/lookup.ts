@@ -16,7 +16,7 @@ export function lookup(heap: Heap, receiver: Obj, selector: string): Obj | undef
   const hit = receiver.lookupCache?.get(selector)
   const epoch = heap.kernel.structEpoch
   if (hit !== undefined) {
-    if (hit.epoch === epoch && hit.filledAt <= heap.snapshot) return hit.holder
+    if (trusted(hit, heap)) return hit.holder
     // Some structure changed somewhere: check this path object by object, exactly.
     if (valid(hit, heap.snapshot)) {
       hit.epoch = epoch
@@ -48,7 +48,7 @@ export function lookupSlot(heap: Heap, receiver: Obj, selector: string): unknown
   const pristine = heap.writes.size === 0 && !heap.structDirty
   if (pristine) {
     const hit = receiver.lookupCache?.get(selector)
-    if (hit !== undefined && hit.epoch === heap.kernel.structEpoch && hit.filledAt <= heap.snapshot) {
+    if (hit !== undefined && trusted(hit, heap)) {
       const holder = hit.holder
       if (holder === undefined) return MISSING
       if (holder.state !== undefined && holder.state === hit.holderState) {
@@ -69,6 +69,11 @@ export function lookupSlot(heap: Heap, receiver: Obj, selector: string): unknown
     }
   }
   return value
+}
+
+/** Nothing structural happened since the entry was last checked, and the view is at least as new as its path. */
+function trusted(entry: CacheEntry, heap: Heap): boolean {
+  return entry.epoch === heap.kernel.structEpoch && entry.filledAt <= heap.snapshot
 }
 
 function newestSerial(deps: readonly Obj[]): number {

@@ -44,4 +44,23 @@ describe('start and stop', () => {
       await bridge.dispose()
     }
   })
+
+  it('a request that arrives while the server is stopping is answered overloaded, not run', async () => {
+    const bridge = await startBridge()
+    const d = rawDealer(bridge.server.endpoint)
+    try {
+      await d.send(mp({ command: 'ping', id: 'before' }))
+      expect(decodeReply((await d.receive())[0]!)).toMatchObject({ event: 'pong', id: 'before' })
+      const stopping = bridge.server.stop()
+      await d.send(mp({ command: 'update_property', id: 'late', property_name: 'late', property_value: 1 }))
+      expect(decodeReply((await d.receive())[0]!)).toMatchObject({ id: 'late', event: 'error', error: { code: 'overloaded', message: expect.stringMatching(/shutting down/) } })
+      await stopping
+      const tx = bridge.image.begin()
+      expect(tx.genesis.hasSlot('late')).toBe(false)
+      tx.abort()
+    } finally {
+      d.close()
+      await bridge.dispose()
+    }
+  })
 })

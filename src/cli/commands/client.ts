@@ -3,6 +3,12 @@ import type { BridgeClient } from '../../bridge/index.js'
 import type { Reply } from '../../covenant/index.js'
 import { intOption, parse } from '../args.js'
 import { clientOptionHelp, clientOptions, codeArgument, connect, targetOption } from '../connect.js'
+
+/** `{target}` for a command when --target was given, else nothing. */
+function targetField(v: Values): { target?: string | { $ref: number } } {
+  const target = targetOption(v.target as string | undefined)
+  return target === undefined ? {} : { target }
+}
 import { formatValue } from '../format.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -100,8 +106,7 @@ export const state = clientCommand({
   request: (c, _p, v) => {
     const depth = intOption(v.depth as string | undefined, 'depth', 'state')
     if (depth !== undefined && depth > 8) throw new UsageError('--depth is at most 8', 'state')
-    const target = targetOption(v.target as string | undefined)
-    return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...(target !== undefined && { target }) })
+    return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...targetField(v) })
   },
   human: (r) => (r.event === 'uvm_state_update' ? formatValue(r.state) : ''),
 })
@@ -120,8 +125,7 @@ export const set = clientCommand({
     } catch {
       throw new UsageError(`the value must be JSON (strings in quotes: '"Ready"'), got ${p[1]}`, 'set')
     }
-    const target = targetOption(v.target as string | undefined)
-    return c.request({ command: 'update_property', property_name: p[0]!, property_value: value, ...(target !== undefined && { target }) })
+    return c.request({ command: 'update_property', property_name: p[0]!, property_value: value, ...targetField(v) })
   },
   human: tidLine,
 })
@@ -135,8 +139,7 @@ export const createMethod = clientCommand({
   request: async (c, p, v) => {
     if (p.length < 1 || p.length > 2) throw new UsageError('expected NAME and CODE (or -f FILE)', 'create-method')
     const code = await codeArgument(p[1], v.file as string | undefined, 'method code', 'create-method')
-    const target = targetOption(v.target as string | undefined)
-    return c.request({ command: 'create_method', method_name: p[0]!, method_code: code, ...(target !== undefined && { target }) })
+    return c.request({ command: 'create_method', method_name: p[0]!, method_code: code, ...targetField(v) })
   },
   human: tidLine,
 })
@@ -149,8 +152,7 @@ export const send = clientCommand({
   help: [targetHelp],
   request: (c, p, v) => {
     if (p.length < 1) throw new UsageError('missing SELECTOR', 'send')
-    const target = targetOption(v.target as string | undefined)
-    return c.request({ command: 'send_message', selector: p[0]!, args: p.slice(1).map(argValue), ...(target !== undefined && { target }) })
+    return c.request({ command: 'send_message', selector: p[0]!, args: p.slice(1).map(argValue), ...targetField(v) })
   },
   human: outputAndValue,
 })

@@ -38,7 +38,7 @@ export const history: CommandSpec = {
     return withImage(values, io, 'history', async (image) => {
       const txs = await image.transactions({ limit })
       if (values.json) asJson(io, txs)
-      else for (const t of txs) io.out(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${t.user.padEnd(8)}  ${t.description}${t.oids.length ? `  (${t.oids.length} object${t.oids.length === 1 ? '' : 's'})` : ''}`)
+      else for (const t of txs) io.out(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${t.user.padEnd(8)}  ${t.description}${t.oids.length ? `  (${plural(t.oids.length, 'object')})` : ''}`)
       return 0
     })
   },
