@@ -20,6 +20,10 @@ export interface RealmKit {
   takeThrown(): unknown
   /** `construct`: an ordinary (constructible) function instead of a method, so `new f()` works. */
   makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown, construct?: boolean): RealmFunction
+  /** The CPU-limit checkpoint compiled code calls (instrument.ts). */
+  tick(): void
+  /** Install the host's "is the running entry past its deadline?" question (asked every few hundred ticks). */
+  setClock(overdue: RealmFunction): void
   /** A realm closure calling `fn` with `self` as both `this` and first argument. */
   bindMethod(name: string, fn: RealmFunction, self: unknown): RealmFunction
   describe(thrown: unknown): Described
@@ -68,7 +72,9 @@ const ${kitName} = (function () {
   // Host-flavoured or dangerous globals. console: host output; FinalizationRegistry: its callbacks run later
   // as host tasks, outside any CPU limit; Proxy: traps would run sandbox code whenever the host reads a value
   // (the kernel's own proxies are made on the host); WebAssembly: code generation is off anyway.
-  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly']) delete G[k]
+  // SharedArrayBuffer: Atomics.wait on one blocks the thread where no CPU-limit checkpoint can run.
+  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly', 'SharedArrayBuffer']) delete G[k]
+  delete Atomics.wait
 
   const text = (v) => {
     try { return typeof v === 'string' ? v : typeof v === 'symbol' ? apply(symbolToString, v, []) : '' + v } catch (e) { return '' }
@@ -167,6 +173,22 @@ const ${kitName} = (function () {
     try { const r = apply(f, t, a); done = true; return r } catch (e) { done = true; thrown = e; return THREW }
   }
 
+  // CPU-limit checkpoints (instrument.ts). Asking the host for the time costs ~50 ns, so only every
+  // CHECK_EVERY ticks. Once the entry is overdue the answer stays yes and every tick throws again, so
+  // sandbox code that catches the error meets it again at its next loop iteration or call.
+  const CHECK_EVERY = 256
+  let budget = CHECK_EVERY, overdue
+  const checkpoint = () => {
+    budget = CHECK_EVERY
+    if (overdue !== undefined && overdue()) {
+      budget = 0
+      const e = new Error('sandbox code ran past its CPU limit')
+      e.code = 'ACT_TIMEOUT'
+      throw e
+    }
+  }
+  const tick = () => { if (--budget < 0) checkpoint() }
+
   const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
   const then = Promise.prototype.then
   const names = ownKeys(G).filter((k) => typeof k === 'string')
@@ -176,6 +198,8 @@ const ${kitName} = (function () {
     enter,
     arm: (f, t, a) => { cellFn = f; cellThis = t; cellArgs = a; armed = true; done = false },
     finished: () => done,
+    tick,
+    setClock: (f) => { overdue = f },
     THREW,
     takeThrown: () => { const e = thrown; thrown = undefined; return e },
     makeHostFunction: (name, call, construct) => {

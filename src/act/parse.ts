@@ -14,6 +14,7 @@
  * too except on the line(s) holding a rewritten function header.
  */
 import { parse, type Node, type Options } from 'acorn'
+import { children, instrument, RESERVED_PREFIX, type Instrumented } from './instrument.js'
 
 /** Line 1 of every compile body; user text starts on line 2, so compile with lineOffset -1. */
 export const BODY_HEAD = '"use strict"; return ('
@@ -56,21 +57,6 @@ export function toSource(source: string, bodyLine: number, bodyColumn0: number):
   return { line, column: Math.min(bodyColumn0, lines[line - 1]!.length) + 1 }
 }
 
-function children(node: AnyNode): AnyNode[] {
-  const out: AnyNode[] = []
-  for (const key of Object.keys(node)) {
-    if (key === 'loc') continue
-    const v: unknown = node[key]
-    if (Array.isArray(v)) for (const x of v) { if (isNode(x)) out.push(x) }
-    else if (isNode(v)) out.push(v)
-  }
-  return out
-}
-
-function isNode(v: unknown): v is AnyNode {
-  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'
-}
-
 function refuseModuleSyntax(program: AnyNode, source: string): void {
   const stack = [program]
   while (stack.length > 0) {
@@ -81,6 +67,7 @@ function refuseModuleSyntax(program: AnyNode, source: string): void {
     else if (n.type === 'MetaProperty' && n.meta?.name === 'import') why = 'import.meta is not available in the sandbox'
     else if (n.type === 'ImportDeclaration') why = 'import declarations are not available in the sandbox'
     else if (n.type.startsWith('Export')) { why = "'export' is only valid in a module"; forbidden = false }
+    else if (n.type === 'Identifier' && typeof n.name === 'string' && n.name.startsWith(RESERVED_PREFIX)) why = `names starting with '${RESERVED_PREFIX}' are reserved for the UVM`
     if (why !== undefined) {
       const { line, column } = toSource(source, n.loc?.start.line ?? 2, n.loc?.start.column ?? 0)
       throw new SourceProblem(why, line, column, forbidden)
@@ -90,7 +77,7 @@ function refuseModuleSyntax(program: AnyNode, source: string): void {
 }
 
 /**
- * Parse a compile body and return its function node, or throw: the body must be
+ * Parse a compile body and return its program, or throw: the body must be
  * exactly `BODY_HEAD` + one function expression + `)`, free of module syntax.
  */
 function checkBody(body: string, source: string): AnyNode {
@@ -102,7 +89,7 @@ function checkBody(body: string, source: string): AnyNode {
     throw new SourceProblem('source does not form a single function (unbalanced braces or parentheses?)', 1, 1)
   }
   refuseModuleSyntax(program, source)
-  return fn
+  return program
 }
 
 /** The expression inside our own `return ( ... )`, when the program is exactly that. */
@@ -217,7 +204,7 @@ function awaitsAtTopLevel(fn: AnyNode): boolean {
  * method shorthand, or else a bare body of `function (self, ...args)` (async
  * when it awaits at top level). Throws `SourceProblem`.
  */
-export function methodBody(source: string): string {
+export function methodBody(source: string): Instrumented {
   const user = BODY_HEAD.length + 1
   const failures: { problem: SourceProblem; pos: number }[] = []
   // Text before the function inside the user's source (trivia, redundant parens): blanked, lines kept.
@@ -252,7 +239,7 @@ export function methodBody(source: string): string {
       const fn = returnedExpression(body.program, asBody)
       if (fn?.type === 'FunctionExpression' && (!async || awaitsAtTopLevel(fn))) {
         refuseModuleSyntax(body.program, source)
-        return asBody
+        return instrument(asBody, body.program)
       }
     } else failures.push({ problem: body.problem, pos: body.pos - head.length - 1 })
   }
@@ -262,10 +249,9 @@ export function methodBody(source: string): string {
   throw best.problem
 }
 
-function finish(source: string, fnText: string): string {
+function finish(source: string, fnText: string): Instrumented {
   const body = BODY_HEAD + '\n' + fnText + '\n)'
-  checkBody(body, source)
-  return body
+  return instrument(body, checkBody(body, source))
 }
 
 const RESERVED = new Set(('break case catch class const continue debugger default delete do else enum export extends false ' +
@@ -274,13 +260,12 @@ const RESERVED = new Set(('break case catch class const continue debugger defaul
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
 
 /** The compile body for an act: the body of `async function (<names>)`. Throws `SourceProblem`, or TypeError for a bad name. */
-export function actBody(code: string, names: readonly string[]): string {
+export function actBody(code: string, names: readonly string[]): Instrumented {
   for (const n of names) {
     if (!IDENTIFIER.test(n) || RESERVED.has(n)) throw new TypeError(`act binding name '${n}' is not a usable identifier`)
   }
   const body = `${BODY_HEAD}async function (${names.join(', ')}) {\n${code}\n})`
-  checkBody(body, code)
-  return body
+  return instrument(body, checkBody(body, code))
 }
 
 /** Where V8 put a compile-time SyntaxError, from the `file:line` + caret header node adds to its stack. */

@@ -14,10 +14,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { types } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
 import { compileFunction, createContext, Script, type Context } from 'node:vm'
 import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../errors.js'
 import type { Realm, RealmFunction } from '../kernel/realm.js'
 import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type RealmKit } from './lockdown.js'
+import { TICK, uninstrument, type Instrumented } from './instrument.js'
 import { actBody, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
 
 export interface HardenedRealmOptions {
@@ -35,8 +37,21 @@ export interface RealmActOptions {
 }
 
 const ACT_CACHE_LIMIT = 500
+/**
+ * A regular expression backtracks inside V8 where no checkpoint runs: `/(a+)+$/` on 30 a's and a b
+ * would take hours. With this flag V8 switches such a match to its linear-time engine after a bounded
+ * number of backtracks. Process-wide, and harmless to host code (same results, bounded time).
+ */
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
 const BUILTIN_ERRORS = new Set(['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError'])
 const hostThen = Promise.prototype.then
+
+interface CompiledAct {
+  fn: RealmFunction
+  file: string
+  /** Maps a column of the compiled (checkpointed) text back to the act's own. */
+  column: Instrumented['column']
+}
 
 /** An act between its start and its settlement. */
 interface Act {
@@ -114,7 +129,7 @@ export class HardenedRealm implements Realm {
   readonly #kit: RealmKit
   readonly #trampoline: Script
   readonly #methods = new Map<string, RealmFunction>()
-  readonly #acts = new Map<string, { fn: RealmFunction; file: string }>()
+  readonly #acts = new Map<string, CompiledAct>()
   /** Act texts that passed checkActSyntax (insertion order: the oldest goes first). */
   readonly #checked = new Set<string>()
   readonly #made = new WeakSet<object>()
@@ -123,6 +138,10 @@ export class HardenedRealm implements Realm {
   #current: Act | undefined
   #depth = 0
   #actCount = 0
+  /** The running entry's CPU deadline (performance.now() ms), asked by the checkpoints. */
+  #deadline = Infinity
+  #overdue = false
+  #drainPending = false
   /** Where `print` writes when no act is running (a method the host called directly). Default: nowhere. */
   onPrint: ((args: unknown[]) => void) | undefined = undefined
 
@@ -152,6 +171,7 @@ export class HardenedRealm implements Realm {
       writable: false, enumerable: false, configurable: false,
     })
     Object.preventExtensions(sandbox)
+    this.#kit.setClock(this.hostFunction('overdue', () => this.#overdue || (this.#overdue = performance.now() > this.#deadline)))
     this.arrayPrototype = this.#kit.ArrayProto
     this.objectPrototype = this.#kit.ObjectProto
   }
@@ -159,7 +179,7 @@ export class HardenedRealm implements Realm {
   compileMethod(source: string, selector: string): RealmFunction {
     const cached = this.#methods.get(source)
     if (cached !== undefined) return cached
-    let body: string
+    let body: Instrumented
     try {
       body = methodBody(source)
     } catch (e) {
@@ -169,7 +189,7 @@ export class HardenedRealm implements Realm {
       }
       throw e
     }
-    const fn = this.#compile(body, `${METHOD_FILE}${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
+    const fn = this.#compile(body.text, `${METHOD_FILE}${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
       new MethodSyntaxError(message, line, column, selector))
     this.#methods.set(source, fn)
     return fn
@@ -257,6 +277,10 @@ export class HardenedRealm implements Realm {
     return e
   }
 
+  sourceText(fn: Function): string {
+    return uninstrument(Function.prototype.toString.call(fn))
+  }
+
   isRealmFunction(value: unknown): value is RealmFunction {
     return typeof value === 'function' && (this.#made.has(value) || chainReaches(value, this.#kit.ObjectProto))
   }
@@ -303,7 +327,8 @@ export class HardenedRealm implements Realm {
     const cpu = checkMs('cpuTimeoutMs', opts.cpuTimeoutMs ?? this.cpuTimeoutMs)
     const wall = checkMs('wallTimeoutMs', opts.wallTimeoutMs ?? this.wallTimeoutMs)
     const names = Object.keys(bindings)
-    const { fn, file } = this.#compileAct(code, names)
+    const compiled = this.#compileAct(code, names)
+    const { fn } = compiled
     const values = names.map((n) => bindings[n])
     return new Promise((resolve, reject) => {
       const settle = (f: () => void) => {
@@ -319,7 +344,7 @@ export class HardenedRealm implements Realm {
         if (hazard === undefined) resolve(value)
         else reject(new UvmError('ACT_FAILED', `the act's result cannot be handed to the host: ${hazard}`))
       })
-      const thrown = (e: unknown) => settle(() => reject(this.#actError(e, file)))
+      const thrown = (e: unknown) => settle(() => reject(this.#actError(e, compiled)))
       const timer = setTimeout(() => act.fail(new UvmError('ACT_TIMEOUT', `the act did not finish within ${wall} ms (wall clock)`, { limit: 'wall', ms: wall })), wall)
       this.#inFlight.add(act)
       try {
@@ -330,13 +355,20 @@ export class HardenedRealm implements Realm {
     })
   }
 
-  /** Enter the context: timed through the trampoline from the host, directly when already inside. */
+  /**
+   * Enter the context. Already inside: a plain call. From the host: an act's entry (`owner`) and drains go
+   * through the trampoline under node's watchdog as well as the checkpoints; a call of a compiled function
+   * is made directly, bounded by the checkpoints alone (node's watchdog costs ~30 µs an entry).
+   */
   #enter(fn: RealmFunction | undefined, thisArg: unknown, args: readonly unknown[], timeoutMs: number, owner?: Act): unknown {
     if (this.#depth > 0) {
       if (fn === undefined) return undefined // the running entry's checkpoint will drain
       this.#depth++
       try { return Reflect.apply(fn, thisArg, args) } finally { this.#depth-- }
     }
+    this.#deadline = performance.now() + timeoutMs
+    this.#overdue = false
+    if (owner === undefined && fn !== undefined) return this.#call(fn, thisArg, args, timeoutMs)
     this.#kit.arm(fn, thisArg, args)
     let result: unknown
     this.#current = owner
@@ -345,21 +377,71 @@ export class HardenedRealm implements Realm {
       result = this.#trampoline.runInContext(this.#context, { timeout: timeoutMs })
     } catch (e) {
       if (!isScriptTimeout(e)) throw e
-      const err = cpuTimeout(timeoutMs)
-      // Killed in the microtask checkpoint rather than in `fn`: a continuation of the owner's, or of
-      // any act if this entry has no owner.
-      if (this.#kit.finished()) {
-        if (owner !== undefined) owner.fail(err)
-        else for (const act of [...this.#inFlight]) act.fail(err)
-      }
-      throw err
+      throw this.#timedOut(timeoutMs, owner)
     } finally {
       // Not a decrement: a timeout unwinds nested frames without running their finally blocks.
       this.#depth = 0
       this.#current = undefined
+      this.#deadline = Infinity
     }
+    if (this.#overdue) throw this.#timedOut(timeoutMs, owner)
     if (result === this.#kit.THREW) throw this.#kit.takeThrown()
     return result
+  }
+
+  /** A direct call from the host: no trampoline, so the context's promise jobs are drained soon after. */
+  #call(fn: RealmFunction, thisArg: unknown, args: readonly unknown[], timeoutMs: number): unknown {
+    this.#depth = 1
+    let result: unknown
+    try {
+      result = Reflect.apply(fn, thisArg, args)
+    } catch (e) {
+      if (this.#overdue) throw cpuTimeout(timeoutMs)
+      throw e
+    } finally {
+      this.#depth = 0
+      this.#deadline = Infinity
+      if (!this.#drainPending) {
+        this.#drainPending = true
+        queueMicrotask(this.#drainSoon)
+      }
+    }
+    if (this.#overdue) throw cpuTimeout(timeoutMs)
+    return result
+  }
+
+  /**
+   * The promise jobs a direct call left in the context run at the host's next microtask checkpoint,
+   * after the host's synchronous work, under the checkpoints' CPU limit. (An async method the host
+   * awaits is settled by `settle`, which drains at once.)
+   */
+  readonly #drainSoon = (): void => {
+    this.#drainPending = false
+    if (this.#depth > 0) return
+    this.#kit.arm(undefined, undefined, [])
+    this.#deadline = performance.now() + this.#drainLimit()
+    this.#overdue = false
+    this.#depth = 1
+    try {
+      this.#trampoline.runInContext(this.#context)
+    } finally {
+      this.#depth = 0
+      this.#deadline = Infinity
+    }
+    if (this.#overdue) {
+      const err = cpuTimeout(this.#drainLimit())
+      for (const act of [...this.#inFlight]) act.fail(err)
+    }
+  }
+
+  /** The error for an entry past its limit; when the overrun was in the promise jobs, the act(s) they serve fail too. */
+  #timedOut(timeoutMs: number, owner: Act | undefined): UvmError {
+    const err = cpuTimeout(timeoutMs)
+    if (this.#kit.finished()) {
+      if (owner !== undefined) owner.fail(err)
+      else for (const act of [...this.#inFlight]) act.fail(err)
+    }
+    return err
   }
 
   #drainLimit(): number {
@@ -411,7 +493,7 @@ export class HardenedRealm implements Realm {
     return undefined
   }
 
-  #actError(thrown: unknown, file: string): UvmError {
+  #actError(thrown: unknown, { file, column }: CompiledAct): UvmError {
     let d: ReturnType<RealmKit['describe']>
     try {
       d = this.#enter(this.#kit.describe, undefined, [thrown], this.cpuTimeoutMs) as ReturnType<RealmKit['describe']>
@@ -425,14 +507,15 @@ export class HardenedRealm implements Realm {
     if (d.stack !== undefined) {
       details.stack = d.stack
       const at = new RegExp(`\\b${file}:(\\d+):(\\d+)\\)?$`, 'm').exec(d.stack)
-      if (at) { details.line = Number(at[1]); details.column = Number(at[2]) }
+      // The stack's line is already act-relative (compiled with lineOffset -1); the body line is one more.
+      if (at) { const line = Number(at[1]); details.line = line; details.column = column(line + 1, Number(at[2])) }
     }
     const err = new UvmError(code, d.primitive ? `the act threw ${d.message}` : d.message, details)
     Object.defineProperty(err, 'name', { value: d.name, writable: true, enumerable: false, configurable: true })
     return err
   }
 
-  #actBody(code: string, names: readonly string[]): string {
+  #actBody(code: string, names: readonly string[]): Instrumented {
     try {
       return actBody(code, names)
     } catch (e) {
@@ -441,7 +524,7 @@ export class HardenedRealm implements Realm {
     }
   }
 
-  #compileAct(code: string, names: readonly string[]): { fn: RealmFunction; file: string } {
+  #compileAct(code: string, names: readonly string[]): CompiledAct {
     const key = names.join(',') + '\0' + code
     const hit = this.#acts.get(key)
     if (hit !== undefined) {
@@ -451,8 +534,8 @@ export class HardenedRealm implements Realm {
     }
     const body = this.#actBody(code, names)
     const file = `${ACT_FILE}${++this.#actCount}`
-    const fn = this.#compile(body, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column }))
-    const entry = { fn, file }
+    const fn = this.#compile(body.text, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column }))
+    const entry = { fn, file, column: body.column }
     this.#acts.set(key, entry)
     if (this.#acts.size > ACT_CACHE_LIMIT) this.#acts.delete(this.#acts.keys().next().value!)
     return entry
@@ -463,9 +546,9 @@ export class HardenedRealm implements Realm {
    * (parse.ts verified that shape), so calling it directly runs no user code.
    */
   #compile(body: string, filename: string, source: string, syntaxError: (m: string, l: number, c: number) => Error): RealmFunction {
-    let wrapper: () => RealmFunction
+    let wrapper: (tick: () => void) => RealmFunction
     try {
-      wrapper = compileFunction(body, [], { parsingContext: this.#context, filename, lineOffset: -1 }) as () => RealmFunction
+      wrapper = compileFunction(body, [TICK], { parsingContext: this.#context, filename, lineOffset: -1 }) as typeof wrapper
     } catch (e) {
       // acorn accepted what V8 refuses (syntax V8 does not know yet, or an early error acorn skips).
       if (!types.isNativeError(e) || !(chainReaches(e, this.#kit.errors.SyntaxError.prototype) || e instanceof SyntaxError)) throw e
@@ -473,7 +556,7 @@ export class HardenedRealm implements Realm {
       const { line, column } = v8SyntaxPosition((e as Error).stack ?? '', source)
       throw syntaxError(String(dataProperty(e, 'message')), line, column)
     }
-    const fn = wrapper()
+    const fn = wrapper(this.#kit.tick)
     this.#made.add(fn)
     return fn
   }

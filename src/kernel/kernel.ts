@@ -113,7 +113,7 @@ export class Kernel implements ValueResolver {
   sourceOf(fn: Function): string | undefined {
     if (this.handedOut.has(fn)) return undefined
     let src: string
-    try { src = Function.prototype.toString.call(fn) } catch { return undefined }
+    try { src = this.realm.sourceText(fn) } catch { return undefined }
     return /\{\s*\[native code\]\s*\}\s*$/.test(src) ? undefined : src
   }
 }

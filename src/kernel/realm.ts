@@ -20,9 +20,9 @@ export interface Realm {
   compileMethod(source: string, selector: string): RealmFunction
 
   /**
-   * Call a realm function from the host. The first entry from the host starts
-   * the CPU-time watchdog; calls made while already inside sandbox code run
-   * directly (a timed entry per message send would cost ~47 µs each).
+   * Call a realm function from the host, under the realm's CPU limit for an
+   * entry from the host; calls made while already inside sandbox code run
+   * directly under the limit of the entry they are part of.
    */
   invoke(fn: RealmFunction, thisArg: unknown, args: readonly unknown[]): unknown
 
@@ -59,6 +59,13 @@ export interface Realm {
 
   /** A realm Error carrying the same name, message and own data fields (code, selector, ...). */
   toRealmError(err: unknown): Error
+
+  /**
+   * The source text of a realm function as its author wrote it (for storing it
+   * as a method): `Function.prototype.toString` minus anything the realm added
+   * when it compiled the code.
+   */
+  sourceText(fn: Function): string
 
   /** True when `value` is a function created in this realm (or by `hostFunction`). */
   isRealmFunction(value: unknown): value is RealmFunction

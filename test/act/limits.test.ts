@@ -76,11 +76,10 @@ describe('CPU time', () => {
       expect(ok()).toBe('fine')
     })
 
-    it('by the host through tx.send and image.kernel.send: ACT_TIMEOUT, and the host goes on', () => {
+    it('by the host through tx.send and image.kernel.send: ACT_TIMEOUT, and the host goes on', async () => {
       for (const call of [
         (tx: any) => tx.send(tx.root.spinner, 'spin'),
         (tx: any) => u.image.kernel.send(tx, tx.objectOf(tx.root.spinner), 'spin', []),
-        (tx: any) => tx.send(tx.root.spinner, 'spinLater'), // the loop runs in the entry's microtask checkpoint
       ]) {
         const tx = u.image.begin()
         const e = thrown(() => call(tx))
@@ -90,6 +89,35 @@ describe('CPU time', () => {
         expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
         tx.abort()
       }
+      // An async method: the host gets a promise, and the loop in its continuation rejects it.
+      const tx = u.image.begin()
+      const e = await rejected(() => tx.send(tx.root.spinner, 'spinLater') as Promise<unknown>)
+      expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
+      expect(u.realm.depth).toBe(0)
+      expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
+      tx.abort()
+    })
+
+    it('a method that catches the timeout meets it again at its next checkpoint, and the host still gets ACT_TIMEOUT', async () => {
+      await u.act(`root.stubborn = new UvmObject()
+        root.stubborn.spin = function () { let caught = 0; for (;;) { try { for (;;) {} } catch (e) { caught++ } } }
+        root.stubborn.recurse = function (n) { try { return self.recurse(n + 1) + self.recurse(n + 1) } catch (e) { return 0 } }`)
+      const tx = u.image.begin()
+      for (const sel of ['spin', 'recurse']) {
+        const e = thrown(() => tx.send(tx.root.stubborn, sel, 0))
+        expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
+        expect(u.realm.depth).toBe(0)
+      }
+      expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
+      tx.abort()
+    })
+
+    it('a regular expression that backtracks catastrophically ends (V8 falls back to its linear engine)', async () => {
+      await u.act(`root.redos = new UvmObject()
+        root.redos.test = function () { return /^(a+)+$/.test('a'.repeat(40) + 'b') }`)
+      const tx = u.image.begin()
+      expect(tx.send(tx.root.redos, 'test')).toBe(false)
+      tx.abort()
     })
 
     it('by the host in image.transact: the transaction is aborted', async () => {

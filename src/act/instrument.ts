@@ -1,0 +1,153 @@
+/**
+ * CPU-limit checkpoints woven into sandbox source.
+ *
+ * node's own CPU limit (`runInContext` with `timeout`) starts and stops a
+ * watchdog thread on every entry: about 30 µs, which is 99% of the cost of a
+ * host calling a method. Instead every function entry and every loop iteration
+ * of sandbox code calls `TICK()`, a realm function that counts down and, every
+ * so often, asks the host whether the running entry is past its deadline. Code
+ * that runs long must loop or call, so it meets a checkpoint; the native work
+ * between two checkpoints is bounded by its input (and regular expressions by
+ * V8's backtrack limit, see realm.ts).
+ *
+ * Insertions never add a line break, so line numbers stay exact; columns on a
+ * line that received an insertion are mapped back by `column()`.
+ */
+import { parse, type Node } from 'acorn'
+
+/** The checkpoint's name in compiled code: a compile parameter, unreachable from user source (parse.ts refuses `__uvm` names). */
+export const TICK = '__uvm_tick'
+export const RESERVED_PREFIX = '__uvm'
+
+const CALL = `${TICK}();`
+// The three shapes of insertion are told apart when they are taken out again (`uninstrument`).
+const WRAP_OPEN = `{${TICK}(0);`
+const ARROW_OPEN = `(${TICK}(), `
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyNode = Node & Record<string, any>
+
+interface Insertion {
+  pos: number
+  text: string
+  /** Closers go before openers at one position, inner closers first, outer openers first. */
+  closer: boolean
+  depth: number
+  line: number
+  column: number
+}
+
+export interface Instrumented {
+  text: string
+  /** The 1-based column in the original text of a 1-based (line, column) of the instrumented text; lines are body lines. */
+  column(line: number, column: number): number
+}
+
+const FUNCTION = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
+const LOOP = new Set(['ForStatement', 'ForInStatement', 'ForOfStatement', 'WhileStatement', 'DoWhileStatement'])
+
+/** Weave checkpoints into `text`, whose parse is `program` (acorn, with locations). */
+export function instrument(text: string, program: AnyNode): Instrumented {
+  const out: Insertion[] = []
+  const at = (node: AnyNode, where: 'start' | 'end', offset: number, ins: string, closer: boolean, depth: number) => {
+    const loc = node.loc![where]
+    out.push({ pos: node[where] + offset, text: ins, closer, depth, line: loc.line, column: loc.column + offset })
+  }
+  /** A checkpoint at the top of a statement that runs repeatedly: a block gets a call, anything else becomes a block. */
+  const statement = (body: AnyNode, depth: number) => {
+    if (body.type === 'BlockStatement') at(body, 'start', 1, CALL, false, depth)
+    else { at(body, 'start', 0, WRAP_OPEN, false, depth); at(body, 'end', 0, '}', true, depth) }
+  }
+  const walk = (node: AnyNode, depth: number) => {
+    if (FUNCTION.has(node.type)) {
+      const body = node.body as AnyNode
+      if (body.type === 'BlockStatement') at(body, 'start', 1, CALL, false, depth)
+      else { at(body, 'start', 0, ARROW_OPEN, false, depth); at(body, 'end', 0, ')', true, depth) }
+    } else if (LOOP.has(node.type)) {
+      statement(node.body as AnyNode, depth)
+    }
+    for (const child of children(node)) walk(child, depth + 1)
+  }
+  walk(program, 0)
+  out.sort((a, b) => a.pos - b.pos || (a.closer === b.closer ? (a.closer ? b.depth - a.depth : a.depth - b.depth) : a.closer ? -1 : 1))
+
+  let result = ''
+  let last = 0
+  const shifts = new Map<number, { from: number; length: number }[]>()
+  let shiftOnLine = 0
+  let lineOf = -1
+  for (const ins of out) {
+    result += text.slice(last, ins.pos) + ins.text
+    last = ins.pos
+    if (ins.line !== lineOf) { lineOf = ins.line; shiftOnLine = 0 }
+    // Where the inserted text starts in the instrumented line (0-based), and how long it is.
+    const list = shifts.get(ins.line) ?? []
+    list.push({ from: ins.column + shiftOnLine, length: ins.text.length })
+    shifts.set(ins.line, list)
+    shiftOnLine += ins.text.length
+  }
+  result += text.slice(last)
+  return {
+    text: result,
+    column(line, column) {
+      let c = column - 1
+      let minus = 0
+      for (const s of shifts.get(line) ?? []) {
+        if (s.from + s.length <= c) minus += s.length
+        else if (s.from <= c) { minus += c - s.from; break }
+      }
+      return c - minus + 1
+    },
+  }
+}
+
+/**
+ * The user's text of a function compiled with checkpoints: what `Function.prototype.toString` gives,
+ * minus every insertion. User source never names `__uvm…`, so every tick call found is one of ours.
+ */
+export function uninstrument(fnText: string): string {
+  if (!fnText.includes(TICK)) return fnText
+  let program: AnyNode
+  try {
+    program = parse(`(${fnText})`, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true, allowReturnOutsideFunction: true }) as AnyNode
+  } catch {
+    return fnText
+  }
+  const cuts: [number, number][] = []
+  const isTick = (n: AnyNode | undefined): boolean =>
+    n?.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === TICK
+  const visit = (n: AnyNode) => {
+    if (n.type === 'BlockStatement') {
+      const first = n.body[0] as AnyNode | undefined
+      if (first?.type === 'ExpressionStatement' && isTick(first.expression)) {
+        if (first.expression.arguments.length === 1) { cuts.push([n.start, first.end]); cuts.push([n.end - 1, n.end]) }
+        else cuts.push([first.start, first.end])
+      }
+    } else if (n.type === 'ParenthesizedExpression' && n.expression.type === 'SequenceExpression' && isTick(n.expression.expressions[0])) {
+      const rest = n.expression.expressions[1] as AnyNode
+      cuts.push([n.start, rest.start]); cuts.push([n.end - 1, n.end])
+    }
+    for (const c of children(n)) visit(c)
+  }
+  visit(program)
+  cuts.sort((a, b) => a[0] - b[0])
+  let out = ''
+  let last = 1 // skip the '(' added above
+  for (const [from, to] of cuts) { out += `(${fnText})`.slice(last, from); last = to }
+  return out + `(${fnText})`.slice(last, fnText.length + 1)
+}
+
+export function children(node: AnyNode): AnyNode[] {
+  const out: AnyNode[] = []
+  for (const key of Object.keys(node)) {
+    if (key === 'loc') continue
+    const v: unknown = node[key]
+    if (Array.isArray(v)) { for (const x of v) if (isNode(x)) out.push(x) }
+    else if (isNode(v)) out.push(v)
+  }
+  return out
+}
+
+function isNode(v: unknown): v is AnyNode {
+  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'
+}
