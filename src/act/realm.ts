@@ -62,6 +62,16 @@ interface Act {
   fail(e: Error): void
 }
 
+function callWithSelf(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
+  switch (args.length) {
+    case 0: return fn.call(self, self)
+    case 1: return fn.call(self, self, args[0])
+    case 2: return fn.call(self, self, args[0], args[1])
+    case 3: return fn.call(self, self, args[0], args[1], args[2])
+    default: return Reflect.apply(fn, self, [self, ...args])
+  }
+}
+
 function isPrimitive(v: unknown): boolean {
   return v === null || (typeof v !== 'object' && typeof v !== 'function')
 }
@@ -138,8 +148,13 @@ export class HardenedRealm implements Realm {
   #current: Act | undefined
   #depth = 0
   #actCount = 0
-  /** The running entry's CPU deadline (performance.now() ms), asked by the checkpoints. */
+  /**
+   * The running entry's CPU deadline (performance.now() ms), asked by the checkpoints. Set lazily: an
+   * entry starts with NaN and its limit in #entryMs, and the first checkpoint (at most CHECK_EVERY ticks
+   * in) fixes it, so an entry that never meets a checkpoint never reads the clock (~30 ns).
+   */
   #deadline = Infinity
+  #entryMs = 0
   #overdue = false
   #drainPending = false
   /** Where `print` writes when no act is running (a method the host called directly). Default: nowhere. */
@@ -171,7 +186,11 @@ export class HardenedRealm implements Realm {
       writable: false, enumerable: false, configurable: false,
     })
     Object.preventExtensions(sandbox)
-    this.#kit.setClock(this.hostFunction('overdue', () => this.#overdue || (this.#overdue = performance.now() > this.#deadline)))
+    this.#kit.setClock(this.hostFunction('overdue', () => {
+      if (this.#overdue) return true
+      if (Number.isNaN(this.#deadline)) { this.#deadline = performance.now() + this.#entryMs; return false }
+      return (this.#overdue = performance.now() > this.#deadline)
+    }))
     this.arrayPrototype = this.#kit.ArrayProto
     this.objectPrototype = this.#kit.ObjectProto
   }
@@ -366,8 +385,7 @@ export class HardenedRealm implements Realm {
       this.#depth++
       try { return Reflect.apply(fn, thisArg, args) } finally { this.#depth-- }
     }
-    this.#deadline = performance.now() + timeoutMs
-    this.#overdue = false
+    this.#startEntry(timeoutMs)
     if (owner === undefined && fn !== undefined) return this.#call(fn, thisArg, args, timeoutMs)
     this.#kit.arm(fn, thisArg, args)
     let result: unknown
@@ -389,6 +407,45 @@ export class HardenedRealm implements Realm {
     return result
   }
 
+  #startEntry(ms: number): void {
+    this.#deadline = NaN
+    this.#entryMs = ms
+    this.#overdue = false
+  }
+
+  /**
+   * Call a compiled method as a send does: `fn.call(self, self, ...args)`, entering the realm if the host
+   * calls. The kernel's hot path: no arguments array is built for up to three arguments.
+   */
+  callMethod(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
+    if (this.#depth > 0) {
+      this.#depth++
+      try { return callWithSelf(fn, self, args) } finally { this.#depth-- }
+    }
+    this.#startEntry(this.cpuTimeoutMs)
+    this.#depth = 1
+    let result: unknown
+    try {
+      result = callWithSelf(fn, self, args)
+    } catch (e) {
+      if (this.#overdue) throw cpuTimeout(this.cpuTimeoutMs)
+      throw e
+    } finally {
+      this.#endCall()
+    }
+    if (this.#overdue) throw cpuTimeout(this.cpuTimeoutMs)
+    return result
+  }
+
+  #endCall(): void {
+    this.#depth = 0
+    this.#deadline = Infinity
+    if (!this.#drainPending) {
+      this.#drainPending = true
+      queueMicrotask(this.#drainSoon)
+    }
+  }
+
   /** A direct call from the host: no trampoline, so the context's promise jobs are drained soon after. */
   #call(fn: RealmFunction, thisArg: unknown, args: readonly unknown[], timeoutMs: number): unknown {
     this.#depth = 1
@@ -399,12 +456,7 @@ export class HardenedRealm implements Realm {
       if (this.#overdue) throw cpuTimeout(timeoutMs)
       throw e
     } finally {
-      this.#depth = 0
-      this.#deadline = Infinity
-      if (!this.#drainPending) {
-        this.#drainPending = true
-        queueMicrotask(this.#drainSoon)
-      }
+      this.#endCall()
     }
     if (this.#overdue) throw cpuTimeout(timeoutMs)
     return result
@@ -419,8 +471,7 @@ export class HardenedRealm implements Realm {
     this.#drainPending = false
     if (this.#depth > 0) return
     this.#kit.arm(undefined, undefined, [])
-    this.#deadline = performance.now() + this.#drainLimit()
-    this.#overdue = false
+    this.#startEntry(this.#drainLimit())
     this.#depth = 1
     try {
       this.#trampoline.runInContext(this.#context)
@@ -556,7 +607,8 @@ export class HardenedRealm implements Realm {
       const { line, column } = v8SyntaxPosition((e as Error).stack ?? '', source)
       throw syntaxError(String(dataProperty(e, 'message')), line, column)
     }
-    const fn = wrapper(this.#kit.tick)
+    // Frozen: a method can name itself (`function m() { m.call = ... }`), and the kernel calls it with `fn.call`.
+    const fn = Object.freeze(wrapper(this.#kit.tick))
     this.#made.add(fn)
     return fn
   }

@@ -197,6 +197,7 @@ export class Transaction implements Heap {
     // Proxies may outlive the transaction (a REPL prints them): let them read the latest state.
     this.snapshot = Infinity
     this.surface.forgetTracked()
+    this.surface.release()
   }
 
   private olderState(obj: Obj): State {

@@ -42,23 +42,28 @@ export class Kernel implements ValueResolver {
     const value = lookupSlot(heap, receiver, selector)
     // Scalars answer as they are (the common data send); MISSING is a symbol.
     if (typeof value !== 'object') return value === MISSING ? this.doesNotUnderstand(heap, receiver, selector, args) : value
-    return value === null ? null : this.perform(heap, receiver, value, selector, args)
+    if (value === null) return null
+    return value instanceof Method ? this.call(heap, receiver, value, selector, args) : this.perform(heap, receiver, value, selector, args)
   }
 
   /** Run what a lookup found: a method is called, a primitive is run, data is answered. */
   perform(heap: Heap, receiver: Obj, value: unknown, selector: string, args: readonly unknown[]): unknown {
-    if (value instanceof Method) {
-      const self = heap.surface.proxy(receiver)
-      const result = this.realm.invoke(this.compile(value, selector), self, [self, ...args])
-      // Host code awaiting an async method needs a promise it can await: sandbox callers keep the realm's.
-      return this.realm.depth === 0 ? this.realm.settle(result) : result
-    }
+    if (value instanceof Method) return this.call(heap, receiver, value, selector, args)
     if (value instanceof Primitive) {
       const prim = this.primitives[value.name]
       if (prim === undefined) throw new UvmError('KERNEL_DOES_NOT_UNDERSTAND', `primitive '${value.name}' (slot '${selector}') does not exist in this UVM version`, { selector, receiver: receiver.oid })
       return prim(heap, receiver, args)
     }
     return heap.surface.toJS(receiver, selector, value)
+  }
+
+  private call(heap: Heap, receiver: Obj, method: Method, selector: string, args: readonly unknown[]): unknown {
+    const fn = method.compiledIn === this.realm ? method.compiled as RealmFunction : this.compile(method, selector)
+    const realm = this.realm
+    if (realm.depth > 0) return realm.callMethod(fn, heap.surface.proxy(receiver), args)
+    const result = realm.callMethod(fn, heap.surface.proxy(receiver), args)
+    // Host code awaiting an async method needs a promise it can await: sandbox callers keep the realm's.
+    return typeof result === 'object' && result !== null ? realm.settle(result) : result
   }
 
   compile(method: Method, selector: string): RealmFunction {

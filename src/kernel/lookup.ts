@@ -39,24 +39,27 @@ export function lookup(heap: Heap, receiver: Obj, selector: string): Obj | undef
 export const MISSING: unique symbol = Symbol('missing')
 
 /**
- * The value of the slot a send of `selector` to `receiver` finds (MISSING on a
- * miss). A view that wrote nothing takes it straight from the cache entry while
- * the holder's committed state is the one it was read from: a send of a data
- * slot is then one Map lookup and a few comparisons.
+ * The cache entry answering `selector` for `receiver` in this view, when it
+ * can be trusted without a walk and its `value` is current: the view wrote
+ * nothing, nothing structural changed since the entry was checked, and the
+ * holder's committed state is the one the value was read from. A send of a
+ * data slot is then one Map lookup and a few comparisons.
  */
+export function cachedEntry(heap: Heap, receiver: Obj, selector: string): CacheEntry | undefined {
+  if (heap.writes.size !== 0 || heap.structDirty) return undefined
+  const hit = receiver.lookupCache?.get(selector)
+  if (hit === undefined || hit.epoch !== heap.kernel.structEpoch || hit.filledAt > heap.snapshot) return undefined
+  const holder = hit.holder
+  if (holder === undefined || holder.state === undefined || holder.state !== hit.holderState) return undefined
+  if (!holder.touched) holder.touched = true
+  return hit
+}
+
+/** The value of the slot a send of `selector` to `receiver` finds (MISSING on a miss). */
 export function lookupSlot(heap: Heap, receiver: Obj, selector: string): unknown {
+  const hit = cachedEntry(heap, receiver, selector)
+  if (hit !== undefined) return hit.value
   const pristine = heap.writes.size === 0 && !heap.structDirty
-  if (pristine) {
-    const hit = receiver.lookupCache?.get(selector)
-    if (hit !== undefined && trusted(hit, heap)) {
-      const holder = hit.holder
-      if (holder === undefined) return MISSING
-      if (holder.state !== undefined && holder.state === hit.holderState) {
-        holder.touched = true
-        return hit.value
-      }
-    }
-  }
   const holder = lookup(heap, receiver, selector)
   if (holder === undefined) return MISSING
   const state = heap.read(holder)

@@ -18,6 +18,10 @@ export interface CacheEntry {
   /** The holder's committed state when `value` was read from it: while it is still the holder's state, `value` is current. */
   holderState?: State | undefined
   value?: unknown
+  /** For a method value: the realm closure sandbox code of one transaction (`boundBy`, its Surface) gets for `receiver.selector`. */
+  bound?: unknown
+  boundBy?: object | undefined
+  boundFor?: unknown
 }
 
 /**
@@ -41,6 +45,13 @@ export class Obj {
   lookupCache: Map<string, CacheEntry> | undefined = undefined
   /** CLOCK reference bit for the object cache. */
   touched = false
+  /**
+   * The proxy the last transaction to ask made for this object, and that transaction's Surface: a
+   * one-entry cache in front of the Surface's map (a send needs the receiver's proxy as `self`).
+   * The Surface clears it when its transaction ends.
+   */
+  proxy: object | undefined = undefined
+  proxyBy: object | undefined = undefined
 
   constructor(readonly oid: number) {}
 }

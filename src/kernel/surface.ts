@@ -1,5 +1,5 @@
 import type { Heap } from './heap.js'
-import { MISSING, lookup, lookupSlot } from './lookup.js'
+import { MISSING, cachedEntry, lookup, lookupSlot } from './lookup.js'
 import { Obj } from './obj.js'
 import type { RealmFunction } from './realm.js'
 import { removeSlot, setSlot, writeSlot } from './slots.js'
@@ -44,13 +44,25 @@ export class Surface {
   constructor(private readonly heap: Heap) {}
 
   proxy(obj: Obj): object {
+    if (obj.proxyBy === this) return obj.proxy!
     let p = this.proxies.get(obj)
     if (p === undefined) {
       p = new Proxy(this.heap.kernel.realm.newObject(), this.handler(obj))
       this.proxies.set(obj, p)
       this.heap.kernel.proxyTargets.set(p, obj)
     }
+    obj.proxy = p
+    obj.proxyBy = this
     return p
+  }
+
+  /** The transaction ended: handles shared with later transactions must not keep its proxies (and it) alive. */
+  release(): void {
+    for (const obj of this.proxies.keys()) {
+      if (obj.proxyBy === this) { obj.proxy = undefined; obj.proxyBy = undefined }
+      const hits = obj.lookupCache
+      if (hits !== undefined) for (const e of hits.values()) if (e.boundBy === this) { e.bound = e.boundBy = e.boundFor = undefined }
+    }
   }
 
   /** A stored value as JS code sees it. `receiver`/`name` key the tracking of mutable copies. */
@@ -146,6 +158,9 @@ export class Surface {
       entry.bound = bound
       entry.boundFor = method
     }
+    // Remembered on the lookup cache entry too, where the proxy's get trap finds it without the maps above.
+    const hit = obj.lookupCache?.get(name)
+    if (hit !== undefined && hit.value === method) { hit.bound = entry.bound; hit.boundBy = this; hit.boundFor = method }
     return entry.bound!
   }
 
@@ -174,14 +189,20 @@ export class Surface {
     return {
       // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
       get: (_t, prop) => {
+        if (typeof prop !== 'string' || prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
+        // The cache hit reads fields only (nothing here can throw).
+        const hit = cachedEntry(heap, obj, prop)
+        if (hit !== undefined) {
+          const v = hit.value
+          if (v === null || typeof v !== 'object') return v
+          if (hit.boundFor === v && hit.boundBy === this && realm.depth > 0) return hit.bound
+        }
         try {
-          if (typeof prop !== 'string') return undefined
           const value = lookupSlot(heap, obj, prop)
           if (value === MISSING) {
             if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
             return PROBES.has(prop) ? undefined : this.caller(obj, prop)
           }
-          if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
           return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
         } catch (e) {
           throw realm.depth > 0 ? realm.toRealmError(e) : e
