@@ -1,6 +1,6 @@
 import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Heap } from './heap.js'
-import { MISSING, lookup, lookupSlot } from './lookup.js'
+import { MISSING, cachedEntry, lookup, lookupSlot } from './lookup.js'
 import { Obj } from './obj.js'
 import type { PrimitiveTable } from './primitives.js'
 import { printString, primitives as standardPrimitives } from './primitives.js'
@@ -39,6 +39,13 @@ export class Kernel implements ValueResolver {
 
   /** Send `selector` to `receiver` with JS-facing arguments; returns a JS-facing value. */
   send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
+    const hit = cachedEntry(heap, receiver, selector)
+    if (hit !== undefined) {
+      const v = hit.value
+      // A method this entry already compiled: straight to the call.
+      if (hit.fnFor === v) return this.callCompiled(heap, receiver, hit.fn as RealmFunction, args)
+      if (typeof v !== 'object' || v === null) return v
+    }
     const value = lookupSlot(heap, receiver, selector)
     // Scalars answer as they are (the common data send); MISSING is a symbol.
     if (typeof value !== 'object') return value === MISSING ? this.doesNotUnderstand(heap, receiver, selector, args) : value
@@ -59,6 +66,12 @@ export class Kernel implements ValueResolver {
 
   private call(heap: Heap, receiver: Obj, method: Method, selector: string, args: readonly unknown[]): unknown {
     const fn = method.compiledIn === this.realm ? method.compiled as RealmFunction : this.compile(method, selector)
+    const hit = receiver.lookupCache?.get(selector)
+    if (hit !== undefined && hit.value === method) { hit.fn = fn; hit.fnFor = method }
+    return this.callCompiled(heap, receiver, fn, args)
+  }
+
+  private callCompiled(heap: Heap, receiver: Obj, fn: RealmFunction, args: readonly unknown[]): unknown {
     const realm = this.realm
     if (realm.depth > 0) return realm.callMethod(fn, heap.surface.proxy(receiver), args)
     const result = realm.callMethod(fn, heap.surface.proxy(receiver), args)

@@ -1,6 +1,5 @@
 import type { Heap } from './heap.js'
-import type { CacheEntry } from './obj.js'
-import { Obj } from './obj.js'
+import { CacheEntry, Obj } from './obj.js'
 import type { State } from './state.js'
 
 const isObj = (v: unknown): v is Obj => v instanceof Obj
@@ -30,7 +29,7 @@ export function lookup(heap: Heap, receiver: Obj, selector: string): Obj | undef
   // a view reading an older snapshot of some object must not publish its walk.
   if (deps.every((d) => d.serial <= heap.snapshot)) {
     const versions = deps.map((d) => d.structVersion)
-    ;(receiver.lookupCache ?? (receiver.lookupCache = new Map())).set(selector, { holder, deps, versions, epoch, filledAt: newestSerial(deps) })
+    ;(receiver.lookupCache ?? (receiver.lookupCache = new Map())).set(selector, new CacheEntry(holder, deps, versions, epoch, newestSerial(deps)))
   }
   return holder
 }

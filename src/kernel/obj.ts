@@ -1,27 +1,43 @@
 import type { State } from './state.js'
 
-/** A cached lookup result: where `selector` was found (or not) and what the answer depends on. */
-export interface CacheEntry {
-  /** The object holding the slot; undefined caches a miss (the selector goes to doesNotUnderstand:). */
-  readonly holder: Obj | undefined
-  /** Every object the walk visited, with the structure version it had then. */
-  readonly deps: readonly Obj[]
-  readonly versions: readonly number[]
-  /**
-   * The kernel's structure epoch when `deps` were last found unchanged, and the
-   * newest serial among them then: while the epoch stands (no commit changed the
-   * structure of an existing object since) a view at or after `filledAt` sees
-   * the same path, without checking each dep.
-   */
+/**
+ * A cached lookup result: where `selector` was found (or not) and what the
+ * answer depends on. A class with every field set in the constructor, so all
+ * entries share one hidden class and the send path's field reads stay
+ * monomorphic.
+ */
+export class CacheEntry {
+  /** The kernel's structure epoch when `deps` were last found unchanged (see `filledAt`). */
   epoch: number
+  /**
+   * The newest serial among `deps` when they were last found unchanged: while
+   * the epoch stands (no commit changed the structure of an existing object
+   * since) a view at or after `filledAt` sees the same path, without checking each dep.
+   */
   filledAt: number
   /** The holder's committed state when `value` was read from it: while it is still the holder's state, `value` is current. */
-  holderState?: State | undefined
-  value?: unknown
+  holderState: State | undefined = undefined
+  value: unknown = undefined
+  /** For a method value: its compiled function, and the Method it was compiled from (valid while `value` is that Method). */
+  fn: unknown = undefined
+  fnFor: unknown = undefined
   /** For a method value: the realm closure sandbox code of one transaction (`boundBy`, its Surface) gets for `receiver.selector`. */
-  bound?: unknown
-  boundBy?: object | undefined
-  boundFor?: unknown
+  bound: unknown = undefined
+  boundBy: object | undefined = undefined
+  boundFor: unknown = undefined
+
+  constructor(
+    /** The object holding the slot; undefined caches a miss (the selector goes to doesNotUnderstand:). */
+    readonly holder: Obj | undefined,
+    /** Every object the walk visited, with the structure version it had then. */
+    readonly deps: readonly Obj[],
+    readonly versions: readonly number[],
+    epoch: number,
+    filledAt: number,
+  ) {
+    this.epoch = epoch
+    this.filledAt = filledAt
+  }
 }
 
 /**
