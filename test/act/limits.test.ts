@@ -26,6 +26,13 @@ async function timesOut(start: () => Promise<unknown>, limit: 'cpu' | 'wall', ms
   return e
 }
 
+/** A host call that ran past the CPU limit: ACT_TIMEOUT, and the host is out of the realm again. */
+function cpuTimedOut(e: any): void {
+  expect(e).toBeInstanceOf(UvmError)
+  expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
+  expect(u.realm.depth).toBe(0)
+}
+
 /** The image still serves: a writing act commits. */
 async function stillServes(): Promise<void> {
   const r = await u.act('root.served = (root.hasSlot("served") ? root.served : 0) + 1\nreturn root.served')
@@ -82,18 +89,13 @@ describe('CPU time', () => {
         (tx: any) => u.image.kernel.send(tx, tx.objectOf(tx.root.spinner), 'spin', []),
       ]) {
         const tx = u.image.begin()
-        const e = thrown(() => call(tx))
-        expect(e).toBeInstanceOf(UvmError)
-        expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
-        expect(u.realm.depth).toBe(0)
+        cpuTimedOut(thrown(() => call(tx)))
         expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
         tx.abort()
       }
       // An async method: the host gets a promise, and the loop in its continuation rejects it.
       const tx = u.image.begin()
-      const e = await rejected(() => tx.send(tx.root.spinner, 'spinLater') as Promise<unknown>)
-      expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
-      expect(u.realm.depth).toBe(0)
+      cpuTimedOut(await rejected(() => tx.send(tx.root.spinner, 'spinLater') as Promise<unknown>))
       expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
       tx.abort()
     })
@@ -103,11 +105,7 @@ describe('CPU time', () => {
         root.stubborn.spin = function () { let caught = 0; for (;;) { try { for (;;) {} } catch (e) { caught++ } } }
         root.stubborn.recurse = function (n) { try { return self.recurse(n + 1) + self.recurse(n + 1) } catch (e) { return 0 } }`)
       const tx = u.image.begin()
-      for (const sel of ['spin', 'recurse']) {
-        const e = thrown(() => tx.send(tx.root.stubborn, sel, 0))
-        expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
-        expect(u.realm.depth).toBe(0)
-      }
+      for (const sel of ['spin', 'recurse']) cpuTimedOut(thrown(() => tx.send(tx.root.stubborn, sel, 0)))
       expect(tx.send(tx.root.spinner, 'ok')).toBe('fine')
       tx.abort()
     })
