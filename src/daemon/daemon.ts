@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { stat, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { openImage } from '../index.js'
@@ -16,6 +17,8 @@ export interface DaemonOptions {
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
   maxFrameBytes?: number
+  /** Serve the image for inspection only (see BridgeOptions.readOnly). */
+  readOnly?: boolean
   /** Where the ready line and request logs go (one JSON object per line for logs). */
   out?: (line: string) => void
   quiet?: boolean
@@ -35,6 +38,10 @@ export class Daemon {
     // Refuse bad addresses before the image folder is created or opened.
     requireCurveFor(opts.bind, keys)
     requireCurveFor(opts.pub, keys)
+    // Opening a missing image creates one (a write), and an empty image has nothing to inspect.
+    if (opts.readOnly === true && !existsSync(path)) {
+      throw new Error(`no image at ${path}: a read-only daemon serves an existing image and never creates one (check --image, or boot once without --read-only to create it)`)
+    }
     const { image, realm } = await openImage(path, {
       ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
       ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
@@ -48,6 +55,7 @@ export class Daemon {
         ...(keys && { keys }),
         ...(opts.maxFrameBytes !== undefined && { maxFrameBytes: opts.maxFrameBytes }),
         version: VERSION,
+        ...(opts.readOnly === true && { readOnly: true }),
         ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
         ...(opts.wallTimeoutMs !== undefined && { wallTimeoutMs: opts.wallTimeoutMs }),
         log: opts.quiet ? undefined : (r: RequestLog) => out(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'request', ...r })),
@@ -69,7 +77,7 @@ export class Daemon {
     }
     process.on('unhandledRejection', daemon.onRejection)
     const size = await folderSize(path)
-    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${image.lastTid})`)
+    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${image.lastTid})${bridge.readOnly ? '; read-only: commands that would change the image are refused' : ''}`)
     return daemon
   }
 
