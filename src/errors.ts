@@ -92,8 +92,8 @@ export class UndoRefused extends UvmError {
  * error with this code gets `act_failed`, so `unauthorized` always means the server refused.
  */
 export class ReadOnlyRefused extends UvmError {
-  constructor(readonly command: string, why: string, readonly output = '') {
-    super('BRIDGE_READ_ONLY', `${command} refused: ${why}, and this UVM serves its image read-only, so nothing was written. For write access, restart the daemon without --read-only (and without UVM_READ_ONLY=1)`, { command })
+  constructor(readonly command: string, why: string, writeAccess: string, readonly output = '') {
+    super('BRIDGE_READ_ONLY', `${command} refused: ${why}, and this endpoint serves the image read-only, so nothing was written. For write access, ${writeAccess}`, { command })
   }
 }
 

@@ -22,6 +22,8 @@ export interface HandlerContext {
   gate: WriteGate
   /** Serve the image for inspection only: commands that would change it are refused (ReadOnlyRefused). */
   readOnly?: boolean
+  /** How a client refused by a read-only bridge gets write access (the end of the refusal's message). */
+  writeAccess?: string
   /** Limits for acts and sends (defaults: the realm's). */
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
@@ -33,14 +35,15 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
   const target = cmd.target ?? cmd.target_uuid
   const echo = id !== undefined ? { id } : {}
   const readOnly = ctx.readOnly === true
+  const writeAccess = ctx.writeAccess ?? 'use a UVM that serves this image writable'
   // Refused before any validation of their own: what the client most needs to learn is that no
   // request of this kind can succeed here.
-  if (readOnly && cmd.command === 'update_property') throw new ReadOnlyRefused(cmd.command, `it sets slot '${cmd.property_name}'`)
-  if (readOnly && cmd.command === 'create_method') throw new ReadOnlyRefused(cmd.command, `it installs method '${cmd.method_name}'`)
-  if (readOnly && cmd.command === 'undo') throw new ReadOnlyRefused(cmd.command, `it writes a transaction that puts back what ${cmd.tid} changed`)
+  if (readOnly && cmd.command === 'update_property') throw new ReadOnlyRefused(cmd.command, `it sets slot '${cmd.property_name}'`, writeAccess)
+  if (readOnly && cmd.command === 'create_method') throw new ReadOnlyRefused(cmd.command, `it installs method '${cmd.method_name}'`, writeAccess)
+  if (readOnly && cmd.command === 'undo') throw new ReadOnlyRefused(cmd.command, `it writes a transaction that puts back what ${cmd.tid} changed`, writeAccess)
   // Sends and acts cannot be judged before they run: a read-only daemon runs them and refuses the
   // commit of one that wrote.
-  const guard = readOnly && (cmd.command === 'send_message' || cmd.command === 'run_act') ? new WriteRefusal(cmd.command) : undefined
+  const guard = readOnly && (cmd.command === 'send_message' || cmd.command === 'run_act') ? new WriteRefusal(cmd.command, writeAccess) : undefined
   switch (cmd.command) {
     case 'ping':
       return { event: 'pong', ...echo, version: ctx.version, ...(readOnly && { read_only: true }) }
@@ -125,7 +128,7 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
 class WriteRefusal {
   private changed: number[] | undefined
 
-  constructor(private readonly command: string) {}
+  constructor(private readonly command: string, private readonly writeAccess: string) {}
 
   readonly check = (tx: Transaction): void => {
     // Copies of arrays and maps mutated in place are written back at commit: do that first to see them.
@@ -143,7 +146,7 @@ class WriteRefusal {
     if (this.changed === undefined) return
     const output = (e as { output?: unknown }).output
     const oids = this.changed.slice(0, 10).map((o) => '#' + o).join(', ') + (this.changed.length > 10 ? ', …' : '')
-    throw new ReadOnlyRefused(this.command, `${what} changed ${oids}`, typeof output === 'string' ? output : '')
+    throw new ReadOnlyRefused(this.command, `${what} changed ${oids}`, this.writeAccess, typeof output === 'string' ? output : '')
   }
 }
 

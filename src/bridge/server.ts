@@ -34,6 +34,8 @@ export interface BridgeOptions {
   retries?: number
   /** Serve the image for inspection: commands that would change it get `unauthorized`. Default false. */
   readOnly?: boolean
+  /** How a refused client gets write access, ending each refusal's message (e.g. which flag to drop). */
+  writeAccess?: string
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
   version?: string
@@ -88,7 +90,7 @@ export class BridgeServer {
     this.maxInFlight = opts.maxInFlight ?? 1024
     this.maxPerClient = opts.maxInFlightPerClient ?? 256
     this.log = opts.log ?? (() => {})
-    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: new WriteGate(image), readOnly: opts.readOnly === true, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: new WriteGate(image), readOnly: opts.readOnly === true, ...(opts.writeAccess !== undefined && { writeAccess: opts.writeAccess }), cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
     const heartbeat = opts.heartbeatMs ?? 5000
     const curve = opts.keys
       ? { curveServer: true, curveSecretKey: opts.keys.secretKey, curvePublicKey: opts.keys.publicKey, zapDomain: 'uvm', zapEnforceDomain: true }

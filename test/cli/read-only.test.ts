@@ -1,8 +1,8 @@
 // `uvm boot --read-only` (and UVM_READ_ONLY=1) as people run it: real daemons, real images, the client commands.
-import { existsSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupTemps, ensureBuilt, hasStack, jsonLines, killChildren, lines, runCli, startDaemon, tempDir } from './support.js'
+import { cleanupTemps, ensureBuilt, freeAddresses, hasStack, jsonLines, killChildren, lines, runCli, startDaemon, tempDir } from './support.js'
 
 beforeAll(() => ensureBuilt())
 afterEach(() => killChildren())
@@ -96,5 +96,45 @@ describe('uvm boot --read-only', () => {
     expect(r.code).toBe(1)
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/^uvm boot: no image at .*nothing-here\.db: a read-only daemon serves an existing image and never creates one/)])
     expect(existsSync(image)).toBe(false)
+  })
+})
+
+describe('read-only client keys: uvm keys --reader, uvm boot --reader-bind', () => {
+  it('--help documents both', async () => {
+    expect((await runCli(['keys', '--help'])).stdout).toMatch(/--reader NAME\s+.*readers\/.*--reader-bind/)
+    expect((await runCli(['boot', '--help'])).stdout).toMatch(/--reader-bind ADDR\s+.*readers\/.*UVM_READER_BIND/)
+  })
+
+  it('a reader key reads on the reader endpoint, gets unauthorized for writes, and no answer on the main one', async () => {
+    const dir = await tempDir()
+    const keys = join(dir, 'keys')
+    const k = await runCli(['keys', '--dir', keys, '--client', 'client', '--reader', 'bob'])
+    expect(k.code).toBe(0)
+    expect(k.stdout).toContain('readers/bob.key_secret')
+    expect(k.stdout).toContain('--reader-bind')
+    // What bob is handed: his keypair (as the client CLI looks for it) and the server's public key.
+    const bob = join(dir, 'bob-keys')
+    mkdirSync(join(bob, 'clients'), { recursive: true })
+    copyFileSync(join(keys, 'readers', 'bob.key'), join(bob, 'clients', 'client.key'))
+    copyFileSync(join(keys, 'readers', 'bob.key_secret'), join(bob, 'clients', 'client.key_secret'))
+    copyFileSync(join(keys, 'server.key'), join(bob, 'server.key'))
+
+    const reader = await freeAddresses()
+    const d = await startDaemon(join(dir, 'image.db'), { args: ['--keys', keys, '--reader-bind', reader.bind, '--reader-pub', reader.pub] })
+    expect(d.readyLine).toContain(`; readers (read-only): commands ${reader.bind}, events ${reader.pub}`)
+    expect((await runCli(['set', 'label', '"by the writer"', '--connect', d.bind, '--keys', keys])).code).toBe(0)
+
+    expect((await runCli(['ping', '--connect', reader.bind, '--keys', bob])).stdout).toMatch(/\(read-only\)\n$/)
+    expect((await runCli(['act', 'return genesis.label', '--connect', reader.bind, '--keys', bob])).stdout).toBe('"by the writer"\n')
+    const refused = await runCli(['set', 'label', '"by bob"', '--connect', reader.bind, '--keys', bob])
+    expect(refused.code).toBe(1)
+    expect(lines(refused.stderr)).toEqual([expect.stringMatching(/^uvm set: unauthorized: update_property refused/)])
+    const main = await runCli(['set', 'label', '"by bob"', '--connect', d.bind, '--keys', bob, '--timeout', '500'])
+    expect(main.code).toBe(1)
+    expect(main.stderr).toMatch(/no reply .* within 500 ms/)
+
+    expect((await runCli(['act', 'return genesis.label', '--connect', d.bind, '--keys', keys])).stdout).toBe('"by the writer"\n')
+    await d.waitFor((all) => jsonLines(all).some((l) => l.via === 'reader' && l.code === 'unauthorized'), 10_000, 'the refusal logged via the reader endpoint')
+    expect((await d.stop()).code).toBe(0)
   })
 })
