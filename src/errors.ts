@@ -25,6 +25,7 @@ export const ErrorCodes = {
   ACT_TIMEOUT: 'sandbox code ran past its CPU or wall-clock limit',
   ACT_FAILED: 'an act threw',
   ACT_OUTPUT_LIMIT: 'an act printed more than the output cap',
+  BRIDGE_READ_ONLY: 'the daemon serves the image read-only and the command would change it',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes
@@ -82,6 +83,17 @@ export class ImageInUse extends UvmError {
 export class UndoRefused extends UvmError {
   constructor(reason: string, readonly tid: number) {
     super('IMAGE_UNDO_REFUSED', `cannot undo transaction ${tid}: ${reason}`, { tid })
+  }
+}
+
+/**
+ * A command refused because the daemon serves its image read-only (`uvm boot --read-only`). The
+ * bridge answers it as `unauthorized`, and only when it raised it itself: an act that throws an
+ * error with this code gets `act_failed`, so `unauthorized` always means the server refused.
+ */
+export class ReadOnlyRefused extends UvmError {
+  constructor(readonly command: string, why: string, writeAccess: string, readonly output = '') {
+    super('BRIDGE_READ_ONLY', `${command} refused: ${why}, and this endpoint serves the image read-only, so nothing was written. For write access, ${writeAccess}`, { command })
   }
 }
 

@@ -24,6 +24,11 @@ export interface ActOptions {
   capabilities?: Record<string, unknown>
   /** Bindings made inside the act's transaction (the bridge binds the target of a send this way). */
   bind?: (tx: Transaction) => Record<string, unknown>
+  /**
+   * Runs after the act, just before its commit; throwing aborts the transaction (the bridge refuses
+   * an act that wrote when it serves the image read-only). The act's own error handling never sees it.
+   */
+  beforeCommit?: (tx: Transaction) => void
   /** Replaces the transaction record's description and ext (the act source is still recorded unless ext says otherwise). */
   meta?: TxMeta
 }
@@ -71,6 +76,7 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
     const value = (raw === null || (typeof raw !== 'object' && typeof raw !== 'function')) || image.kernel.proxyTargets.has(raw)
       ? raw
       : realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [], opts.cpuTimeoutMs)
+    opts.beforeCommit?.(tx)
     const info = await tx.commit()
     return { value, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {

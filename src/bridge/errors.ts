@@ -1,4 +1,4 @@
-import { UvmError } from '../errors.js'
+import { ReadOnlyRefused, UvmError } from '../errors.js'
 import type { ErrorCode, ErrorReply, RequestId } from '../covenant/index.js'
 
 /** The wire's error code for a UVM error code. */
@@ -17,7 +17,9 @@ export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
   let message = 'internal error'
   const extra: Record<string, unknown> = {}
   if (e instanceof UvmError) {
-    code = e.details.unknownTarget === true ? 'unknown_target' : e.details.invalidCommand === true ? 'invalid_command' : BY_CODE[e.code] ?? 'act_failed'
+    // By class, not by code: an act can throw an error carrying any UVM code (see WriteRefusal).
+    code = e instanceof ReadOnlyRefused ? 'unauthorized' : e.details.unknownTarget === true ? 'unknown_target' : e.details.invalidCommand === true ? 'invalid_command' : BY_CODE[e.code] ?? 'act_failed'
+    if (e instanceof ReadOnlyRefused) extra.command = e.command
     message = e.message
     // Only as the covenant types them: a sandbox error can carry any value under these names.
     for (const k of ['line', 'column', 'receiver'] as const) {

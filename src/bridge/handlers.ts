@@ -6,7 +6,7 @@ import type { Image, Transaction } from '../image/index.js'
 import { Method, setSlot, writeSlot } from '../kernel/index.js'
 import { resolveTarget } from './target.js'
 import type { WriteGate } from './write-gate.js'
-import { UvmError } from '../errors.js'
+import { ReadOnlyRefused, UvmError } from '../errors.js'
 import { WireWriter, assertNesting, fromWire } from './values.js'
 
 /** send_message runs as an act so that it gets the act's deadlines, draining and transaction record. */
@@ -20,6 +20,10 @@ export interface HandlerContext {
   retries: number
   /** Gives a write command that lost a conflict a window of its own to retry in. */
   gate: WriteGate
+  /** Serve the image for inspection only: commands that would change it are refused (ReadOnlyRefused). */
+  readOnly?: boolean
+  /** How a client refused by a read-only bridge gets write access (the end of the refusal's message). */
+  writeAccess?: string
   /** Limits for acts and sends (defaults: the realm's). */
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
@@ -30,11 +34,21 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
   const id = cmd.id
   const target = cmd.target ?? cmd.target_uuid
   const echo = id !== undefined ? { id } : {}
+  const readOnly = ctx.readOnly === true
+  const writeAccess = ctx.writeAccess ?? 'use a UVM that serves this image writable'
+  // Refused before any validation of their own: what the client most needs to learn is that no
+  // request of this kind can succeed here.
+  if (readOnly && cmd.command === 'update_property') throw new ReadOnlyRefused(cmd.command, `it sets slot '${cmd.property_name}'`, writeAccess)
+  if (readOnly && cmd.command === 'create_method') throw new ReadOnlyRefused(cmd.command, `it installs method '${cmd.method_name}'`, writeAccess)
+  if (readOnly && cmd.command === 'undo') throw new ReadOnlyRefused(cmd.command, `it writes a transaction that puts back what ${cmd.tid} changed`, writeAccess)
+  // Sends and acts cannot be judged before they run: a read-only daemon runs them and refuses the
+  // commit of one that wrote.
+  const guard = readOnly && (cmd.command === 'send_message' || cmd.command === 'run_act') ? new WriteRefusal(cmd.command, writeAccess) : undefined
   switch (cmd.command) {
     case 'ping':
-      return { event: 'pong', ...echo, version: ctx.version }
+      return { event: 'pong', ...echo, version: ctx.version, ...(readOnly && { read_only: true }) }
     case 'describe':
-      return { event: 'covenant', ...echo, schema: covenantJsonSchema(ctx.version) }
+      return { event: 'covenant', ...echo, schema: covenantJsonSchema(ctx.version), ...(readOnly && { read_only: true }) }
     case 'history':
       return { event: 'history', ...echo, transactions: await ctx.image.transactions({ limit: cmd.limit }) }
     case 'undo': {
@@ -67,6 +81,7 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
+        ...(guard && { beforeCommit: guard.check }),
         bind: (tx) => ({
           __send: ctx.realm.hostFunction('send', () => {
             let receiver, args
@@ -81,6 +96,7 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
           }),
         }),
       })).catch((e: unknown) => {
+        guard?.rethrow(e, `'${cmd.selector}'`)
         if (unknownTarget !== undefined) throw unknownTarget
         // Positions would point into the one-line act that carries the send, not at anything the client wrote.
         if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
@@ -94,9 +110,43 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
         wallTimeoutMs: ctx.wallTimeoutMs,
         ...(cmd.intent !== undefined && { intent: cmd.intent }),
         ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
-      }))
+        ...(guard && { beforeCommit: guard.check }),
+      })).catch((e: unknown) => {
+        guard?.rethrow(e, 'the act')
+        throw e
+      })
       return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), output: result.output, ...(result.tid !== undefined && { tid: result.tid }) }))
     }
+  }
+}
+
+/**
+ * The commit check of a send or act on a read-only daemon. What the act throws reaches the host as
+ * an ActError built from its fields, so the refusal is recognised by this flag, never by an error's
+ * code: an act cannot make its own failure read as `unauthorized`.
+ */
+class WriteRefusal {
+  private changed: number[] | undefined
+
+  constructor(private readonly command: string, private readonly writeAccess: string) {}
+
+  readonly check = (tx: Transaction): void => {
+    // Copies of arrays and maps mutated in place are written back at commit: do that first to see them.
+    tx.surface.flush()
+    // New objects only are stored when an existing object comes to refer to them: writes to
+    // nothing but new objects leave the image as it was, so an act may build scratch objects.
+    const changed: number[] = []
+    for (const obj of tx.writes.keys()) if (!tx.created.has(obj)) changed.push(obj.oid)
+    if (changed.length === 0) return
+    this.changed = changed
+    throw new Error('refused: the image is served read-only')
+  }
+
+  rethrow(e: unknown, what: string): void {
+    if (this.changed === undefined) return
+    const output = (e as { output?: unknown }).output
+    const oids = this.changed.slice(0, 10).map((o) => '#' + o).join(', ') + (this.changed.length > 10 ? ', …' : '')
+    throw new ReadOnlyRefused(this.command, `${what} changed ${oids}`, this.writeAccess, typeof output === 'string' ? output : '')
   }
 }
 

@@ -8,12 +8,16 @@ import * as zmq from 'zeromq'
  *   server.key_secret, server.key      the server's keypair
  *   clients/<name>.key                 public keys of admitted clients
  *   clients/<name>.key_secret          a client's secret (hand it to that client only)
+ *   readers/<name>.key, .key_secret    the same for read-only clients: admitted only on the
+ *                                      daemon's reader endpoint (uvm boot --reader-bind)
  */
 export interface ServerKeys {
   publicKey: string
   secretKey: string
   /** Z85 public keys the ZAP handler admits. */
   allowedClients: string[]
+  /** Z85 public keys of read-only clients (readers/): never admitted where writes are served. */
+  readOnlyClients?: string[]
 }
 
 export interface ClientKeys {
@@ -24,22 +28,29 @@ export interface ClientKeys {
 
 const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/
 
-export async function makeKeys(dir: string, clientNames: string[] = ['client']): Promise<{ created: string[] }> {
+export async function makeKeys(dir: string, clientNames: string[] = ['client'], readerNames: string[] = []): Promise<{ created: string[] }> {
   const created: string[] = []
   await mkdir(join(dir, 'clients'), { recursive: true })
+  if (readerNames.length > 0) await mkdir(join(dir, 'readers'), { recursive: true })
   if (!existsSync(join(dir, 'server.key_secret'))) {
     const kp = zmq.curveKeyPair()
     await writeSecret(join(dir, 'server.key_secret'), kp.secretKey)
     await writeFile(join(dir, 'server.key'), kp.publicKey + '\n')
     created.push('server.key', 'server.key_secret')
   }
-  for (const name of clientNames) {
+  const wanted = [...clientNames.map((n) => ['clients', n] as const), ...readerNames.map((n) => ['readers', n] as const)]
+  for (const [folder, name] of wanted) {
     if (!/^[\w.-]{1,64}$/.test(name)) throw new Error(`client name "${name}": use letters, digits, '.', '_' or '-'`)
-    if (existsSync(join(dir, 'clients', `${name}.key`))) continue
+    // One name, one set of rights: a name in both folders would leave it unclear which key a client holds.
+    const other = folder === 'clients' ? 'readers' : 'clients'
+    if (existsSync(join(dir, other, `${name}.key`))) throw new Error(`client "${name}" already has a key in ${join(dir, other)}; pick another name (or remove that key first)`)
+  }
+  for (const [folder, name] of wanted) {
+    if (existsSync(join(dir, folder, `${name}.key`))) continue
     const kp = zmq.curveKeyPair()
-    await writeFile(join(dir, 'clients', `${name}.key`), kp.publicKey + '\n')
-    await writeSecret(join(dir, 'clients', `${name}.key_secret`), kp.secretKey)
-    created.push(`clients/${name}.key`, `clients/${name}.key_secret`)
+    await writeFile(join(dir, folder, `${name}.key`), kp.publicKey + '\n')
+    await writeSecret(join(dir, folder, `${name}.key_secret`), kp.secretKey)
+    created.push(`${folder}/${name}.key`, `${folder}/${name}.key_secret`)
   }
   return { created }
 }
@@ -47,17 +58,23 @@ export async function makeKeys(dir: string, clientNames: string[] = ['client']):
 export async function loadServerKeys(dir: string): Promise<ServerKeys> {
   const secretKey = await readKey(join(dir, 'server.key_secret'))
   const publicKey = await readKey(join(dir, 'server.key'))
-  const allowedClients: string[] = []
-  let files: string[] = []
-  try { files = await readdir(join(dir, 'clients')) } catch { /* no clients folder: nobody admitted */ }
-  for (const f of files.sort()) if (f.endsWith('.key')) allowedClients.push(await readKey(join(dir, 'clients', f)))
-  return { publicKey, secretKey, allowedClients }
+  return { publicKey, secretKey, allowedClients: await publicKeys(join(dir, 'clients')), readOnlyClients: await publicKeys(join(dir, 'readers')) }
 }
 
+async function publicKeys(folder: string): Promise<string[]> {
+  const keys: string[] = []
+  let files: string[] = []
+  try { files = await readdir(folder) } catch { /* no such folder: nobody admitted */ }
+  for (const f of files.sort()) if (f.endsWith('.key')) keys.push(await readKey(join(folder, f)))
+  return keys
+}
+
+/** A client's keys: clients/NAME, or readers/NAME for a read-only client. */
 export async function loadClientKeys(dir: string, name = 'client'): Promise<ClientKeys> {
+  const folder = !existsSync(join(dir, 'clients', `${name}.key`)) && existsSync(join(dir, 'readers', `${name}.key`)) ? 'readers' : 'clients'
   return {
-    publicKey: await readKey(join(dir, 'clients', `${name}.key`)),
-    secretKey: await readKey(join(dir, 'clients', `${name}.key_secret`)),
+    publicKey: await readKey(join(dir, folder, `${name}.key`)),
+    secretKey: await readKey(join(dir, folder, `${name}.key_secret`)),
     serverPublicKey: await readKey(join(dir, 'server.key')),
   }
 }

@@ -32,6 +32,10 @@ export interface BridgeOptions {
   heartbeatMs?: number
   /** Conflict retries per write command (with priority, see WriteGate). Default 8. */
   retries?: number
+  /** Serve the image for inspection: commands that would change it get `unauthorized`. Default false. */
+  readOnly?: boolean
+  /** How a refused client gets write access, ending each refusal's message (e.g. which flag to drop). */
+  writeAccess?: string
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
   version?: string
@@ -86,7 +90,7 @@ export class BridgeServer {
     this.maxInFlight = opts.maxInFlight ?? 1024
     this.maxPerClient = opts.maxInFlightPerClient ?? 256
     this.log = opts.log ?? (() => {})
-    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: new WriteGate(image), cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: new WriteGate(image), readOnly: opts.readOnly === true, ...(opts.writeAccess !== undefined && { writeAccess: opts.writeAccess }), cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
     const heartbeat = opts.heartbeatMs ?? 5000
     const curve = opts.keys
       ? { curveServer: true, curveSecretKey: opts.keys.secretKey, curvePublicKey: opts.keys.publicKey, zapDomain: 'uvm', zapEnforceDomain: true }
@@ -127,6 +131,7 @@ export class BridgeServer {
   }
 
   get secure(): boolean { return this.zap !== undefined }
+  get readOnly(): boolean { return this.ctx.readOnly === true }
   get loopbackOnly(): boolean { return isLoopback(this.endpoint) && isLoopback(this.pubEndpoint) }
 
   /** Stop taking requests, answer the ones in flight, close the sockets. The image stays open (its owner closes it). */

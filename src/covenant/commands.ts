@@ -14,21 +14,21 @@ export const UpdatePropertyCommand = z.object({
   ...commandBase,
   property_name: selector,
   property_value: z.unknown().describe('plain data; {"$ref": oid} refers to an existing object'),
-}).meta({ id: 'UpdatePropertyCommand', description: 'set a data slot on the target' })
+}).meta({ id: 'UpdatePropertyCommand', description: 'set a data slot on the target (a read-only daemon refuses it: unauthorized)' })
 
 export const CreateMethodCommand = z.object({
   command: z.literal('create_method'),
   ...commandBase,
   method_name: selector,
   method_code: z.string().max(1_000_000).describe('a JS function body (self and args in scope) or a function expression'),
-}).meta({ id: 'CreateMethodCommand', description: 'the primary autopoietic primitive: install a method on the target' })
+}).meta({ id: 'CreateMethodCommand', description: 'the primary autopoietic primitive: install a method on the target (a read-only daemon refuses it: unauthorized)' })
 
 export const SendMessageCommand = z.object({
   command: z.literal('send_message'),
   ...commandBase,
   selector,
   args: z.array(z.unknown()).max(10_000).default([]),
-}).meta({ id: 'SendMessageCommand', description: 'send a message to the target; a missing selector goes to doesNotUnderstand:' })
+}).meta({ id: 'SendMessageCommand', description: 'send a message to the target; a missing selector goes to doesNotUnderstand: (a read-only daemon runs it and answers unauthorized if it wrote)' })
 
 export const RunActCommand = z.object({
   command: z.literal('run_act'),
@@ -36,7 +36,7 @@ export const RunActCommand = z.object({
   code: z.string().max(1_000_000).describe('the body of an async function; root, genesis, prototypes, print, UvmObject in scope'),
   intent: z.string().max(100_000).optional(),
   explanation: z.string().max(100_000).optional(),
-}).meta({ id: 'RunActCommand', description: 'run an act (LLM-emitted code) in one transaction' })
+}).meta({ id: 'RunActCommand', description: 'run an act (LLM-emitted code) in one transaction (a read-only daemon runs it and answers unauthorized if it wrote)' })
 
 export const HistoryCommand = z.object({
   command: z.literal('history'),
@@ -48,7 +48,7 @@ export const UndoCommand = z.object({
   command: z.literal('undo'),
   ...commandBase,
   tid: z.number().int().positive(),
-}).meta({ id: 'UndoCommand', description: 'undo a transaction: a new transaction restores what it changed (refused when later ones changed the same objects)' })
+}).meta({ id: 'UndoCommand', description: 'undo a transaction: a new transaction restores what it changed (refused when later ones changed the same objects) (a read-only daemon refuses it: unauthorized)' })
 
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })

@@ -49,9 +49,12 @@ export const TransactionRecord = z.object({
 
 export const HistoryReply = z.object({ event: z.literal('history'), id, transactions: z.array(TransactionRecord) }).meta({ id: 'HistoryReply' })
 
-export const PongReply = z.object({ event: z.literal('pong'), id, version: z.string() }).meta({ id: 'PongReply' })
+/** Sent only when true: absent means writable, as from every server before read-only mode existed. */
+const ReadOnly = z.boolean().optional().describe('true when this daemon serves its image read-only (uvm boot --read-only): commands that would change it get `unauthorized`; absent when writable')
 
-export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()) }).meta({ id: 'CovenantReply' })
+export const PongReply = z.object({ event: z.literal('pong'), id, version: z.string(), read_only: ReadOnly }).meta({ id: 'PongReply' })
+
+export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()), read_only: ReadOnly }).meta({ id: 'CovenantReply' })
 
 export const ErrorReply = z.object({
   event: z.literal('error'),
@@ -68,6 +71,8 @@ export const ErrorReply = z.object({
     output: z.string().optional(),
     /** The UVM's own error code (docs/errors.md), finer than `code`. */
     uvm_code: z.string().optional(),
+    /** unauthorized: the command that was refused. */
+    command: z.string().optional(),
     /** too_large: the request's size in bytes (it carries no id: it was not decoded) and the limit. */
     size: z.number().int().optional(),
     limit: z.number().int().optional(),

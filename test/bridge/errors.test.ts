@@ -2,7 +2,7 @@
  * Every error code the server can produce, each over a real socket, each
  * reply checked against the covenant's ErrorReply (the raw helpers validate
  * every reply with the Reply schema). `unauthorized` is covered in
- * security.test.ts: a refused CURVE client gets no connection at all.
+ * read-only.test.ts (a read-only daemon refusing writes).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type * as zmq from 'zeromq'

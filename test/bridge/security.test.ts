@@ -2,8 +2,8 @@
  * Security: loopback by default; a non-loopback bind without keys is refused;
  * with CURVE keys the ZAP handler admits only listed client public keys. A
  * refused client gets no connection at all (so never a reply, `unauthorized`
- * included: the server never sees its requests), and the server goes on
- * serving the listed ones.
+ * included: the server never sees its requests; `unauthorized` is a read-only
+ * daemon's answer, read-only.test.ts), and the server goes on serving the listed ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as zmq from 'zeromq'

@@ -94,7 +94,7 @@ export const ping = clientCommand({
   summary: 'check that the daemon answers',
   usage: 'uvm ping [--connect ADDR]',
   request: (c) => c.request({ command: 'ping' }),
-  human: (r) => (r.event === 'pong' ? `pong: uvm ${r.version}` : ''),
+  human: (r) => (r.event === 'pong' ? `pong: uvm ${r.version}${r.read_only === true ? ' (read-only)' : ''}` : ''),
 })
 
 export const state = clientCommand({

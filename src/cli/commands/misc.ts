@@ -9,14 +9,20 @@ import { UsageError } from '../usage.js'
 export const keys: CommandSpec = {
   name: 'keys',
   summary: 'make the CURVE keypairs: the server\'s and one per client (existing keys are kept)',
-  usage: 'uvm keys [--dir ./keys] [--client NAME]...',
-  options: [['--dir DIR', 'the keys folder (default ./keys)'], ['--client NAME', 'a client keypair to make (repeatable; default "client")']],
+  usage: 'uvm keys [--dir ./keys] [--client NAME]... [--reader NAME]...',
+  options: [
+    ['--dir DIR', 'the keys folder (default ./keys)'],
+    ['--client NAME', 'a client keypair to make, in clients/ (repeatable; default "client" unless --reader is given)'],
+    ['--reader NAME', 'a read-only client keypair, in readers/: admitted only on the daemon\'s --reader-bind endpoint, where writes get `unauthorized` (repeatable)'],
+  ],
   async run(argv, io) {
-    const { values } = parse(argv, { dir: { type: 'string' }, client: { type: 'string', multiple: true } }, 'keys', false)
+    const { values } = parse(argv, { dir: { type: 'string' }, client: { type: 'string', multiple: true }, reader: { type: 'string', multiple: true } }, 'keys', false)
     const dir = resolve(values.dir ?? './keys')
-    const { created } = await makeKeys(dir, values.client ?? ['client'])
+    const readers = values.reader ?? []
+    const { created } = await makeKeys(dir, values.client ?? (readers.length > 0 ? [] : ['client']), readers)
     io.out(created.length ? `made in ${dir}: ${created.join(', ')}` : `nothing to make: ${dir} already has these keys`)
-    io.out(`boot with: uvm boot --keys ${dir} --bind tcp://0.0.0.0:5555; give each client its clients/NAME.key_secret, clients/NAME.key and server.key`)
+    io.out(`boot with: uvm boot --keys ${dir} --bind tcp://0.0.0.0:5555${readers.length > 0 ? ' --reader-bind tcp://0.0.0.0:5557 --reader-pub tcp://0.0.0.0:5558' : ''}; give each client its clients/NAME.key_secret, clients/NAME.key and server.key`)
+    if (readers.length > 0) io.out('read-only clients get readers/NAME.key_secret, readers/NAME.key and server.key, and connect to the --reader-bind endpoint (the --bind endpoint refuses their keys)')
     return 0
   },
 }
