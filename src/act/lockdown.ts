@@ -22,8 +22,8 @@ export interface RealmKit {
   makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown, construct?: boolean): RealmFunction
   /** The CPU-limit checkpoint compiled code calls (instrument.ts). */
   tick(): void
-  /** Install the host's "is the running entry past its deadline?" question (asked every few hundred ticks). */
-  setClock(overdue: RealmFunction): void
+  /** Install the clock the checkpoints read, the running entry's deadline, and the host's confirmation that it is past. */
+  setClock(now: Float64Array, deadline: Float64Array, overdue: RealmFunction): void
   /** A realm closure calling `fn` with `self` as both `this` and first argument. */
   bindMethod(name: string, fn: RealmFunction, self: unknown): RealmFunction
   describe(thrown: unknown): Described
@@ -173,21 +173,19 @@ const ${kitName} = (function () {
     try { const r = apply(f, t, a); done = true; return r } catch (e) { done = true; thrown = e; return THREW }
   }
 
-  // CPU-limit checkpoints (instrument.ts). Asking the host for the time costs ~50 ns, so only every
-  // CHECK_EVERY ticks. Once the entry is overdue the answer stays yes and every tick throws again, so
-  // sandbox code that catches the error meets it again at its next loop iteration or call.
-  const CHECK_EVERY = 256
-  let budget = CHECK_EVERY, overdue
+  // CPU-limit checkpoints (instrument.ts): two loads and a compare. \`now\` is the process clock (clock.ts,
+  // shared memory), \`deadline\` the running entry's (Infinity between entries). Past it, the host confirms
+  // (and remembers) and every checkpoint throws again, so sandbox code that catches the error meets it
+  // again at its next loop iteration or call.
+  let now, deadline, overdue
   const checkpoint = () => {
-    budget = CHECK_EVERY
-    if (overdue !== undefined && overdue()) {
-      budget = 0
+    if (overdue()) {
       const e = new Error('sandbox code ran past its CPU limit')
       e.code = 'ACT_TIMEOUT'
       throw e
     }
   }
-  const tick = () => { if (--budget < 0) checkpoint() }
+  const tick = () => { if (now[0] > deadline[0]) checkpoint() }
 
   const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
   const then = Promise.prototype.then
@@ -200,7 +198,7 @@ const ${kitName} = (function () {
     arm: (f, t, a) => { cellFn = f; cellThis = t; cellArgs = a; armed = true; done = false },
     finished: () => done,
     tick,
-    setClock: (f) => { overdue = f },
+    setClock: (nowView, deadlineView, f) => { now = nowView; deadline = deadlineView; overdue = f },
     THREW,
     takeThrown: () => { const e = thrown; thrown = undefined; return e },
     makeHostFunction: (name, call, construct) => {

@@ -19,6 +19,7 @@ import { compileFunction, createContext, Script, type Context } from 'node:vm'
 import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../errors.js'
 import type { Realm, RealmFunction } from '../kernel/realm.js'
 import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type RealmKit } from './lockdown.js'
+import { clock, type Clock } from './clock.js'
 import { TICK, uninstrument, type Instrumented } from './instrument.js'
 import { actBody, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
 
@@ -27,6 +28,8 @@ export interface HardenedRealmOptions {
   cpuTimeoutMs?: number
   /** Default wall-clock limit for `runAct`. Default 30000 ms. */
   wallTimeoutMs?: number
+  /** The clock the CPU-limit checkpoints read. Default: the process clock (clock.ts). */
+  clock?: Clock
 }
 
 export interface RealmActOptions {
@@ -148,13 +151,9 @@ export class HardenedRealm implements Realm {
   #current: Act | undefined
   #depth = 0
   #actCount = 0
-  /**
-   * The running entry's CPU deadline (performance.now() ms), asked by the checkpoints. Set lazily: an
-   * entry starts with NaN and its limit in #entryMs, and the first checkpoint (at most CHECK_EVERY ticks
-   * in) fixes it, so an entry that never meets a checkpoint never reads the clock (~30 ns).
-   */
-  #deadline = Infinity
-  #entryMs = 0
+  /** The process clock the checkpoints read (clock.ts), and the running entry's deadline on it (Infinity between entries). */
+  readonly #clock: Clock
+  readonly #deadline = new Float64Array([Infinity])
   #overdue = false
   #drainPending = false
   /** Where `print` writes when no act is running (a method the host called directly). Default: nowhere. */
@@ -186,11 +185,9 @@ export class HardenedRealm implements Realm {
       writable: false, enumerable: false, configurable: false,
     })
     Object.preventExtensions(sandbox)
-    this.#kit.setClock(this.hostFunction('overdue', () => {
-      if (this.#overdue) return true
-      if (Number.isNaN(this.#deadline)) { this.#deadline = performance.now() + this.#entryMs; return false }
-      return (this.#overdue = performance.now() > this.#deadline)
-    }))
+    this.#clock = options.clock ?? clock()
+    this.#kit.setClock(this.#clock.now, this.#deadline, this.hostFunction('overdue', () =>
+      this.#overdue || (this.#overdue = this.#clock.now[0]! > this.#deadline[0]!)))
     this.arrayPrototype = this.#kit.ArrayProto
     this.objectPrototype = this.#kit.ObjectProto
   }
@@ -386,7 +383,8 @@ export class HardenedRealm implements Realm {
       try { return Reflect.apply(fn, thisArg, args) } finally { this.#depth-- }
     }
     this.#startEntry(timeoutMs)
-    if (owner === undefined && fn !== undefined) return this.#call(fn, thisArg, args, timeoutMs)
+    // Without a running clock the checkpoints never fire: every entry then goes under node's watchdog.
+    if (owner === undefined && fn !== undefined && this.#clock.alive()) return this.#call(fn, thisArg, args, timeoutMs)
     this.#kit.arm(fn, thisArg, args)
     let result: unknown
     this.#current = owner
@@ -400,7 +398,7 @@ export class HardenedRealm implements Realm {
       // Not a decrement: a timeout unwinds nested frames without running their finally blocks.
       this.#depth = 0
       this.#current = undefined
-      this.#deadline = Infinity
+      this.#deadline[0] = Infinity
     }
     if (this.#overdue) throw this.#timedOut(timeoutMs, owner)
     if (result === this.#kit.THREW) throw this.#kit.takeThrown()
@@ -408,8 +406,7 @@ export class HardenedRealm implements Realm {
   }
 
   #startEntry(ms: number): void {
-    this.#deadline = NaN
-    this.#entryMs = ms
+    this.#deadline[0] = this.#clock.now[0]! + ms
     this.#overdue = false
   }
 
@@ -422,6 +419,7 @@ export class HardenedRealm implements Realm {
       this.#depth++
       try { return callWithSelf(fn, self, args) } finally { this.#depth-- }
     }
+    if (!this.#clock.alive()) return this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs)
     this.#startEntry(this.cpuTimeoutMs)
     this.#depth = 1
     let result: unknown
@@ -439,7 +437,7 @@ export class HardenedRealm implements Realm {
 
   #endCall(): void {
     this.#depth = 0
-    this.#deadline = Infinity
+    this.#deadline[0] = Infinity
     if (!this.#drainPending) {
       this.#drainPending = true
       queueMicrotask(this.#drainSoon)
@@ -474,10 +472,13 @@ export class HardenedRealm implements Realm {
     this.#startEntry(this.#drainLimit())
     this.#depth = 1
     try {
-      this.#trampoline.runInContext(this.#context)
+      this.#trampoline.runInContext(this.#context, this.#clock.alive() ? undefined : { timeout: this.#drainLimit() })
+    } catch (e) {
+      if (!isScriptTimeout(e)) throw e
+      this.#overdue = true
     } finally {
       this.#depth = 0
-      this.#deadline = Infinity
+      this.#deadline[0] = Infinity
     }
     if (this.#overdue) {
       const err = cpuTimeout(this.#drainLimit())

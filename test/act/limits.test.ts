@@ -110,6 +110,32 @@ describe('CPU time', () => {
       tx.abort()
     })
 
+    it('time, not a count of checkpoints: a loop of long native calls ends after a few of them', async () => {
+      await u.act(`root.sorter = new UvmObject()
+        root.sorter.run = function () { const a = Array.from({ length: 200000 }, (_, i) => -i); for (;;) { a.sort(); print('sorted') } }`)
+      let sorts = 0
+      u.realm.onPrint = () => { sorts++ }
+      const tx = u.image.begin()
+      try {
+        cpuTimedOut(thrown(() => tx.send(tx.root.sorter, 'run')))
+      } finally {
+        tx.abort()
+        u.realm.onPrint = undefined
+      }
+      // One sort of 200k numbers (as strings) takes tens of ms; the limit is LIMITS.cpuTimeoutMs.
+      expect(sorts).toBeGreaterThan(0)
+      expect(sorts).toBeLessThan(64)
+    })
+
+    it('without a running clock every entry falls back to node\'s watchdog', async () => {
+      const stopped = new HardenedRealm({ cpuTimeoutMs: 100, clock: { now: new Float64Array(1), alive: () => false } })
+      const spin = stopped.compileMethod('function () { for (;;) {} }', 'spin')
+      const e = thrown(() => stopped.callMethod(spin, stopped.newObject(), []))
+      expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
+      expect(stopped.depth).toBe(0)
+      expect(stopped.callMethod(stopped.compileMethod('return self === this', 'ok'), stopped.newObject(), [])).toBe(true)
+    })
+
     it('a regular expression that backtracks catastrophically ends (V8 falls back to its linear engine)', async () => {
       await u.act(`root.redos = new UvmObject()
         root.redos.test = function () { return /^(a+)+$/.test('a'.repeat(40) + 'b') }`)
