@@ -41,7 +41,8 @@ export const MISSING: unique symbol = Symbol('missing')
  * The cache entry answering `selector` for `receiver` in this view, when it
  * can be trusted without a walk and its `value` is current: the view wrote
  * nothing, nothing structural changed since the entry was checked, and the
- * holder's committed state is the one the value was read from. A send of a
+ * holder's committed state is the one the value was read from and one this
+ * view may see. A send of a
  * data slot is then one Map lookup and a few comparisons.
  */
 export function cachedEntry(heap: Heap, receiver: Obj, selector: string): CacheEntry | undefined {
@@ -49,7 +50,9 @@ export function cachedEntry(heap: Heap, receiver: Obj, selector: string): CacheE
   const hit = receiver.lookupCache?.get(selector)
   if (hit === undefined || hit.epoch !== heap.kernel.structEpoch || hit.filledAt > heap.snapshot) return undefined
   const holder = hit.holder
-  if (holder === undefined || holder.state === undefined || holder.state !== hit.holderState) return undefined
+  // The holder's latest committed state must be the one this view sees: a view older than the
+  // holder's last commit reads an earlier revision (snapshot isolation).
+  if (holder === undefined || holder.state === undefined || holder.state !== hit.holderState || holder.serial > heap.snapshot) return undefined
   if (!holder.touched) holder.touched = true
   return hit
 }

@@ -81,6 +81,25 @@ describe('lookup cache', () => {
     fresh.abort()
   })
 
+  it('a view older than the holder\'s last commit reads its own revision, though a newer view refreshed the cached value', async () => {
+    await image.transact((tx) => { view(tx).p.x = 1 })
+    const old = image.begin()
+    expect([old.send(view(old).c, 'x'), view(old).c.x]).toEqual([1, 1])
+    await image.transact((tx) => { view(tx).p.x = 2 }) // a value change: no structure moved, the epoch stands
+    const fresh = image.begin()
+    expect([fresh.send(view(fresh).c, 'x'), view(fresh).c.x]).toEqual([2, 2]) // refreshes the entry's value
+    expect([old.send(view(old).c, 'x'), view(old).c.x, image.kernel.send(old, old.objectOf(view(old).c)!, 'x', [])]).toEqual([1, 1, 1])
+    // the same for a method: the old view runs the method its snapshot holds
+    await image.transact((tx) => { view(tx).p.v = function () { return 'v1' } })
+    const older = image.begin()
+    expect(view(older).c.v()).toBe('v1')
+    await image.transact((tx) => { view(tx).p.v = function () { return 'v2' } })
+    const newer = image.begin()
+    expect([newer.send(view(newer).c, 'v'), view(newer).c.v()]).toEqual(['v2', 'v2'])
+    expect([older.send(view(older).c, 'v'), view(older).c.v()]).toEqual(['v1', 'v1'])
+    for (const t of [old, fresh, older, newer]) t.abort()
+  })
+
   it('is filled by a send and hit by the next one (same entry, no new walk)', () => {
     const tx = image.begin()
     const { c, p } = view(tx)
