@@ -177,6 +177,22 @@ export class Surface {
     return entry
   }
 
+  /** Everything a property read does beyond a trusted cache hit (kept apart so the hit path stays small enough to inline). */
+  private slowGet(obj: Obj, prop: string): unknown {
+    const { heap } = this
+    const realm = heap.kernel.realm
+    try {
+      const value = lookupSlot(heap, obj, prop)
+      if (value === MISSING) {
+        if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
+        return PROBES.has(prop) ? undefined : this.caller(obj, prop)
+      }
+      return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
+    } catch (e) {
+      throw realm.depth > 0 ? realm.toRealmError(e) : e
+    }
+  }
+
   private handler(obj: Obj): ProxyHandler<object> {
     const heap = this.heap
     const realm = heap.kernel.realm
@@ -197,16 +213,7 @@ export class Surface {
           if (v === null || typeof v !== 'object') return v
           if (hit.boundFor === v && hit.boundBy === this && realm.depth > 0) return hit.bound
         }
-        try {
-          const value = lookupSlot(heap, obj, prop)
-          if (value === MISSING) {
-            if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
-            return PROBES.has(prop) ? undefined : this.caller(obj, prop)
-          }
-          return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
-        } catch (e) {
-          throw realm.depth > 0 ? realm.toRealmError(e) : e
-        }
+        return this.slowGet(obj, prop)
       },
       set: (_t, prop, value) => guard(() => {
         if (typeof prop !== 'string') throw new TypeError('symbol-keyed properties cannot be stored in slots')
