@@ -3,6 +3,7 @@ import type { HardenedRealm } from '../act/index.js'
 import { Command, PUB_TOPIC } from '../covenant/index.js'
 import type { Reply, RequestId } from '../covenant/index.js'
 import { CommitChain } from '../image/index.js'
+import type { Obj, State } from '../kernel/index.js'
 import type { Image } from '../image/index.js'
 import { errorReply, simpleError } from './errors.js'
 import { handle, read } from './handlers.js'
@@ -79,6 +80,7 @@ export class BridgeServer {
   private stopping = false
   private loop: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
+  private pubCache: { epoch: number; deps: Obj[]; states: (State | undefined)[]; bytes: Buffer } | undefined
   endpoint = ''
   pubEndpoint = ''
 
@@ -197,7 +199,7 @@ export class BridgeServer {
     // one's changes), so one client's writes share fsyncs; anything else waits until every earlier
     // request is done. Replies go out in request order, each once its own work is durable.
     const pipelined = request.command !== undefined && PIPELINED.has(request.command.command)
-    const start = pipelined ? lane.turn : lane.done
+    const start = pipelined || (request.command !== undefined && STATELESS.has(request.command.command)) ? lane.turn : lane.done
     let releaseTurn!: () => void
     const turn = new Promise<void>((r) => { releaseTurn = r })
     const previousReply = lane.replied
@@ -277,6 +279,7 @@ export class BridgeServer {
     }
     // zeromq.js allows one send in progress per socket: chain them.
     this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {})
+    if (this.opts.log === undefined) return
     const code = reply.event === 'error' ? reply.error.code : undefined
     const tid = (reply as { tid?: number }).tid
     try {
@@ -288,21 +291,49 @@ export class BridgeServer {
     if (this.stopping && this.router.closed) return
     let payload: Buffer
     try {
-      payload = this.codec.encode(read(this.image, (tx) => ({
-        event: 'uvm_state_update',
-        tid,
-        changed,
-        state: new WireWriter(tx).object(resolveTarget(tx, 'genesis'), 1),
-      })), 'msgpack')
+      const head = this.codec.encode({ event: 'uvm_state_update', tid, changed }, 'msgpack')
+      // A 3-entry map (msgpackr writes map16 headers); the cached state goes in as its fourth entry: a msgpack map is its entries in a row.
+      const state = this.genesisState()
+      payload = head[0] === 0xde && head[1] === 0 && head[2] === 3
+        ? Buffer.concat([MAP16_4, head.subarray(3), STATE_KEY, state])
+        : this.codec.encode({ event: 'uvm_state_update', tid, changed, state: this.codec.decode(state, 'msgpack') }, 'msgpack')
     } catch {
       return
     }
     this.pubSends = this.pubSends.then(() => this.publisher.send([PUB_TOPIC, payload])).catch(() => {})
   }
+
+  /**
+   * The Genesis Object at depth 1 as msgpack, for the PUB event after each commit. Most commits
+   * change none of what it shows, so it is kept with every object it read (and the state read) and
+   * the structure epoch (lookups that did not read), and made again only when one of those changed.
+   */
+  private genesisState(): Buffer {
+    const c = this.pubCache
+    if (c !== undefined && c.epoch === this.image.kernel.structEpoch && c.deps.every((d, i) => d.state === c.states[i])) return c.bytes
+    const deps = new Set<Obj>()
+    const epoch = this.image.kernel.structEpoch
+    const state = read(this.image, (tx) => {
+      const plain = tx.read
+      tx.read = (o: Obj) => { deps.add(o); return plain.call(tx, o) }
+      return new WireWriter(tx).object(resolveTarget(tx, 'genesis'), 1)
+    })
+    // Own copy: the codec's buffers are reused by later encodes.
+    const bytes = Buffer.from(this.codec.encode(state, 'msgpack'))
+    const list = [...deps]
+    this.pubCache = { epoch, deps: list, states: list.map((d) => d.state), bytes }
+    return bytes
+  }
 }
+
+const MAP16_4 = Buffer.from([0xde, 0, 4])
+const STATE_KEY = Buffer.from([0xa5, ...Buffer.from('state')])
 
 /** Commands whose work is one transaction of the handler's own, begun on the client's chain. */
 const PIPELINED = new Set(['update_property', 'create_method'])
+
+/** Commands that read nothing of the image: they need no earlier request finished, only their reply in order. */
+const STATELESS = new Set(['ping', 'describe'])
 
 /** One client's order: when its next pipelined request may begin, when every request so far is done, when its last reply was sent. */
 interface Lane {
