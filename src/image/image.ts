@@ -44,7 +44,9 @@ export const IMAGE_FORMAT = 1
 interface Prepared {
   tid: number
   ops: Op[]
-  written: [Obj, State][]
+  /** The objects written and their new states, index by index. */
+  objs: Obj[]
+  states: State[]
   publish: () => CommitInfo & { tid: number; written: Obj[] }
 }
 
@@ -96,11 +98,11 @@ export class CommitChain {
     return { after: last, overlay: this.overlay }
   }
 
-  queued(q: QueuedCommit, written: readonly [Obj, State][] | undefined): void {
+  queued(q: QueuedCommit, objs: readonly Obj[] | undefined, states: readonly State[] | undefined): void {
     this.last = q
-    if (written !== undefined && written.length > 0) {
+    if (objs !== undefined && objs.length > 0) {
       const next = new Map(this.overlay)
-      for (const [obj, state] of written) next.set(obj, state)
+      for (let i = 0; i < objs.length; i++) next.set(objs[i]!, states![i]!)
       this.overlay = next
     }
     this.onQueued?.()
@@ -277,14 +279,14 @@ export class Image {
       const q: QueuedCommit = { ops: prepared?.ops ?? [], tid: prepared?.tid, publish: prepared?.publish, meta: tx.meta, chain: tx.chain, resolve, reject, status: 'queued' }
       if (prepared !== undefined) {
         this.preparedTid = prepared.tid
-        for (const [obj] of prepared.written) this.pendingSerials.set(obj, prepared.tid)
+        for (const obj of prepared.objs) this.pendingSerials.set(obj, prepared.tid)
       }
       this.queue.push(q)
       // Start the batch one macrotask later, not now: writers whose previous commits were just
       // acknowledged re-enqueue in the current microtask checkpoint, and so join this batch
       // instead of the first of them getting an fsync to itself (costs one event-loop turn).
       if (this.writing === undefined) this.writing = new Promise<void>((r) => setImmediate(r)).then(() => this.drain())
-      tx.chain?.queued(q, prepared?.written)
+      tx.chain?.queued(q, prepared?.objs, prepared?.states)
     })
   }
 
@@ -366,71 +368,82 @@ export class Image {
   private prepare(tx: Transaction, tid: number): Prepared | undefined {
     const pendingSerials = this.pendingSerials
     const conflicts: number[] = []
-    const written: [Obj, State][] = []
+    const objs: Obj[] = []
+    const states: State[] = []
     const created = tx.created
-    for (const [obj, state] of tx.writes) {
+    const writes = tx.writes
+    const bases = tx.bases
+    for (const [obj, state] of writes) {
       if (created.has(obj)) continue
-      const base = tx.bases.get(obj)!
+      const base = bases.get(obj)!
       if ((pendingSerials.get(obj) ?? obj.serial) !== base.serial) conflicts.push(obj.oid)
-      else written.push([obj, state])
+      else { objs.push(obj); states.push(state) }
     }
     if (conflicts.length > 0) throw new Conflict(conflicts)
+    const existing = objs.length
     if (created.size !== 0) {
       // A new object is written only when something committed reaches it.
-      const fresh: Obj[] = []
       const seen = new Set<Obj>()
-      const reach = (o: Obj) => {
-        if (!created.has(o) || seen.has(o)) return
-        seen.add(o)
-        fresh.push(o)
-      }
-      if (created.has(this.root)) reach(this.root)
       const refs: Obj[] = []
-      for (const [, s] of written) referencesOf(s, refs)
-      for (const r of refs) reach(r)
-      for (let i = 0; i < fresh.length; i++) {
+      if (created.has(this.root)) refs.push(this.root)
+      for (let i = 0; i < existing; i++) referencesOf(states[i]!, refs)
+      // In the order found: what the committed objects reach, then what each of those reaches.
+      for (let i = existing; ; i++) {
+        for (let r = 0; r < refs.length; r++) {
+          const o = refs[r]!
+          if (!created.has(o) || seen.has(o)) continue
+          seen.add(o)
+          objs.push(o)
+          states.push(writes.get(o)!)
+        }
+        if (i >= objs.length) break
         refs.length = 0
-        for (const r of referencesOf(tx.writes.get(fresh[i]!)!, refs)) reach(r)
+        referencesOf(states[i]!, refs)
       }
-      for (const o of fresh) written.push([o, tx.writes.get(o)!])
     }
-    if (written.length === 0) return undefined
+    const n = objs.length
+    if (n === 0) return undefined
 
     // Encode into a batch of this transaction's own: if anything throws, nothing of it is accepted.
     const time = Date.now()
     const ops: Op[] = []
-    const oids: number[] = new Array(written.length)
-    const bases = tx.bases
-    for (let i = 0; i < written.length; i++) {
-      const [obj, state] = written[i]!
-      const base = bases.get(obj)
-      const prev = base?.serial ?? 0
+    const oids: number[] = new Array(n)
+    const codec = this.codec
+    for (let i = 0; i < n; i++) {
+      const obj = objs[i]!
+      const state = states[i]!
+      const oid = obj.oid
+      const base = i < existing ? bases.get(obj) : undefined
+      const prev = base === undefined ? 0 : base.serial
       state.serial = tid
       state.prevSerial = prev
-      state.bytes = this.codec.encodeState(state, tid, prev)
-      oids[i] = obj.oid
-      ops.push({ type: 'put', key: objectKey(obj.oid), value: state.bytes })
-      if (base !== undefined) ops.push({ type: 'put', key: revisionKey(obj.oid, prev), value: base.bytes! })
+      const bytes = codec.encodeState(state, tid, prev)
+      state.bytes = bytes
+      oids[i] = oid
+      ops.push({ type: 'put', key: objectKey(oid), value: bytes })
+      if (base !== undefined) ops.push({ type: 'put', key: revisionKey(oid, prev), value: base.bytes! })
     }
     const meta = tx.meta
-    ops.push({ type: 'put', key: txKey(tid), value: this.codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
+    ops.push({ type: 'put', key: txKey(tid), value: codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
     const publish = () => {
       let structural = false
-      for (const [obj, state] of written) {
+      for (let i = 0; i < n; i++) {
+        const obj = objs[i]!
+        const state = states[i]!
         const wasGhost = obj.state === undefined
         obj.state = state
         obj.serial = tid
         if (state.structChanged) {
           obj.structVersion++
           state.structChanged = false
-          if (!created.has(obj)) structural = true
+          if (i < existing) structural = true
         }
         if (wasGhost) this.cache.loaded(obj)
       }
       if (structural) this.kernel.structEpoch++
-      return { tid, time, oids, meta, written: written.map(([o]) => o) }
+      return { tid, time, oids, meta, written: objs }
     }
-    return { tid, ops, written, publish }
+    return { tid, ops, objs, states, publish }
   }
 
   private encodeMeta(lastTid: number): Uint8Array {
