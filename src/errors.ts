@@ -14,6 +14,7 @@ export const ErrorCodes = {
   IMAGE_CONFLICT: 'another transaction committed a change to the same object first (retryable)',
   IMAGE_IN_USE: 'the image is held by another process',
   IMAGE_CLOSED: 'the image or transaction is closed',
+  IMAGE_WRITE_FAILED: 'the store failed to write a commit (or one accepted before it that it was checked against): nothing of it was written',
   IMAGE_TX_FINISHED: 'the transaction was already committed or aborted',
   IMAGE_UNDO_REFUSED: 'undo would overwrite a later change, or the revisions were packed',
   IMAGE_UNKNOWN_TID: 'no transaction with that tid',

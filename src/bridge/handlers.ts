@@ -2,7 +2,7 @@ import type { HardenedRealm } from '../act/index.js'
 import { runAct } from '../act/index.js'
 import type { Command, Reply } from '../covenant/index.js'
 import { covenantJsonSchema } from '../covenant/index.js'
-import type { Image, Transaction } from '../image/index.js'
+import type { CommitChain, Image, Transaction } from '../image/index.js'
 import { Method, setSlot, writeSlot } from '../kernel/index.js'
 import { resolveTarget } from './target.js'
 import type { WriteGate } from './write-gate.js'
@@ -29,8 +29,11 @@ export interface HandlerContext {
   wallTimeoutMs?: number
 }
 
-/** The UVM's answer to one valid command. Throws UvmErrors; the server turns them into error replies. */
-export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> {
+/**
+ * The UVM's answer to one valid command. Throws UvmErrors; the server turns them into error replies.
+ * `chain`: the client's commit chain, for the writes that are one transaction of their own here.
+ */
+export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitChain): Promise<Reply> {
   const id = cmd.id
   const target = cmd.target ?? cmd.target_uuid
   const echo = id !== undefined ? { id } : {}
@@ -61,7 +64,7 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
       assertNesting(cmd.property_value, 'property_value')
       const { info } = await withRetries(ctx, () => ctx.image.transact((tx) => {
         setSlot(tx, resolveTarget(tx, target), cmd.property_name, fromWire(tx, cmd.property_value, 'property_value'))
-      }, { retries: 0, meta: { description: `update_property ${cmd.property_name}`, ext: { command: 'update_property', target: target ?? 'genesis' } } }))
+      }, { retries: 0, chain, meta: { description: `update_property ${cmd.property_name}`, ext: { command: 'update_property', target: target ?? 'genesis' } } }))
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'create_method': {
@@ -69,7 +72,7 @@ export async function handle(ctx: HandlerContext, cmd: Command): Promise<Reply> 
       ctx.realm.compileMethod(cmd.method_code, cmd.method_name)
       const { info } = await withRetries(ctx, () => ctx.image.transact((tx) => {
         writeSlot(tx, resolveTarget(tx, target), cmd.method_name, new Method(cmd.method_code))
-      }, { retries: 0, meta: { description: `create_method ${cmd.method_name}`, ext: { command: 'create_method', target: target ?? 'genesis', source: cmd.method_code } } }))
+      }, { retries: 0, chain, meta: { description: `create_method ${cmd.method_name}`, ext: { command: 'create_method', target: target ?? 'genesis', source: cmd.method_code } } }))
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'send_message': {

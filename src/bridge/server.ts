@@ -2,6 +2,8 @@ import * as zmq from 'zeromq'
 import type { HardenedRealm } from '../act/index.js'
 import { Command, PUB_TOPIC } from '../covenant/index.js'
 import type { Reply, RequestId } from '../covenant/index.js'
+import { CommitChain } from '../image/index.js'
+import type { Obj, State } from '../kernel/index.js'
 import type { Image } from '../image/index.js'
 import { errorReply, simpleError } from './errors.js'
 import { handle, read } from './handlers.js'
@@ -74,7 +76,7 @@ export class BridgeServer {
   /** Commands in flight per client (handled or waiting). */
   private readonly queued = new Map<string, number>()
   private readonly log: (r: RequestLog) => void
-  private readonly perClient = new Map<string, Promise<void>>()
+  private readonly lanes = new Map<string, Lane>()
   private inFlight = 0
   private idle: (() => void) | undefined
   private routerSends: Promise<unknown> = Promise.resolve()
@@ -82,6 +84,7 @@ export class BridgeServer {
   private stopping = false
   private loop: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
+  private pubCache: { epoch: number; deps: Obj[]; states: (State | undefined)[]; bytes: Buffer } | undefined
   endpoint = ''
   pubEndpoint = ''
 
@@ -189,17 +192,37 @@ export class BridgeServer {
     }
     this.inFlight++
     this.queued.set(client, mine + 1)
-    // In order per client: each request waits for the previous one of the same client.
-    const previous = this.perClient.get(client) ?? Promise.resolve()
+    let lane = this.lanes.get(client)
+    if (lane === undefined) {
+      const settled = Promise.resolve()
+      lane = { chain: new CommitChain(), turn: settled, done: settled, replied: settled }
+      this.lanes.set(client, lane)
+    }
+    const request = this.parse(payload)
+    // In order per client. A write that is one transaction of the handler's own may begin as soon as
+    // the previous request's transaction is in the commit queue (its lane's chain lets it see that
+    // one's changes), so one client's writes share fsyncs; anything else waits until every earlier
+    // request is done. Replies go out in request order, each once its own work is durable.
+    const pipelined = request.command !== undefined && PIPELINED.has(request.command.command)
+    const start = pipelined || (request.command !== undefined && STATELESS.has(request.command.command)) ? lane.turn : lane.done
+    let releaseTurn!: () => void
+    const turn = new Promise<void>((r) => { releaseTurn = r })
+    const previousReply = lane.replied
+    let replied!: () => void
+    lane.replied = new Promise<void>((r) => { replied = r })
+    const mineLane = lane
     // serve() answers every request itself; a failure must not stall this client's later requests.
-    const run = previous.then(() => this.serve(envelope, payload, client)).catch(() => {}).finally(() => {
-      if (this.perClient.get(client) === run) this.perClient.delete(client)
+    const run = start.then(() => this.serve(envelope, request, client, mineLane, pipelined ? releaseTurn : undefined, previousReply)).catch(() => {}).finally(() => {
+      releaseTurn()
+      replied()
       const left = this.queued.get(client)! - 1
-      if (left === 0) this.queued.delete(client)
+      if (left === 0) { this.queued.delete(client); this.lanes.delete(client) }
       else this.queued.set(client, left)
       if (--this.inFlight === 0 && this.idle) this.idle()
     })
-    this.perClient.set(client, run)
+    const previousDone = lane.done
+    lane.turn = turn
+    lane.done = previousDone === start ? run : Promise.all([run, previousDone]).then(() => {})
   }
 
   /** Answer `overloaded` without running the request (echoing its id when it decodes). */
@@ -212,32 +235,44 @@ export class BridgeServer {
     this.reply(envelope, format, simpleError('overloaded', message, id), { client: envelope[0]?.toString('hex') ?? '', command: '?', ...(id !== undefined && { id }), ms: 0 })
   }
 
-  private async serve(envelope: Buffer[], payload: Buffer, client: string): Promise<void> {
-    const started = performance.now()
+  /** Decode and validate a request payload (in arrival order, before its turn: it needs no image state). */
+  private parse(payload: Buffer): Request {
     const format = this.codec.formatOf(payload)
     let body: unknown
     try {
       body = this.codec.decode(payload, format)
     } catch (e) {
-      this.reply(envelope, format, simpleError('bad_frame', (e as Error).message), { client, command: '?', ms: 0 })
-      return
+      return { format, name: '?', error: simpleError('bad_frame', (e as Error).message) }
     }
     const id = idOf(body)
-    const command = typeof (body as { command?: unknown })?.command === 'string' ? String((body as { command: string }).command).slice(0, 64) : '?'
-    let reply: Reply
+    const name = typeof (body as { command?: unknown })?.command === 'string' ? String((body as { command: string }).command).slice(0, 64) : '?'
     const parsed = Command.safeParse(body)
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }))
-      const what = body === null || typeof body !== 'object' || Array.isArray(body) ? 'a request must be a map with a "command" field' : `invalid ${command === '?' ? 'request' : `'${command}' command`}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`
-      reply = simpleError('invalid_command', what, id, issues)
-    } else {
+      const what = body === null || typeof body !== 'object' || Array.isArray(body) ? 'a request must be a map with a "command" field' : `invalid ${name === '?' ? 'request' : `'${name}' command`}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`
+      return { format, id, name, error: simpleError('invalid_command', what, id, issues) }
+    }
+    return { format, id, name, command: parsed.data }
+  }
+
+  private async serve(envelope: Buffer[], request: Request, client: string, lane: Lane, queued: (() => void) | undefined, previousReply: Promise<void>): Promise<void> {
+    const started = performance.now()
+    const { format, id, name } = request
+    let reply: Reply
+    if (request.command === undefined) reply = request.error!
+    else {
+      // Handed over while this request runs: the chain calls it once this request's transaction is queued.
+      lane.chain.onQueued = queued
       try {
-        reply = await handle(this.ctx, parsed.data)
+        reply = await handle(this.ctx, request.command, lane.chain)
       } catch (e) {
         reply = errorReply(e, id)
+      } finally {
+        if (lane.chain.onQueued === queued) lane.chain.onQueued = undefined
       }
     }
-    this.reply(envelope, format, reply, { client, command, ...(id !== undefined && { id }), ms: performance.now() - started })
+    await previousReply
+    this.reply(envelope, format, reply, { client, command: name, ...(id !== undefined && { id }), ms: performance.now() - started })
   }
 
   private reply(envelope: Buffer[], format: WireFormat, reply: Reply, log: Omit<RequestLog, 'event'>): void {
@@ -249,6 +284,7 @@ export class BridgeServer {
     }
     // zeromq.js allows one send in progress per socket: chain them.
     this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {})
+    if (this.opts.log === undefined) return
     const code = reply.event === 'error' ? reply.error.code : undefined
     const tid = (reply as { tid?: number }).tid
     try {
@@ -260,17 +296,64 @@ export class BridgeServer {
     if (this.stopping && this.router.closed) return
     let payload: Buffer
     try {
-      payload = this.codec.encode(read(this.image, (tx) => ({
-        event: 'uvm_state_update',
-        tid,
-        changed,
-        state: new WireWriter(tx).object(resolveTarget(tx, 'genesis'), 1),
-      })), 'msgpack')
+      const head = this.codec.encode({ event: 'uvm_state_update', tid, changed }, 'msgpack')
+      // A 3-entry map (msgpackr writes map16 headers); the cached state goes in as its fourth entry: a msgpack map is its entries in a row.
+      const state = this.genesisState()
+      payload = head[0] === 0xde && head[1] === 0 && head[2] === 3
+        ? Buffer.concat([MAP16_4, head.subarray(3), STATE_KEY, state])
+        : this.codec.encode({ event: 'uvm_state_update', tid, changed, state: this.codec.decode(state, 'msgpack') }, 'msgpack')
     } catch {
       return
     }
     this.pubSends = this.pubSends.then(() => this.publisher.send([PUB_TOPIC, payload])).catch(() => {})
   }
+
+  /**
+   * The Genesis Object at depth 1 as msgpack, for the PUB event after each commit. Most commits
+   * change none of what it shows, so it is kept with every object it read (and the state read) and
+   * the structure epoch (lookups that did not read), and made again only when one of those changed.
+   */
+  private genesisState(): Buffer {
+    const c = this.pubCache
+    if (c !== undefined && c.epoch === this.image.kernel.structEpoch && c.deps.every((d, i) => d.state === c.states[i])) return c.bytes
+    const deps = new Set<Obj>()
+    const epoch = this.image.kernel.structEpoch
+    const state = read(this.image, (tx) => {
+      const plain = tx.read
+      tx.read = (o: Obj) => { deps.add(o); return plain.call(tx, o) }
+      return new WireWriter(tx).object(resolveTarget(tx, 'genesis'), 1)
+    })
+    // Own copy: the codec's buffers are reused by later encodes.
+    const bytes = Buffer.from(this.codec.encode(state, 'msgpack'))
+    const list = [...deps]
+    this.pubCache = { epoch, deps: list, states: list.map((d) => d.state), bytes }
+    return bytes
+  }
+}
+
+const MAP16_4 = Buffer.from([0xde, 0, 4])
+const STATE_KEY = Buffer.from([0xa5, ...Buffer.from('state')])
+
+/** Commands whose work is one transaction of the handler's own, begun on the client's chain. */
+const PIPELINED = new Set(['update_property', 'create_method'])
+
+/** Commands that read nothing of the image: they need no earlier request finished, only their reply in order. */
+const STATELESS = new Set(['ping', 'describe'])
+
+/** One client's order: when its next pipelined request may begin, when every request so far is done, when its last reply was sent. */
+interface Lane {
+  chain: CommitChain
+  turn: Promise<void>
+  done: Promise<void>
+  replied: Promise<void>
+}
+
+interface Request {
+  format: WireFormat
+  id?: RequestId
+  name: string
+  command?: Command
+  error?: Reply
 }
 
 function idOf(body: unknown): RequestId | undefined {

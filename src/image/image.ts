@@ -41,13 +41,75 @@ interface Meta {
 
 export const IMAGE_FORMAT = 1
 
+interface Prepared {
+  tid: number
+  ops: Op[]
+  /** The objects written and their new states, index by index. */
+  objs: Obj[]
+  states: State[]
+  publish: () => CommitInfo & { tid: number; written: Obj[] }
+}
+
+function dependentFailed(): UvmError {
+  return new UvmError('IMAGE_WRITE_FAILED', 'commit failed, nothing of it was written: the write of a commit accepted before it failed')
+}
+
 export type CommitListener = (info: CommitInfo & { tid: number }) => void
 
-interface Pending {
-  tx: Transaction
+/** A transaction accepted into the commit queue: conflict-checked, given its tid, encoded. */
+export interface QueuedCommit {
+  /** The records to write (empty for a transaction that stores nothing but must wait for one it read from). */
+  ops: Op[]
+  /** undefined when nothing is stored. */
+  tid: number | undefined
+  publish: Prepared['publish'] | undefined
+  meta: TxMeta
+  chain: CommitChain | undefined
   resolve: (info: CommitInfo) => void
   reject: (e: unknown) => void
+  status: 'queued' | 'durable' | 'failed'
 }
+
+/**
+ * Transactions begun one after another that each see the changes of the ones before, as soon as
+ * those are in the commit queue rather than once they are durable (one bridge client's commands).
+ * Lets one writer have many transactions share an fsync while keeping its order. Nothing of a queued
+ * transaction is visible outside its chain until it is durable; a transaction that saw a queued one
+ * commits in the same or a later batch, so it is never durable without it, and fails when its write fails.
+ */
+export class CommitChain {
+  /** The chain's latest transaction in the commit queue. */
+  last: QueuedCommit | undefined
+  /** For each object written by a queued transaction of the chain, its newest such state. Replaced, never changed in place: transactions hold on to the one they began with. */
+  overlay: ReadonlyMap<Obj, State> = EMPTY_OVERLAY
+  /** Called when a transaction of the chain is accepted into the commit queue (the next one may begin). */
+  onQueued: (() => void) | undefined
+
+  /** What a transaction beginning now must see and wait for. */
+  pending(): { after: QueuedCommit; overlay: ReadonlyMap<Obj, State> } | undefined {
+    const last = this.last
+    if (last === undefined) return undefined
+    if (last.status !== 'queued') {
+      // Durable: everything in the overlay is published. Failed: none of it will ever be.
+      this.last = undefined
+      this.overlay = EMPTY_OVERLAY
+      return undefined
+    }
+    return { after: last, overlay: this.overlay }
+  }
+
+  queued(q: QueuedCommit, objs: readonly Obj[] | undefined, states: readonly State[] | undefined): void {
+    this.last = q
+    if (objs !== undefined && objs.length > 0) {
+      const next = new Map(this.overlay)
+      for (let i = 0; i < objs.length; i++) next.set(objs[i]!, states![i]!)
+      this.overlay = next
+    }
+    this.onQueued?.()
+  }
+}
+
+const EMPTY_OVERLAY: ReadonlyMap<Obj, State> = new Map()
 
 /**
  * A live image: one root object and everything reachable from it, persisted
@@ -67,8 +129,13 @@ export class Image {
   private readonly durable: boolean
   private readonly defaultUser: string
   private readonly listeners = new Set<CommitListener>()
-  private queue: Pending[] = []
+  /** Accepted, not yet being written: the next batch. */
+  private queue: QueuedCommit[] = []
   private writing: Promise<void> | undefined
+  /** The tid the last accepted transaction got (lastTid is the last durable one). */
+  private preparedTid = 0
+  /** Objects written by accepted, not yet published transactions: the serial they will have. */
+  private readonly pendingSerials = new Map<Obj, number>()
   private closed = false
 
   private constructor(readonly store: Store, opts: ImageOptions) {
@@ -106,9 +173,10 @@ export class Image {
 
   get location(): string { return this.store.location }
 
-  begin(meta: TxMeta = {}): Transaction {
+  /** A new transaction; on a `chain`, it sees that chain's queued, not yet durable transactions. */
+  begin(meta: TxMeta = {}, chain?: CommitChain): Transaction {
     this.assertOpen()
-    return new Transaction(this, { user: this.defaultUser, ...meta })
+    return new Transaction(this, { user: this.defaultUser, ...meta }, chain)
   }
 
   /**
@@ -116,10 +184,10 @@ export class Image {
    * `retries` times (each try is a fresh transaction: `work` must not keep
    * state across tries). Any other error aborts and is rethrown.
    */
-  async transact<T>(work: (tx: Transaction) => T | Promise<T>, opts: { retries?: number; meta?: TxMeta } = {}): Promise<{ value: T; info: CommitInfo }> {
+  async transact<T>(work: (tx: Transaction) => T | Promise<T>, opts: { retries?: number; meta?: TxMeta; chain?: CommitChain } = {}): Promise<{ value: T; info: CommitInfo }> {
     const retries = opts.retries ?? 5
     for (let attempt = 0; ; attempt++) {
-      const tx = this.begin(opts.meta)
+      const tx = this.begin(opts.meta, opts.chain)
       try {
         const value = await work(tx)
         const info = await tx.commit()
@@ -187,19 +255,38 @@ export class Image {
   }
 
   /**
-   * Commit through the group-commit queue: transactions that arrive while a
-   * batch is being written go together in the next batch, so concurrent
-   * writers share one fsync. Each transaction is still all-or-nothing.
+   * Commit through the group-commit queue. The transaction is checked for conflicts (against
+   * committed states and against those of transactions already accepted), given its tid and
+   * encoded now; transactions accepted while a batch is being written go together in the next
+   * batch, so concurrent writers share one fsync. The promise settles once the batch is durable
+   * and published (or failed: then nothing of it was written).
    */
   commitTransaction(tx: Transaction): Promise<CommitInfo> {
     this.assertOpen()
-    if (tx.writes.size === 0) return Promise.resolve({ tid: undefined, time: Date.now(), oids: [], meta: tx.meta })
+    const after = tx.after
+    if (after !== undefined && after.status === 'failed') return Promise.reject(dependentFailed())
+    const waits = after !== undefined && after.status === 'queued'
+    if (tx.writes.size === 0 && !waits) return Promise.resolve({ tid: undefined, time: Date.now(), oids: [], meta: tx.meta })
+    let prepared: Prepared | undefined
+    try {
+      if (tx.writes.size !== 0) prepared = this.prepare(tx, this.preparedTid + 1)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    // Only new objects that nothing reaches: nothing to store, no transaction record.
+    if (prepared === undefined && !waits) return Promise.resolve({ tid: undefined, time: Date.now(), oids: [], meta: tx.meta })
     return new Promise((resolve, reject) => {
-      this.queue.push({ tx, resolve, reject })
+      const q: QueuedCommit = { ops: prepared?.ops ?? [], tid: prepared?.tid, publish: prepared?.publish, meta: tx.meta, chain: tx.chain, resolve, reject, status: 'queued' }
+      if (prepared !== undefined) {
+        this.preparedTid = prepared.tid
+        for (const obj of prepared.objs) this.pendingSerials.set(obj, prepared.tid)
+      }
+      this.queue.push(q)
       // Start the batch one macrotask later, not now: writers whose previous commits were just
       // acknowledged re-enqueue in the current microtask checkpoint, and so join this batch
       // instead of the first of them getting an fsync to itself (costs one event-loop turn).
       if (this.writing === undefined) this.writing = new Promise<void>((r) => setImmediate(r)).then(() => this.drain())
+      tx.chain?.queued(q, prepared?.objs, prepared?.states)
     })
   }
 
@@ -215,105 +302,148 @@ export class Image {
     }
   }
 
-  private async writeGroup(group: Pending[]): Promise<void> {
-    const ops: Op[] = []
-    const pendingSerials = new Map<Obj, number>()
-    const accepted: { p: Pending; publish: () => CommitInfo & { tid: number } }[] = []
-    let tid = this.lastTid
-    for (const p of group) {
+  private async writeGroup(group: QueuedCommit[]): Promise<void> {
+    let ops: Op[] | undefined
+    let tid = 0
+    for (const q of group) {
+      if (q.tid === undefined) continue
+      tid = q.tid
+      if (ops === undefined) ops = q.ops
+      else for (const op of q.ops) ops.push(op)
+    }
+    if (ops !== undefined) {
+      ops.push({ type: 'put', key: META, value: this.encodeMeta(tid) })
       try {
-        const publish = this.prepare(p.tx, tid + 1, pendingSerials, ops)
-        if (publish === undefined) {
-          // Only new objects that nothing reaches: nothing to store, no transaction record.
-          p.resolve({ tid: undefined, time: Date.now(), oids: [], meta: p.tx.meta })
-          continue
-        }
-        tid++
-        accepted.push({ p, publish })
+        await this.store.write(ops, this.durable)
       } catch (e) {
-        p.reject(e)
+        this.failQueued(group, (e as Error).message)
+        return
       }
+      this.lastTid = tid
     }
-    if (accepted.length === 0) return
-    ops.push({ type: 'put', key: META, value: this.encodeMeta(tid) })
-    try {
-      await this.store.write(ops, this.durable)
-    } catch (e) {
-      for (const a of accepted) a.p.reject(new UvmError('IMAGE_CLOSED', `commit failed, nothing was written: ${(e as Error).message}`))
-      return
-    }
-    this.lastTid = tid
-    for (const a of accepted) {
-      const info = a.publish()
-      a.p.resolve(info)
+    for (const q of group) {
+      q.status = 'durable'
+      if (q.publish === undefined) {
+        q.resolve({ tid: undefined, time: Date.now(), oids: [], meta: q.meta })
+        continue
+      }
+      const info = q.publish()
+      for (const obj of info.written) if (this.pendingSerials.get(obj) === info.tid) this.pendingSerials.delete(obj)
+      if (q.chain !== undefined && q.chain.last === q) {
+        // Everything the chain had queued is published now.
+        q.chain.last = undefined
+        q.chain.overlay = EMPTY_OVERLAY
+      }
+      const out = { tid: info.tid, time: info.time, oids: info.oids, meta: info.meta }
+      q.resolve(out)
       for (const l of this.listeners) {
-        try { l(info) } catch { /* a listener's failure must not undo a durable commit */ }
+        try { l(out) } catch { /* a listener's failure must not undo a durable commit */ }
       }
     }
   }
 
   /**
-   * Check a transaction for conflicts and encode it; returns the in-memory
+   * The batch failed: nothing of it was written. Every transaction accepted after it fails too,
+   * nothing of them written either: they were checked against its states (and some read them).
+   */
+  private failQueued(group: QueuedCommit[], why: string): void {
+    const later = this.queue
+    this.queue = []
+    this.pendingSerials.clear()
+    this.preparedTid = this.lastTid
+    for (const q of group) {
+      q.status = 'failed'
+      q.reject(new UvmError('IMAGE_WRITE_FAILED', `commit failed, nothing of it was written: ${why}`))
+    }
+    for (const q of later) {
+      q.status = 'failed'
+      q.reject(dependentFailed())
+    }
+  }
+
+  /**
+   * Check a transaction for conflicts and encode it; returns its records and the in-memory
    * publication to run once durable, or undefined when there is nothing to store.
    */
-  private prepare(tx: Transaction, tid: number, pendingSerials: Map<Obj, number>, ops: Op[]): (() => CommitInfo & { tid: number }) | undefined {
+  private prepare(tx: Transaction, tid: number): Prepared | undefined {
+    const pendingSerials = this.pendingSerials
     const conflicts: number[] = []
-    const written: [Obj, State][] = []
-    for (const [obj, state] of tx.writes) {
-      if (tx.created.has(obj)) continue
-      const base = tx.bases.get(obj)!
+    const objs: Obj[] = []
+    const states: State[] = []
+    const created = tx.created
+    const writes = tx.writes
+    const bases = tx.bases
+    for (const [obj, state] of writes) {
+      if (created.has(obj)) continue
+      const base = bases.get(obj)!
       if ((pendingSerials.get(obj) ?? obj.serial) !== base.serial) conflicts.push(obj.oid)
-      else written.push([obj, state])
+      else { objs.push(obj); states.push(state) }
     }
     if (conflicts.length > 0) throw new Conflict(conflicts)
-    // A new object is written only when something committed reaches it.
-    const fresh: Obj[] = []
-    const seen = new Set<Obj>()
-    const reach = (o: Obj) => {
-      if (!tx.created.has(o) || seen.has(o)) return
-      seen.add(o)
-      fresh.push(o)
+    const existing = objs.length
+    if (created.size !== 0) {
+      // A new object is written only when something committed reaches it.
+      const seen = new Set<Obj>()
+      const refs: Obj[] = []
+      if (created.has(this.root)) refs.push(this.root)
+      for (let i = 0; i < existing; i++) referencesOf(states[i]!, refs)
+      // In the order found: what the committed objects reach, then what each of those reaches.
+      for (let i = existing; ; i++) {
+        for (let r = 0; r < refs.length; r++) {
+          const o = refs[r]!
+          if (!created.has(o) || seen.has(o)) continue
+          seen.add(o)
+          objs.push(o)
+          states.push(writes.get(o)!)
+        }
+        if (i >= objs.length) break
+        refs.length = 0
+        referencesOf(states[i]!, refs)
+      }
     }
-    if (tx.created.has(this.root)) reach(this.root)
-    for (const [, s] of written) for (const r of referencesOf(s)) reach(r)
-    for (let i = 0; i < fresh.length; i++) for (const r of referencesOf(tx.writes.get(fresh[i]!)!)) reach(r)
-    for (const o of fresh) written.push([o, tx.writes.get(o)!])
-    if (written.length === 0) return undefined
+    const n = objs.length
+    if (n === 0) return undefined
 
-    // Encode into a batch of this transaction's own: if anything throws, nothing of it joins the group.
+    // Encode into a batch of this transaction's own: if anything throws, nothing of it is accepted.
     const time = Date.now()
-    const mine: Op[] = []
-    for (const [obj, state] of written) {
-      const base = tx.bases.get(obj)
-      const prev = base?.serial ?? 0
+    const ops: Op[] = []
+    const oids: number[] = new Array(n)
+    const codec = this.codec
+    for (let i = 0; i < n; i++) {
+      const obj = objs[i]!
+      const state = states[i]!
+      const oid = obj.oid
+      const base = i < existing ? bases.get(obj) : undefined
+      const prev = base === undefined ? 0 : base.serial
       state.serial = tid
       state.prevSerial = prev
-      state.bytes = this.codec.encodeState(state, tid, prev)
-      mine.push({ type: 'put', key: objectKey(obj.oid), value: state.bytes })
-      if (base !== undefined) mine.push({ type: 'put', key: revisionKey(obj.oid, prev), value: base.bytes! })
+      const bytes = codec.encodeState(state, tid, prev)
+      state.bytes = bytes
+      oids[i] = oid
+      ops.push({ type: 'put', key: objectKey(oid), value: bytes })
+      if (base !== undefined) ops.push({ type: 'put', key: revisionKey(oid, prev), value: base.bytes! })
     }
-    const oids = written.map(([o]) => o.oid)
     const meta = tx.meta
-    mine.push({ type: 'put', key: txKey(tid), value: this.codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
-    for (const op of mine) ops.push(op)
-    for (const [obj] of written) pendingSerials.set(obj, tid)
-    const created = tx.created
-    return () => {
+    ops.push({ type: 'put', key: txKey(tid), value: codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
+    const publish = () => {
       let structural = false
-      for (const [obj, state] of written) {
+      for (let i = 0; i < n; i++) {
+        const obj = objs[i]!
+        const state = states[i]!
         const wasGhost = obj.state === undefined
         obj.state = state
         obj.serial = tid
         if (state.structChanged) {
           obj.structVersion++
           state.structChanged = false
-          if (!created.has(obj)) structural = true
+          if (i < existing) structural = true
         }
         if (wasGhost) this.cache.loaded(obj)
       }
       if (structural) this.kernel.structEpoch++
-      return { tid, time, oids, meta }
+      return { tid, time, oids, meta, written: objs }
     }
+    return { tid, ops, objs, states, publish }
   }
 
   private encodeMeta(lastTid: number): Uint8Array {
@@ -333,6 +463,7 @@ export class Image {
     this.cache.pin(this.traits)
     this.nextOid = meta.nextOid ?? 0
     this.lastTid = meta.lastTid ?? 0
+    this.preparedTid = this.lastTid
     this.created = meta.created ?? 0
   }
 

@@ -1,6 +1,6 @@
 /** The live image: a ZODB analogue on abstract-level (classic-level folders, memory-level scratch images). */
-export { Image, IMAGE_FORMAT } from './image.js'
-export type { ImageOptions, CommitListener } from './image.js'
+export { Image, IMAGE_FORMAT, CommitChain } from './image.js'
+export type { ImageOptions, CommitListener, QueuedCommit } from './image.js'
 export { Transaction } from './transaction.js'
 export type { TxMeta, CommitInfo, Savepoint, TxStatus } from './transaction.js'
 export { Store } from './store.js'

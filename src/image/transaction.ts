@@ -1,7 +1,7 @@
 import { UvmError } from '../errors.js'
 import type { Heap, Kernel } from '../kernel/index.js'
 import { Obj, State, Surface } from '../kernel/index.js'
-import type { Image } from './image.js'
+import type { CommitChain, Image, QueuedCommit } from './image.js'
 
 /** What a transaction record remembers besides the changed objects. */
 export interface TxMeta {
@@ -52,13 +52,29 @@ export class Transaction implements Heap {
 
   /** The image's kernel, as a field: every send reads it. */
   readonly kernel: Kernel
+  /** On a chain: the chain's queued transaction this one saw (it commits only if that one does). */
+  readonly after: QueuedCommit | undefined
+  /** On a chain: the states the chain's queued transactions wrote, read before the committed ones. */
+  private readonly overlay: ReadonlyMap<Obj, State> | undefined
 
-  constructor(readonly image: Image, meta: TxMeta = {}) {
+  constructor(readonly image: Image, meta: TxMeta = {}, chain?: CommitChain) {
     this.kernel = image.kernel
     this.snapshot = image.lastTid
     this.meta = { ...meta }
     this.surface = new Surface(this)
+    this.chain = chain
+    const pending = chain?.pending()
+    this.after = pending?.after
+    if (pending !== undefined && pending.overlay.size > 0) {
+      this.overlay = pending.overlay
+      // The shared lookup caches describe committed structure, and their data fast path committed
+      // values: this view sees newer states than those, so it walks and reads for itself.
+      this.structDirty = true
+    }
   }
+
+  /** The chain this transaction was begun on, if any. */
+  readonly chain: CommitChain | undefined
 
   get traits(): Obj { return this.image.traits }
 
@@ -66,6 +82,10 @@ export class Transaction implements Heap {
     if (this.writes.size !== 0) {
       const w = this.writes.get(obj)
       if (w !== undefined) return w
+    }
+    if (this.overlay !== undefined) {
+      const o = this.overlay.get(obj)
+      if (o !== undefined) return o
     }
     const s = obj.state ?? this.image.load(obj)
     obj.touched = true
@@ -134,7 +154,7 @@ export class Transaction implements Heap {
   /** The object with this oid, as a proxy; undefined when the image has no such object. */
   byOid(oid: number): Record<string, any> | undefined {
     const obj = this.image.handle(oid)
-    if (!this.created.has(obj) && !this.image.exists(obj)) return undefined
+    if (!this.created.has(obj) && this.overlay?.has(obj) !== true && !this.image.exists(obj)) return undefined
     return this.surface.proxy(obj) as Record<string, any>
   }
 

@@ -103,6 +103,27 @@ describe('subscribe() (client.ts)', () => {
   })
 })
 
+describe('the published state is remade when anything it shows changed, and only then', () => {
+  it('a change to a prototype shown by name, to a slot of genesis, or to its structure shows in the next event', async () => {
+    const sub = collect(bridge.server.pubEndpoint)
+    try {
+      await warmUp(() => sub.events.length > 0)
+      const a = await client.act('const t = new UvmObject(); t.v = 1; genesis.shown = t; prototypes.Shown = t')
+      expect(((await sub.next((e) => e.tid === a.tid)).state as any).$slots.shown.$print).toMatch(/^<Shown #/)
+      // nothing genesis shows: the same state again
+      const b = await client.act('genesis.shown.v = 2')
+      expect(((await sub.next((e) => e.tid === b.tid)).state as any).$slots.shown.$print).toMatch(/^<Shown #/)
+      // the registry renames it: the name shown for genesis.shown changes, though genesis did not
+      const c = await client.act('prototypes.Renamed = prototypes.Shown; prototypes.removeSlot("Shown")')
+      expect(((await sub.next((e) => e.tid === c.tid)).state as any).$slots.shown.$print).toMatch(/^<Renamed #/)
+      const d = await client.set('shown', 5)
+      expect(((await sub.next((e) => e.tid === d.tid)).state as any).$slots.shown).toBe(5)
+    } finally {
+      await sub.stop()
+    }
+  })
+})
+
 describe('a raw zmq.Subscriber', () => {
   it('gets two frames: the topic and a MessagePack payload that matches the covenant', async () => {
     const sub = new zmq.Subscriber({ linger: 0, receiveTimeout: 5000 })
