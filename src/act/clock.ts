@@ -22,7 +22,7 @@ export interface Clock {
   /** [0]: milliseconds since the clock started, as last written by the worker. */
   readonly now: Float64Array
   /** False once the worker has failed or exited: nothing advances `now` any more. */
-  alive(): boolean
+  running: boolean
 }
 
 const SOURCE = `
@@ -37,11 +37,11 @@ let processClock: Clock | undefined
 export function clock(): Clock {
   if (processClock !== undefined) return processClock
   const buffer = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT)
-  let alive = true
+  const c: Clock = { now: new Float64Array(buffer), running: true }
   const worker = new Worker(SOURCE, { eval: true, workerData: buffer, name: 'uvm-clock' })
   worker.unref()
-  worker.on('error', () => { alive = false })
-  worker.on('exit', () => { alive = false; processClock = undefined })
-  processClock = { now: new Float64Array(buffer), alive: () => alive }
-  return processClock
+  worker.on('error', () => { c.running = false })
+  worker.on('exit', () => { c.running = false; processClock = undefined })
+  processClock = c
+  return c
 }

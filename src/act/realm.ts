@@ -384,7 +384,7 @@ export class HardenedRealm implements Realm {
     }
     this.#startEntry(timeoutMs)
     // Without a running clock the checkpoints never fire: every entry then goes under node's watchdog.
-    if (owner === undefined && fn !== undefined && this.#clock.alive()) return this.#call(fn, thisArg, args, timeoutMs)
+    if (owner === undefined && fn !== undefined && this.#clock.running) return this.#call(fn, thisArg, args, timeoutMs)
     this.#kit.arm(fn, thisArg, args)
     let result: unknown
     this.#current = owner
@@ -415,33 +415,43 @@ export class HardenedRealm implements Realm {
    * calls. The kernel's hot path: no arguments array is built for up to three arguments.
    */
   callMethod(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
-    if (this.#depth > 0) {
-      this.#depth++
-      try { return callWithSelf(fn, self, args) } finally { this.#depth-- }
-    }
-    if (!this.#clock.alive()) return this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs)
-    this.#startEntry(this.cpuTimeoutMs)
+    if (this.#depth !== 0) return this.#nested(fn, self, args)
+    const clock = this.#clock
+    if (!clock.running) return this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs)
+    // An entry from the host: the deadline the checkpoints compare the clock with.
+    this.#deadline[0] = clock.now[0]! + this.cpuTimeoutMs
+    this.#overdue = false
     this.#depth = 1
     let result: unknown
     try {
       result = callWithSelf(fn, self, args)
     } catch (e) {
-      if (this.#overdue) throw cpuTimeout(this.cpuTimeoutMs)
-      throw e
+      throw this.#overdue ? cpuTimeout(this.cpuTimeoutMs) : e
     } finally {
-      this.#endCall()
+      this.#depth = 0
+      if (!this.#drainPending) this.#scheduleDrain()
     }
     if (this.#overdue) throw cpuTimeout(this.cpuTimeoutMs)
     return result
   }
 
+  #nested(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
+    this.#depth++
+    try { return callWithSelf(fn, self, args) } finally { this.#depth-- }
+  }
+
+  /**
+   * After an entry from the host. The deadline is left as it was: sandbox code runs only inside
+   * entries, and the next entry sets its own.
+   */
   #endCall(): void {
     this.#depth = 0
-    this.#deadline[0] = Infinity
-    if (!this.#drainPending) {
-      this.#drainPending = true
-      queueMicrotask(this.#drainSoon)
-    }
+    if (!this.#drainPending) this.#scheduleDrain()
+  }
+
+  #scheduleDrain(): void {
+    this.#drainPending = true
+    queueMicrotask(this.#drainSoon)
   }
 
   /** A direct call from the host: no trampoline, so the context's promise jobs are drained soon after. */
@@ -472,7 +482,7 @@ export class HardenedRealm implements Realm {
     this.#startEntry(this.#drainLimit())
     this.#depth = 1
     try {
-      this.#trampoline.runInContext(this.#context, this.#clock.alive() ? undefined : { timeout: this.#drainLimit() })
+      this.#trampoline.runInContext(this.#context, this.#clock.running ? undefined : { timeout: this.#drainLimit() })
     } catch (e) {
       if (!isScriptTimeout(e)) throw e
       this.#overdue = true

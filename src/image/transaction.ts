@@ -43,6 +43,8 @@ export class Transaction implements Heap {
   /** Objects made by this transaction (written at commit only if reachable). */
   created = new Set<Obj>()
   structDirty = false
+  /** See Heap.stamp: renewed by every write and rollback, 0 once ended. */
+  stamp: number
   snapshot: number
   status: TxStatus = 'active'
   readonly surface: Surface
@@ -59,6 +61,7 @@ export class Transaction implements Heap {
 
   constructor(readonly image: Image, meta: TxMeta = {}, chain?: CommitChain) {
     this.kernel = image.kernel
+    this.stamp = this.kernel.newStamp()
     this.snapshot = image.lastTid
     this.meta = { ...meta }
     this.surface = new Surface(this)
@@ -94,6 +97,8 @@ export class Transaction implements Heap {
 
   write(obj: Obj): State {
     this.assertWritable()
+    // The caller is about to change what this view sees.
+    this.stamp = this.kernel.newStamp()
     let w = this.writes.get(obj)
     if (w !== undefined) return w
     const base = this.read(obj)
@@ -105,6 +110,7 @@ export class Transaction implements Heap {
 
   create(): Obj {
     this.assertWritable()
+    this.stamp = this.kernel.newStamp()
     const obj = this.image.allocate()
     this.writes.set(obj, new State())
     this.created.add(obj)
@@ -129,6 +135,7 @@ export class Transaction implements Heap {
       return
     }
     this.assertWritable()
+    this.stamp = this.kernel.newStamp()
     const w = state.clone()
     w.structChanged = true
     this.writes.set(obj, w)
@@ -173,6 +180,7 @@ export class Transaction implements Heap {
     return {
       rollback: () => {
         this.assertWritable()
+        this.stamp = this.kernel.newStamp()
         this.writes = cloneWrites(writes)
         this.bases = new Map(bases)
         this.created = new Set(created)
@@ -209,6 +217,8 @@ export class Transaction implements Heap {
 
   private finish(status: TxStatus): void {
     this.status = status
+    // An ended view reads the latest committed state (below): nothing may be remembered for it.
+    this.stamp = 0
     this.writes = new Map()
     this.bases = new Map()
     this.created = new Set()

@@ -31,6 +31,11 @@ export interface Heap {
    * committed ones, so it must not use or fill the shared lookup caches.
    */
   structDirty: boolean
+  /**
+   * Renewed whenever what this view sees may have changed (a write, a rollback), unique across the
+   * views of one kernel; 0 once the view has ended. Send sites remember answers per stamp.
+   */
+  readonly stamp: number
   /** The JS face of this view: proxies, tracked data, the DNU guard. */
   readonly surface: Surface
 }

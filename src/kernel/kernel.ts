@@ -6,9 +6,21 @@ import type { PrimitiveTable } from './primitives.js'
 import { printString, primitives as standardPrimitives } from './primitives.js'
 import type { Realm, RealmFunction } from './realm.js'
 import type { ValueResolver } from './values.js'
+import { SendSite } from './send-site.js'
 import { Method, Primitive } from './values.js'
 
 export const DNU = 'doesNotUnderstand:'
+
+/** Selectors with an interned send site; a program has far fewer, an act inventing selectors may not. */
+const MAX_SITES = 4096
+
+/** The compiled function of `m`, remembered on the receiver's lookup cache entry when that entry holds it. */
+function method(kernel: Kernel, receiver: Obj, m: Method, selector: string): RealmFunction {
+  const fn = m.compiledIn === kernel.realm ? m.compiled as RealmFunction : kernel.compile(m, selector)
+  const hit = receiver.lookupCache?.get(selector)
+  if (hit !== undefined && hit.value === m) { hit.fn = fn; hit.fnFor = m }
+  return fn
+}
 
 /**
  * The object model of one image: message send, doesNotUnderstand:, method
@@ -32,25 +44,63 @@ export class Kernel implements ValueResolver {
    * "nothing structural happened" check before checking their own path exactly.
    */
   structEpoch = 0
+  private stamps = 0
 
   constructor(readonly realm: Realm, primitives: PrimitiveTable = standardPrimitives) {
     this.primitives = primitives
   }
 
-  /** Send `selector` to `receiver` with JS-facing arguments; returns a JS-facing value. */
+  /**
+   * Send `selector` to `receiver` with JS-facing arguments; returns a JS-facing value. Goes through
+   * the selector's interned send site (its inline cache answers a repeated send in an unchanged view).
+   */
   send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
+    const site = this.sites.get(selector) ?? this.intern(selector)
+    return site !== undefined ? site.send(heap, receiver, args) : this.sendGeneral(heap, receiver, selector, args, undefined)
+  }
+
+  /** The full send: lookup (through the receiver's lookup cache), then perform; `site` remembers what was found. */
+  sendGeneral(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[], site: SendSite | undefined): unknown {
     const hit = cachedEntry(heap, receiver, selector)
     if (hit !== undefined) {
       const v = hit.value
       // A method this entry already compiled: straight to the call.
-      if (hit.fnFor === v) return this.callCompiled(heap, receiver, hit.fn as RealmFunction, args)
-      if (typeof v !== 'object' || v === null) return v
+      if (hit.fnFor === v) {
+        site?.remember(heap, receiver, hit.fn as RealmFunction, undefined)
+        return this.callCompiled(heap, receiver, hit.fn as RealmFunction, args)
+      }
+      if (typeof v !== 'object' || v === null) {
+        site?.remember(heap, receiver, undefined, v)
+        return v
+      }
     }
     const value = lookupSlot(heap, receiver, selector)
     // Scalars answer as they are (the common data send); MISSING is a symbol.
-    if (typeof value !== 'object') return value === MISSING ? this.doesNotUnderstand(heap, receiver, selector, args) : value
-    if (value === null) return null
-    return value instanceof Method ? this.call(heap, receiver, value, selector, args) : this.perform(heap, receiver, value, selector, args)
+    if (typeof value !== 'object') {
+      if (value === MISSING) return this.doesNotUnderstand(heap, receiver, selector, args)
+      site?.remember(heap, receiver, undefined, value)
+      return value
+    }
+    if (value === null) {
+      site?.remember(heap, receiver, undefined, null)
+      return null
+    }
+    if (value instanceof Method) {
+      const fn = method(this, receiver, value, selector)
+      site?.remember(heap, receiver, fn, undefined)
+      return this.callCompiled(heap, receiver, fn, args)
+    }
+    return this.perform(heap, receiver, value, selector, args)
+  }
+
+  /** Interned send sites, one per selector, up to a bound (beyond it, sends take the general path). */
+  private readonly sites = new Map<string, SendSite>()
+
+  private intern(selector: string): SendSite | undefined {
+    if (this.sites.size >= MAX_SITES) return undefined
+    const site = new SendSite(this, selector)
+    this.sites.set(selector, site)
+    return site
   }
 
   /** Run what a lookup found: a method is called, a primitive is run, data is answered. */
@@ -64,19 +114,27 @@ export class Kernel implements ValueResolver {
     return heap.surface.toJS(receiver, selector, value)
   }
 
-  private call(heap: Heap, receiver: Obj, method: Method, selector: string, args: readonly unknown[]): unknown {
-    const fn = method.compiledIn === this.realm ? method.compiled as RealmFunction : this.compile(method, selector)
-    const hit = receiver.lookupCache?.get(selector)
-    if (hit !== undefined && hit.value === method) { hit.fn = fn; hit.fnFor = method }
-    return this.callCompiled(heap, receiver, fn, args)
+  private call(heap: Heap, receiver: Obj, m: Method, selector: string, args: readonly unknown[]): unknown {
+    return this.callCompiled(heap, receiver, method(this, receiver, m, selector), args)
   }
 
-  private callCompiled(heap: Heap, receiver: Obj, fn: RealmFunction, args: readonly unknown[]): unknown {
+  /** A fresh view stamp (see Heap.stamp). */
+  newStamp(): number {
+    return ++this.stamps
+  }
+
+  /** A send site for `selector`: an explicit send with an inline cache of its own (see SendSite). */
+  site(selector: string): SendSite {
+    return new SendSite(this, selector)
+  }
+
+  /** Call a method's compiled function with `receiver` as self: the last step of a send that found it. */
+  callCompiled(heap: Heap, receiver: Obj, fn: RealmFunction, args: readonly unknown[]): unknown {
     const realm = this.realm
-    if (realm.depth > 0) return realm.callMethod(fn, heap.surface.proxy(receiver), args)
+    const fromHost = realm.depth === 0
     const result = realm.callMethod(fn, heap.surface.proxy(receiver), args)
     // Host code awaiting an async method needs a promise it can await: sandbox callers keep the realm's.
-    return typeof result === 'object' && result !== null ? realm.settle(result) : result
+    return fromHost && typeof result === 'object' && result !== null ? realm.settle(result) : result
   }
 
   compile(method: Method, selector: string): RealmFunction {

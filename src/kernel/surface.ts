@@ -37,6 +37,7 @@ interface Caller {
  */
 export class Surface {
   private readonly proxies = new Map<Obj, object>()
+  private handler: ProxyHandler<ProxyTarget> | undefined
   private readonly callers = new Map<Obj, Map<string, Caller>>()
   private readonly tracked = new Map<Obj, Map<string, Tracked>>()
   readonly dnuGuard = new Set<string>()
@@ -47,7 +48,7 @@ export class Surface {
     if (obj.proxyBy === this) return obj.proxy!
     let p = this.proxies.get(obj)
     if (p === undefined) {
-      p = new Proxy(this.heap.kernel.realm.newObject(), this.handler(obj))
+      p = new Proxy(new ProxyTarget(obj), this.handler ??= this.makeHandler())
       this.proxies.set(obj, p)
       this.heap.kernel.proxyTargets.set(p, obj)
     }
@@ -193,7 +194,11 @@ export class Surface {
     }
   }
 
-  private handler(obj: Obj): ProxyHandler<object> {
+  /**
+   * The traps of every proxy of this transaction: one handler, the object found on the target.
+   * (A handler of closures per proxy cost a dozen allocations for each object an act touches.)
+   */
+  private makeHandler(): ProxyHandler<ProxyTarget> {
     const heap = this.heap
     const realm = heap.kernel.realm
     // Errors raised on the host must reach sandbox code as realm errors (a host
@@ -204,8 +209,9 @@ export class Surface {
     }
     return {
       // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
-      get: (_t, prop) => {
+      get: (t, prop) => {
         if (typeof prop !== 'string' || prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
+        const obj = t.obj
         // The cache hit reads fields only (nothing here can throw).
         const hit = cachedEntry(heap, obj, prop)
         if (hit !== undefined) {
@@ -215,26 +221,26 @@ export class Surface {
         }
         return this.slowGet(obj, prop)
       },
-      set: (_t, prop, value) => guard(() => {
+      set: (t, prop, value) => guard(() => {
         if (typeof prop !== 'string') throw new TypeError('symbol-keyed properties cannot be stored in slots')
-        setSlot(heap, obj, prop, value)
+        setSlot(heap, t.obj, prop, value)
         return true
       }),
-      has: (_t, prop) => guard(() => typeof prop === 'string' && lookup(heap, obj, prop) !== undefined),
-      deleteProperty: (_t, prop) => guard(() => {
-        if (typeof prop === 'string') removeSlot(heap, obj, prop)
+      has: (t, prop) => guard(() => typeof prop === 'string' && lookup(heap, t.obj, prop) !== undefined),
+      deleteProperty: (t, prop) => guard(() => {
+        if (typeof prop === 'string') removeSlot(heap, t.obj, prop)
         return true
       }),
-      ownKeys: () => guard(() => [...heap.read(obj).slots.keys()]),
-      getOwnPropertyDescriptor: (_t, prop) => guard(() => {
+      ownKeys: (t) => guard(() => [...heap.read(t.obj).slots.keys()]),
+      getOwnPropertyDescriptor: (t, prop) => guard(() => {
         if (typeof prop !== 'string') return undefined
-        const slots = heap.read(obj).slots
+        const slots = heap.read(t.obj).slots
         if (!slots.has(prop)) return undefined
-        return { value: this.toJS(obj, prop, slots.get(prop)), writable: true, enumerable: true, configurable: true }
+        return { value: this.toJS(t.obj, prop, slots.get(prop)), writable: true, enumerable: true, configurable: true }
       }),
-      defineProperty: (_t, prop, desc) => guard(() => {
+      defineProperty: (t, prop, desc) => guard(() => {
         if (typeof prop !== 'string' || !('value' in desc)) throw new TypeError('slots hold values: accessors and symbol keys cannot be defined on UVM objects')
-        setSlot(heap, obj, prop, desc.value)
+        setSlot(heap, t.obj, prop, desc.value)
         return true
       }),
       getPrototypeOf: () => null,
@@ -243,6 +249,16 @@ export class Surface {
       isExtensible: () => true,
     }
   }
+}
+
+/**
+ * A proxy's target: it carries the object, in a private field (the target has no own property for
+ * the Proxy invariants to hold the traps to). Host-made; no code ever hands a target out.
+ */
+class ProxyTarget {
+  readonly #obj: Obj
+  constructor(obj: Obj) { this.#obj = obj }
+  get obj(): Obj { return this.#obj }
 }
 
 /** Structural equality of stored values (objects by identity). */

@@ -128,7 +128,7 @@ describe('CPU time', () => {
     })
 
     it('without a running clock every entry falls back to node\'s watchdog', async () => {
-      const stopped = new HardenedRealm({ cpuTimeoutMs: 100, clock: { now: new Float64Array(1), alive: () => false } })
+      const stopped = new HardenedRealm({ cpuTimeoutMs: 100, clock: { now: new Float64Array(1), running: false } })
       const spin = stopped.compileMethod('function () { for (;;) {} }', 'spin')
       const e = thrown(() => stopped.callMethod(spin, stopped.newObject(), []))
       expect([e.code, e.details.limit]).toEqual(['ACT_TIMEOUT', 'cpu'])
