@@ -215,6 +215,9 @@ async function measureOnce({ realm, log = () => {}, runs = 7 } = {}) {
     const txSends = chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += tx.send(recvProxies[i & 15], 'm', i); return s })
     const txLoop = image.kernel.realm.hostFunction('txLoop', () => txSends(insideN))
     const enterSelector = 'enter'
+    // The floor under any method send: the method's compiled function (in the sandbox's context,
+    // checkpoint at its entry) called directly, with no lookup and no entry bookkeeping.
+    const mFn = kernel.compile(tx.read(p3).slots.get('m'), 'm')
     // node:vm alone, in a context of our own: the cost of entering a context with and without a
     // timeout (the timeout is the watchdog: node starts and stops a watchdog thread per call).
     const vmCtx = vm.createContext({})
@@ -231,6 +234,7 @@ async function measureOnce({ realm, log = () => {}, runs = 7 } = {}) {
       txSendX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += tx.send(recvProxies[i & 15], 'x'); return s }) },
       siteX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += xSite.send(tx, recv[i & 15], EMPTY); return s }) },
       siteMEntry: { fn: siteSends, ms: 40 },
+      directM: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) { const p = recvProxies[i & 15]; s += mFn.call(p, p, i) } return s }) },
       siteMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [siteLoop, n]) } },
       sendPrim: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, recv[i & 15], 'hasSlot', ['own']) ? 1 : 0; return s }) },
       sendMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [explicitLoop, n]) } },
@@ -306,10 +310,12 @@ export async function run({ log = () => {} } = {}) {
     rows.push(row(B, 'baseline: bare Proxy get trap, p.m(i)', fmtNs(m.bareM.ns), '', undefined, '', undefined, `p.x: ${fmtNs(m.bareX.ns)}`))
     rows.push(row(B, 'baseline: Proxy trap + inline cache (Map by key), p.m(i)', fmtNs(ic1M), '', undefined, '', undefined, `p.x: ${fmtNs(ic1X)}`))
 
+    rows.push(row(B, 'floor: the compiled method m called directly (sandbox context; no lookup, no entry)', fmtNs(m.directM.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.directM.ns), 'info', undefined,
+      'a call from host code into a function of the sandbox\'s context, with its CPU checkpoint: no send of a method can be faster than this'))
     rows.push(row(B, 'send site x.send(tx, r): data slot x, 3 levels up', fmtNs(m.siteX.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.siteX.ns), '≥ 0.80×', meets(r(mega1, m.siteX.ns), 0.8),
       'the explicit API with an inline cache per send site (kernel.site(selector)): 16 receivers, direct-mapped by oid, valid while the transaction\'s view is unchanged'))
     rows.push(row(B, 'send site m.send(tx, r, [i]): method m, 3 levels up, from host code', fmtNs(m.siteMEntry.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.siteMEntry.ns), '≥ 0.80×', meets(r(mega1, m.siteMEntry.ns), 0.8),
-      `each send enters the realm (CPU limit by checkpoints); inside one sandbox entry: ${fmtNs(m.siteMInside.ns)}`))
+      `each send enters the realm (CPU limit by checkpoints); vs the direct-call floor: ${r(m.directM.ns, m.siteMEntry.ns).toFixed(2)}×; inside one sandbox entry: ${fmtNs(m.siteMInside.ns)} (${r(mega1, m.siteMInside.ns).toFixed(2)}× the megamorphic call)`))
     rows.push(row(B, 'kernel.send data slot x (3 levels up, cache hit; no realm entry)', fmtNs(m.sendX.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendX.ns), '≥ 0.80×', meets(r(mega1, m.sendX.ns), 0.8),
       `tx.send(proxy,'x') (objectOf + rest args): ${fmtNs(m.txSendX.ns)}; primitive send hasSlot (6 levels up, no realm entry): ${fmtNs(m.sendPrim.ns)}`))
     rows.push(row(B, 'kernel.send method m (3 levels up), inside ONE sandbox entry', fmtNs(m.sendMInside.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendMInside.ns), '≥ 0.80×', meets(r(mega1, m.sendMInside.ns), 0.8),

@@ -2,6 +2,7 @@ import { Packr, addExtension } from 'msgpackr'
 import { UvmError } from '../errors.js'
 import { Method, Obj, Primitive, State } from '../kernel/index.js'
 import type { Data, SlotValue } from '../kernel/index.js'
+import { RecordWriter } from './record-writer.js'
 
 /**
  * One object revision on disk: a msgpack array
@@ -30,9 +31,16 @@ addExtension({ Class: NegativeZero, type: 0x45, write: () => 0, read: () => -0 }
 export class Codec {
   private readonly packr = new Packr({ useRecords: false, useBigIntExtension: true, mapsAsObjects: true })
 
+  private readonly writer = new RecordWriter((v) => this.packr.pack(outbound(v)))
+
   constructor(private readonly handle: (oid: number) => Obj) {}
 
   encodeState(state: State, serial: number, prevSerial: number): Uint8Array {
+    return this.writer.record(RECORD_FORMAT, serial, prevSerial, state.slots)
+  }
+
+  /** The same record through msgpackr alone: the reference the record writer is tested against. */
+  encodeStateGeneric(state: State, serial: number, prevSerial: number): Uint8Array {
     const rec: unknown[] = [RECORD_FORMAT, serial, prevSerial]
     for (const [name, value] of state.slots) rec.push(name, outbound(value))
     return this.packr.pack(rec)
@@ -56,7 +64,6 @@ export class Codec {
     const state = new State(slots)
     state.serial = Number(rec[1])
     state.prevSerial = Number(rec[2])
-    state.bytes = bytes
     return state
   }
 

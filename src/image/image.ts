@@ -417,11 +417,11 @@ export class Image {
       const prev = base === undefined ? 0 : base.serial
       state.serial = tid
       state.prevSerial = prev
-      const bytes = codec.encodeState(state, tid, prev)
-      state.bytes = bytes
       oids[i] = oid
-      ops.push({ type: 'put', key: objectKey(oid), value: bytes })
-      if (base !== undefined) ops.push({ type: 'put', key: revisionKey(oid, prev), value: base.bytes! })
+      ops.push({ type: 'put', key: objectKey(oid), value: codec.encodeState(state, tid, prev) })
+      // The revision it replaces moves to its revision key, encoded again rather than kept in
+      // memory: every loaded object holding its record's bytes would double what the cache holds.
+      if (base !== undefined) ops.push({ type: 'put', key: revisionKey(oid, prev), value: codec.encodeState(base, prev, base.prevSerial) })
     }
     const meta = tx.meta
     ops.push({ type: 'put', key: txKey(tid), value: codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })

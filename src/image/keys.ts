@@ -6,7 +6,17 @@
  *   r:<oid>:<tid>     an earlier revision, kept until pack
  *   t:<tid>           a transaction record
  */
-const hex = (n: number): string => n.toString(16).padStart(12, '0')
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const TWO_32 = 2 ** 32
+
+// Every commit makes a key per object it writes, and `toString(16)` of a number is a runtime call
+// in V8 (over a tenth of a bulk commit's preparation): byte by byte from a table instead.
+function hex(n: number): string {
+  if (n < 0 || n >= 2 ** 48 || !Number.isInteger(n)) return n.toString(16).padStart(12, '0')
+  const hi = Math.floor(n / TWO_32)
+  const lo = n >>> 0
+  return BYTE_HEX[hi >>> 8]! + BYTE_HEX[hi & 255]! + BYTE_HEX[lo >>> 24]! + BYTE_HEX[(lo >>> 16) & 255]! + BYTE_HEX[(lo >>> 8) & 255]! + BYTE_HEX[lo & 255]!
+}
 
 export const META = 'm:meta'
 export const objectKey = (oid: number): string => 'o:' + hex(oid)

@@ -14,10 +14,9 @@ export class State {
   /** On a working copy: this transaction added/removed a slot or re-pointed a parent here. */
   structChanged = false
 
-  /** On a committed state: tid that wrote it, the tid of the revision before it (0: none), and its record bytes. */
+  /** On a committed state: tid that wrote it, and the tid of the revision before it (0: none). */
   serial = 0
   prevSerial = 0
-  bytes: Uint8Array | undefined = undefined
 
   constructor(readonly slots: Map<string, SlotValue> = new Map()) {}
 
