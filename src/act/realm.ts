@@ -412,12 +412,13 @@ export class HardenedRealm implements Realm {
 
   /**
    * Call a compiled method as a send does: `fn.call(self, self, ...args)`, entering the realm if the host
-   * calls. The kernel's hot path: no arguments array is built for up to three arguments.
+   * calls (a promise it answers the host with is settled: see `settle`). The kernel's hot path: no
+   * arguments array is built for up to three arguments.
    */
   callMethod(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
     if (this.#depth !== 0) return this.#nested(fn, self, args)
     const clock = this.#clock
-    if (!clock.running) return this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs)
+    if (!clock.running) return this.#settleObject(this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs))
     // An entry from the host: the deadline the checkpoints compare the clock with.
     this.#deadline[0] = clock.now[0]! + this.cpuTimeoutMs
     this.#overdue = false
@@ -432,7 +433,11 @@ export class HardenedRealm implements Realm {
       if (!this.#drainPending) this.#scheduleDrain()
     }
     if (this.#overdue) throw cpuTimeout(this.cpuTimeoutMs)
-    return result
+    return typeof result === 'object' && result !== null ? this.settle(result) : result
+  }
+
+  #settleObject(result: unknown): unknown {
+    return typeof result === 'object' && result !== null ? this.settle(result) : result
   }
 
   #nested(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {

@@ -130,11 +130,8 @@ export class Kernel implements ValueResolver {
 
   /** Call a method's compiled function with `receiver` as self: the last step of a send that found it. */
   callCompiled(heap: Heap, receiver: Obj, fn: RealmFunction, args: readonly unknown[]): unknown {
-    const realm = this.realm
-    const fromHost = realm.depth === 0
-    const result = realm.callMethod(fn, heap.surface.proxy(receiver), args)
-    // Host code awaiting an async method needs a promise it can await: sandbox callers keep the realm's.
-    return fromHost && typeof result === 'object' && result !== null ? realm.settle(result) : result
+    // Host code awaiting an async method gets a promise it can await: sandbox callers keep the realm's.
+    return this.realm.callMethod(fn, heap.surface.proxy(receiver), args)
   }
 
   compile(method: Method, selector: string): RealmFunction {

@@ -26,7 +26,10 @@ export interface Realm {
    */
   invoke(fn: RealmFunction, thisArg: unknown, args: readonly unknown[]): unknown
 
-  /** `fn.call(self, self, ...args)` as `invoke` would make it: the kernel's path for a send that found a method. */
+  /**
+   * `fn.call(self, self, ...args)` as `invoke` would make it: the kernel's path for a send that found a
+   * method. From the host, a realm promise it returns comes back settled (see `settle`).
+   */
   callMethod(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown
 
   /** How many sandbox entries are on the stack now (0: host code only). */

@@ -47,10 +47,7 @@ export class SendSite {
     if (e.receiver === receiver && e.stamp === heap.stamp) {
       const fn = e.fn
       if (fn === undefined) return e.value
-      const realm = this.realm
-      const fromHost = realm.depth === 0
-      const result = realm.callMethod(fn, e.self, args)
-      return fromHost && typeof result === 'object' && result !== null ? realm.settle(result) : result
+      return this.realm.callMethod(fn, e.self, args)
     }
     return this.miss(heap, receiver, args)
   }
