@@ -4,8 +4,10 @@
  * node's own CPU limit (`runInContext` with `timeout`) starts and stops a
  * watchdog thread on every entry: about 30 µs, which is 99% of the cost of a
  * host calling a method. Instead every function entry and every loop iteration
- * of sandbox code calls `TICK()`, a realm function that counts down and, every
- * so often, asks the host whether the running entry is past its deadline. Code
+ * of sandbox code calls `TICK()`, a realm function that compares the process
+ * clock (clock.ts: a double in shared memory, advanced by a worker thread) with
+ * the running entry's deadline; past it, the host confirms and the checkpoint
+ * throws `ACT_TIMEOUT`, again at every later checkpoint of that entry. Code
  * that runs long must loop or call, so it meets a checkpoint; the native work
  * between two checkpoints is bounded by its input (and regular expressions by
  * V8's backtrack limit, see realm.ts).
