@@ -55,9 +55,17 @@ export class Kernel implements ValueResolver {
    * the selector's interned send site (its inline cache answers a repeated send in an unchanged view).
    */
   send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
-    const site = this.sites.get(selector) ?? this.intern(selector)
-    return site !== undefined ? site.send(heap, receiver, args) : this.sendGeneral(heap, receiver, selector, args, undefined)
+    // The last selector's site first: host loops send one selector many times over.
+    let site = this.lastSite
+    if (site === undefined || site.selector !== selector) {
+      site = this.sites.get(selector) ?? this.intern(selector)
+      if (site === undefined) return this.sendGeneral(heap, receiver, selector, args, undefined)
+      this.lastSite = site
+    }
+    return site.send(heap, receiver, args)
   }
+
+  private lastSite: SendSite | undefined = undefined
 
   /** The full send: lookup (through the receiver's lookup cache), then perform; `site` remembers what was found. */
   sendGeneral(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[], site: SendSite | undefined): unknown {

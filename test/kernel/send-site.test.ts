@@ -115,6 +115,12 @@ describe('send sites', () => {
     const tx = image.begin()
     for (let i = 0; i < 5000; i++) expect(tx.send(tx.root.c, 's' + i)).toBe(i)
     expect(tx.send(tx.root.c, 'x')).toBe(1)
+    // Alternating selectors (interned, past the bound, repeated): each send answers its own selector.
+    for (let i = 0; i < 3; i++) {
+      for (const [sel, v] of [['s4999', 4999], ['x', 1], ['x', 1], ['s0', 0], ['s4998', 4998], ['s0', 0]] as const) {
+        expect(tx.send(tx.root.c, sel)).toBe(v)
+      }
+    }
     tx.abort()
   })
 
