@@ -71,6 +71,13 @@ export class Codec {
     return this.packr.pack(value)
   }
 
+  /** A plain map (transaction record, metadata): what `pack` would write, without a msgpackr call per commit. */
+  packMap(value: object): Uint8Array {
+    return this.writer.map(value, this.plain)
+  }
+
+  private readonly plain = (v: unknown): Uint8Array => this.packr.pack(v)
+
   unpack(bytes: Uint8Array): unknown {
     return this.packr.unpack(bytes)
   }

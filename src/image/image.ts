@@ -424,7 +424,7 @@ export class Image {
       if (base !== undefined) ops.push({ type: 'put', key: revisionKey(oid, prev), value: codec.encodeState(base, prev, base.prevSerial) })
     }
     const meta = tx.meta
-    ops.push({ type: 'put', key: txKey(tid), value: codec.pack({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
+    ops.push({ type: 'put', key: txKey(tid), value: codec.packMap({ tid, time, user: meta.user ?? this.defaultUser, description: meta.description ?? '', ext: meta.ext ?? {}, oids }) })
     const publish = () => {
       let structural = false
       for (let i = 0; i < n; i++) {
@@ -448,7 +448,7 @@ export class Image {
 
   private encodeMeta(lastTid: number): Uint8Array {
     const meta: Meta = { format: IMAGE_FORMAT, root: this.root.oid, traits: this.traits.oid, nextOid: this.nextOid, lastTid, created: this.created }
-    return this.codec.pack(meta)
+    return this.codec.packMap(meta)
   }
 
   private adoptMeta(raw: Uint8Array): void {

@@ -11,20 +11,27 @@ import { Method, Obj, Primitive } from '../kernel/index.js'
  * and a reference is the tag extension msgpackr itself writes (`d4 40 00` then the oid), so
  * records of either writer read alike (the codec tests check both ways).
  */
-const INITIAL = 64 * 1024
-const MAX_KEPT = 1024 * 1024
+/**
+ * Records are written one after another into a chunk and handed out as views of it, as msgpackr
+ * does: a new ArrayBuffer per record costs more than encoding a small one. The writer only moves
+ * forward, so a view's bytes are never written again; a chunk lives while any view of it does
+ * (LevelDB copies what it is given, and nothing else keeps record bytes).
+ */
+const CHUNK = 64 * 1024
 
 export class RecordWriter {
-  private buf = new Uint8Array(INITIAL)
+  private buf = new Uint8Array(CHUNK)
   private view = new DataView(this.buf.buffer)
   private pos = 0
+  /** Where the record being written starts in `buf`. */
+  private start = 0
   private readonly encoder = new TextEncoder()
 
   constructor(private readonly fallback: (value: unknown) => Uint8Array) {}
 
-  /** One record's bytes (a copy: the caller keeps them). */
+  /** One record's bytes: a view that nothing writes again (see CHUNK). */
   record(format: number, serial: number, prevSerial: number, slots: ReadonlyMap<string, unknown>): Uint8Array {
-    this.pos = 0
+    this.start = this.pos
     this.arrayHeader(3 + 2 * slots.size)
     this.number(format)
     this.number(serial)
@@ -33,15 +40,63 @@ export class RecordWriter {
       this.string(name)
       this.value(value)
     }
-    const out = this.buf.slice(0, this.pos)
-    // One huge record must not pin its buffer for the image's lifetime.
-    if (this.buf.length > MAX_KEPT) this.reset(INITIAL)
+    return this.done()
+  }
+
+  /**
+   * A plain map (the transaction record, the image metadata) as msgpackr would write it for
+   * `unpack` to read back as an object: numbers, strings, booleans, null and arrays of numbers
+   * directly; any other value through `plain` (msgpackr, no record extensions).
+   */
+  map(obj: object, plain: (value: unknown) => Uint8Array): Uint8Array {
+    this.start = this.pos
+    const keys = Object.keys(obj)
+    this.ensure(5)
+    const n = keys.length
+    if (n < 16) this.buf[this.pos++] = 0x80 | n
+    else if (n < 0x10000) { this.buf[this.pos++] = 0xde; this.view.setUint16(this.pos, n); this.pos += 2 }
+    else { this.buf[this.pos++] = 0xdf; this.view.setUint32(this.pos, n); this.pos += 4 }
+    for (const k of keys) {
+      this.string(k)
+      const v = (obj as Record<string, unknown>)[k]
+      switch (typeof v) {
+        case 'number':
+          if (v !== 0 || 1 / v > 0) { this.number(v); continue }
+          break
+        case 'string':
+          this.string(v)
+          continue
+        case 'object':
+          if (v === null) break
+          if (Array.isArray(v) && allNumbers(v)) {
+            this.arrayHeader(v.length)
+            for (let i = 0; i < v.length; i++) this.number(v[i] as number)
+            continue
+          }
+          if (Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === 0) {
+            this.ensure(1)
+            this.buf[this.pos++] = 0x80
+            continue
+          }
+          break
+      }
+      this.raw(plain(v))
+    }
+    return this.done()
+  }
+
+  private done(): Uint8Array {
+    const out = this.buf.subarray(this.start, this.pos)
+    // A chunk grown for one huge record is that record's alone: the next starts a new chunk.
+    if (this.buf.length > CHUNK) this.reset(CHUNK)
     return out
   }
 
   private reset(size: number): void {
     this.buf = new Uint8Array(size)
     this.view = new DataView(this.buf.buffer)
+    this.pos = 0
+    this.start = 0
   }
 
   private value(v: unknown): void {
@@ -108,12 +163,18 @@ export class RecordWriter {
     this.ensure(5 + 3 * n)
     const b = this.buf
     if (n < 32) {
-      // Short strings, ASCII the common case: no encoder call.
-      let ascii = true
-      for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break }
-      if (ascii) {
-        b[this.pos++] = 0xa0 | n
-        for (let i = 0; i < n; i++) b[this.pos++] = s.charCodeAt(i)
+      // Short strings, ASCII the common case: written in one pass, no encoder call (a non-ASCII
+      // character abandons the pass; the encoder below writes over it).
+      let p = this.pos + 1
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        b[p++] = c
+      }
+      if (i === n) {
+        b[this.pos] = 0xa0 | n
+        this.pos = p
         return
       }
     }
@@ -143,10 +204,22 @@ export class RecordWriter {
     this.pos += bytes.length
   }
 
+  /** Room for n more bytes: else a new chunk, with the record so far moved to its start. */
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     const old = this.buf
-    this.reset(Math.max(old.length * 2, this.pos + n))
-    this.buf.set(old.subarray(0, this.pos))
+    const from = this.start, written = this.pos - from
+    this.reset(Math.max(CHUNK, 2 * (written + n)))
+    this.buf.set(old.subarray(from, from + written))
+    this.pos = written
   }
+}
+
+/** Numbers only, and no -0 (msgpack integers have no sign of zero: msgpackr keeps it as a float). */
+function allNumbers(v: readonly unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]
+    if (typeof x !== 'number' || (x === 0 && 1 / x < 0)) return false
+  }
+  return true
 }

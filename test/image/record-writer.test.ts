@@ -27,6 +27,10 @@ function roundTrips(slots: Map<string, unknown>, serial = 7, prev = 3): void {
   }
 }
 
+// msgpackr hands back bytes as views of its input (a Buffer or a Uint8Array): compare their contents.
+const bytesAsArrays = (v: unknown): unknown =>
+  v instanceof Uint8Array ? ['bytes', ...v] : Array.isArray(v) ? v.map(bytesAsArrays) : v
+
 const INTS = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, 2 ** 53 - 1, -(2 ** 53) + 1,
   -1, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -0x80000000, -0x80000001]
 const NUMBERS = [...INTS, 0.5, -1.25, 1e300, 5e-324, Number.NaN, Infinity, -Infinity, -0]
@@ -88,6 +92,25 @@ describe('record writer', () => {
       const count = Math.floor(rnd() * 12)
       for (let i = 0; i < count; i++) slots.set(i === 0 && rnd() < 0.5 ? 'parent*' : `s${i}`, value(0))
       roundTrips(slots, Math.floor(rnd() * 2 ** 32), Math.floor(rnd() * 2 ** 32))
+    }
+  })
+
+  it('writes transaction records and metadata (plain maps) as msgpackr reads them', () => {
+    const maps: Record<string, unknown>[] = [
+      { tid: 7, time: Date.now(), user: 'architect', description: '', ext: {}, oids: [1, 2, 0xffffffff, 2 ** 40] },
+      { tid: 2 ** 33, time: 1.5, user: 'é🙂', description: 'x'.repeat(300), ext: { source: 'return 1', intent: 'naïve', n: [1, { a: null }], u: undefined, b: true }, oids: [] },
+      { format: 1, root: 0, traits: 1, nextOid: 123456, lastTid: 99, created: 1763800000000 },
+      { odd: -0, list: [1, -0, 2], mixed: [1, 'a'], nil: null, yes: false, big: 12n, bytes: new Uint8Array([1, 2]) },
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])),
+    ]
+    for (const m of maps) {
+      const fast = codec.unpack(codec.packMap(m)) as Record<string, unknown>
+      const generic = codec.unpack(codec.pack(m)) as Record<string, unknown>
+      expect(Object.keys(fast)).toEqual(Object.keys(generic))
+      for (const k of Object.keys(generic)) {
+        if (typeof generic[k] === 'number') expect(Object.is(fast[k], generic[k]), k).toBe(true)
+        else expect(bytesAsArrays(fast[k])).toEqual(bytesAsArrays(generic[k]))
+      }
     }
   })
 })
