@@ -1,24 +1,26 @@
 import { Method, Obj, Primitive } from '../kernel/index.js'
 
 /**
+ * Records are written one after another into a chunk and handed out as views of it, as msgpackr
+ * does with its own 8 KiB buffers: a new ArrayBuffer per record costs more than encoding a small
+ * one. The writer only moves forward, so a view's bytes are never written again. A chunk lives
+ * while any view of it does: classic-level copies what it is given, memory-level keeps the view
+ * (so a record it holds keeps its chunk, which is why chunks are small).
+ */
+const CHUNK = 8 * 1024
+
+/**
  * Writes object records (`[FORMAT, serial, prevSerial, name1, value1, ...]`, see codec.ts) as
- * MessagePack straight into one growing buffer. A commit encodes every object it writes, and
+ * MessagePack straight into shared chunks. A commit encodes every object it writes, and
  * through msgpackr each record pays a call's set-up plus an extension-class search for every
  * reference: more than half of a bulk commit's encoding time. Here the common slot values
  * (scalars, strings, references, methods, primitives) are written directly; anything else
  * (arrays, maps, bigints, bytes, -0) goes through `fallback` (msgpackr, with the codec's
  * extensions) and is copied in. The decoder stays msgpackr's: the bytes are plain MessagePack,
  * and a reference is the tag extension msgpackr itself writes (`d4 40 00` then the oid), so
- * records of either writer read alike (the codec tests check both ways).
+ * records of either writer read alike (test/image/record-writer.test.ts checks each kind of value
+ * against msgpackr).
  */
-/**
- * Records are written one after another into a chunk and handed out as views of it, as msgpackr
- * does: a new ArrayBuffer per record costs more than encoding a small one. The writer only moves
- * forward, so a view's bytes are never written again; a chunk lives while any view of it does
- * (LevelDB copies what it is given, and nothing else keeps record bytes).
- */
-const CHUNK = 64 * 1024
-
 export class RecordWriter {
   private buf = new Uint8Array(CHUNK)
   private view = new DataView(this.buf.buffer)
@@ -45,7 +47,7 @@ export class RecordWriter {
 
   /**
    * A plain map (the transaction record, the image metadata) as msgpackr would write it for
-   * `unpack` to read back as an object: numbers, strings, booleans, null and arrays of numbers
+   * `unpack` to read back as an object: numbers, strings, arrays of numbers and empty maps
    * directly; any other value through `plain` (msgpackr, no record extensions).
    */
   map(obj: object, plain: (value: unknown) => Uint8Array): Uint8Array {

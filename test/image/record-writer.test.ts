@@ -113,4 +113,13 @@ describe('record writer', () => {
       }
     }
   })
+
+  it('hands out records that later writes never touch (views of shared chunks)', () => {
+    const states = Array.from({ length: 3000 }, (_, i) => new Map<string, unknown>([['parent*', handle(i)], ['x', i], ['s', 'v'.repeat(i % 700)]]))
+    const records = states.map((slots, i) => codec.encodeState(new State(slots as Map<string, never>), i + 1, i))
+    records.forEach((bytes, i) => {
+      const back = codec.decodeState(bytes, i)
+      expect([back.serial, back.slots.get('x'), (back.slots.get('s') as string).length]).toEqual([i + 1, i, i % 700])
+    })
+  })
 })
