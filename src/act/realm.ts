@@ -123,6 +123,16 @@ function primitiveText(v: unknown): string {
  * THREW), and `Error.prototype` identity is no test: the host module may live in another context
  * than node's internals (vitest runs test files that way).
  */
+/**
+ * How far past the CPU limit node's watchdog stops an act's entry while the checkpoints run. The
+ * watchdog is their backstop (a native operation meets no checkpoint) and must not fire at the same
+ * moment: a termination between the act's async function returning its rejected promise (a
+ * checkpoint threw) and the handler being attached to it leaves that promise unhandled.
+ */
+function backstopMargin(ms: number): number {
+  return Math.max(20, Math.ceil(ms / 10))
+}
+
 function isScriptTimeout(e: unknown): boolean {
   return types.isNativeError(e) && !types.isProxy(e) &&
     Object.getOwnPropertyDescriptor(e, 'code')?.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT'
@@ -390,7 +400,7 @@ export class HardenedRealm implements Realm {
     this.#current = owner
     this.#depth++
     try {
-      result = this.#trampoline.runInContext(this.#context, { timeout: timeoutMs })
+      result = this.#trampoline.runInContext(this.#context, { timeout: this.#clock.running ? timeoutMs + backstopMargin(timeoutMs) : timeoutMs })
     } catch (e) {
       if (!isScriptTimeout(e)) throw e
       throw this.#timedOut(timeoutMs, owner)

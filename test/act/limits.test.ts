@@ -189,6 +189,25 @@ describe('CPU time', () => {
     expect(r.value).toEqual([1, { two: 2 }]) // reading it on the host runs nothing of the act
   })
 
+  it('a looping act ended by its checkpoint never leaves its promise rejected and unhandled (the watchdog fires later)', async () => {
+    // Both limits at once once let node's watchdog terminate the entry between the act's async function
+    // returning its rejected promise and the handler being attached: an unhandled rejection (about 1 in
+    // 500 acts with limits of a few ms). The watchdog is now a backstop past the limit.
+    const unhandled: unknown[] = []
+    const listener = (_reason: unknown, promise: Promise<unknown>) => { if (u.realm.isRealmValue(promise)) unhandled.push(promise) }
+    process.on('unhandledRejection', listener)
+    try {
+      for (let i = 0; i < 500; i++) {
+        const e = await rejected(() => u.realm.runAct('while (true) {}', {}, { cpuTimeoutMs: 2 + (i % 5) }))
+        expect((e as UvmError).code).toBe('ACT_TIMEOUT')
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      process.off('unhandledRejection', listener)
+    }
+    expect(unhandled).toEqual([])
+  })
+
   it('a CPU timeout in one act does not disturb an act in flight', async () => {
     await u.act('root.a = new UvmObject()\nroot.a.n = 0')
     const slow = u.act('await sleep(50)\nroot.a.n = 1\nawait sleep(50)\nreturn "slow done"', { capabilities: { sleep: u.sleep } })
