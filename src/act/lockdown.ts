@@ -29,6 +29,8 @@ export interface RealmKit {
   describe(thrown: unknown): Described
   newDeferred(): { promise: Promise<unknown>; resolve: RealmFunction; reject: RealmFunction }
   startAct(fn: RealmFunction, args: readonly unknown[], ok: (v: unknown) => void, fail: (e: unknown) => void): void
+  /** Give a realm promise a rejection handler that does nothing (the host drops it after a timeout). */
+  ignore(promise: unknown): void
   errors: Record<'Error' | 'TypeError' | 'RangeError' | 'SyntaxError' | 'ReferenceError' | 'EvalError' | 'URIError', ErrorConstructor>
   Array: ArrayConstructor
   Object: ObjectConstructor
@@ -235,6 +237,7 @@ const ${kitName} = (function () {
       return { __proto__: null, promise, resolve, reject }
     },
     startAct: (fn, args, ok, fail) => { apply(then, apply(fn, undefined, args), [ok, fail]) },
+    ignore: (p) => { apply(then, p, [undefined, () => {}]) },
     errors,
     Array, Object, Uint8Array, ObjectProto, ArrayProto: Array.prototype, ErrorProto: Error.prototype,
     names,

@@ -410,7 +410,7 @@ export class HardenedRealm implements Realm {
       this.#current = undefined
       this.#deadline[0] = Infinity
     }
-    if (this.#overdue) throw this.#timedOut(timeoutMs, owner)
+    if (this.#overdue) throw this.#dropped(result, this.#timedOut(timeoutMs, owner))
     if (result === this.#kit.THREW) throw this.#kit.takeThrown()
     return result
   }
@@ -442,7 +442,7 @@ export class HardenedRealm implements Realm {
       this.#depth = 0
       if (!this.#drainPending) this.#scheduleDrain()
     }
-    if (this.#overdue) throw cpuTimeout(this.cpuTimeoutMs)
+    if (this.#overdue) throw this.#dropped(result, cpuTimeout(this.cpuTimeoutMs))
     return typeof result === 'object' && result !== null ? this.settle(result) : result
   }
 
@@ -481,8 +481,18 @@ export class HardenedRealm implements Realm {
     } finally {
       this.#endCall()
     }
-    if (this.#overdue) throw cpuTimeout(timeoutMs)
+    if (this.#overdue) throw this.#dropped(result, cpuTimeout(timeoutMs))
     return result
+  }
+
+  /**
+   * `error`, for an entry that ran past its limit after all: the value it returned is dropped, and if
+   * that is a realm promise (an async method whose body the limit ended), it gets a handler first, or
+   * node would report it as an unhandled rejection (by default a crash of the host process).
+   */
+  #dropped(result: unknown, error: UvmError): UvmError {
+    if (types.isPromise(result) && this.isRealmValue(result)) this.#kit.ignore(result)
+    return error
   }
 
   /**

@@ -189,6 +189,24 @@ describe('CPU time', () => {
     expect(r.value).toEqual([1, { two: 2 }]) // reading it on the host runs nothing of the act
   })
 
+  it('a host send to an async method that loops: ACT_TIMEOUT, and the method\'s promise is not left unhandled', async () => {
+    const unhandled: unknown[] = []
+    const listener = (_reason: unknown, promise: Promise<unknown>) => { if (u.realm.isRealmValue(promise)) unhandled.push(promise) }
+    process.on('unhandledRejection', listener)
+    try {
+      const tx = u.image.begin()
+      tx.root.spin = async function () { while (true) { /* spin */ } }
+      cpuTimedOut(thrown(() => tx.send(tx.root, 'spin')))
+      cpuTimedOut(thrown(() => u.image.kernel.send(tx, tx.objectOf(tx.root), 'spin', [])))
+      tx.abort()
+      await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      process.off('unhandledRejection', listener)
+    }
+    expect(unhandled).toEqual([])
+    await stillServes()
+  })
+
   it('a looping act ended by its checkpoint never leaves its promise rejected and unhandled (the watchdog fires later)', async () => {
     // Both limits at once once let node's watchdog terminate the entry between the act's async function
     // returning its rejected promise and the handler being attached: an unhandled rejection (about 1 in
