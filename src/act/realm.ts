@@ -119,11 +119,6 @@ function primitiveText(v: unknown): string {
 }
 
 /**
- * node's watchdog error. Sandbox throws never leave the trampoline as exceptions (they come back as
- * THREW), and `Error.prototype` identity is no test: the host module may live in another context
- * than node's internals (vitest runs test files that way).
- */
-/**
  * How far past the CPU limit node's watchdog stops an act's entry while the checkpoints run. The
  * watchdog is their backstop (a native operation meets no checkpoint) and must not fire at the same
  * moment: a termination between the act's async function returning its rejected promise (a
@@ -133,6 +128,11 @@ function backstopMargin(ms: number): number {
   return Math.max(20, Math.ceil(ms / 10))
 }
 
+/**
+ * node's watchdog error. Sandbox throws never leave the trampoline as exceptions (they come back as
+ * THREW), and `Error.prototype` identity is no test: the host module may live in another context
+ * than node's internals (vitest runs test files that way).
+ */
 function isScriptTimeout(e: unknown): boolean {
   return types.isNativeError(e) && !types.isProxy(e) &&
     Object.getOwnPropertyDescriptor(e, 'code')?.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT'
@@ -427,11 +427,9 @@ export class HardenedRealm implements Realm {
    */
   callMethod(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
     if (this.#depth !== 0) return this.#nested(fn, self, args)
-    const clock = this.#clock
-    if (!clock.running) return this.#settleObject(this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs))
-    // An entry from the host: the deadline the checkpoints compare the clock with.
-    this.#deadline[0] = clock.now[0]! + this.cpuTimeoutMs
-    this.#overdue = false
+    if (!this.#clock.running) return this.#settleObject(this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs))
+    // An entry from the host (as #call, without building an arguments array).
+    this.#startEntry(this.cpuTimeoutMs)
     this.#depth = 1
     let result: unknown
     try {
@@ -439,11 +437,10 @@ export class HardenedRealm implements Realm {
     } catch (e) {
       throw this.#overdue ? cpuTimeout(this.cpuTimeoutMs) : e
     } finally {
-      this.#depth = 0
-      if (!this.#drainPending) this.#scheduleDrain()
+      this.#endCall()
     }
     if (this.#overdue) throw this.#dropped(result, cpuTimeout(this.cpuTimeoutMs))
-    return typeof result === 'object' && result !== null ? this.settle(result) : result
+    return this.#settleObject(result)
   }
 
   #settleObject(result: unknown): unknown {

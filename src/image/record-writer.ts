@@ -34,7 +34,7 @@ export class RecordWriter {
   /** One record's bytes: a view that nothing writes again (see CHUNK). */
   record(format: number, serial: number, prevSerial: number, slots: ReadonlyMap<string, unknown>): Uint8Array {
     this.start = this.pos
-    this.arrayHeader(3 + 2 * slots.size)
+    this.header(3 + 2 * slots.size, 0x90, 0xdc)
     this.number(format)
     this.number(serial)
     this.number(prevSerial)
@@ -53,17 +53,13 @@ export class RecordWriter {
   map(obj: object, plain: (value: unknown) => Uint8Array): Uint8Array {
     this.start = this.pos
     const keys = Object.keys(obj)
-    this.ensure(5)
-    const n = keys.length
-    if (n < 16) this.buf[this.pos++] = 0x80 | n
-    else if (n < 0x10000) { this.buf[this.pos++] = 0xde; this.view.setUint16(this.pos, n); this.pos += 2 }
-    else { this.buf[this.pos++] = 0xdf; this.view.setUint32(this.pos, n); this.pos += 4 }
+    this.header(keys.length, 0x80, 0xde)
     for (const k of keys) {
       this.string(k)
       const v = (obj as Record<string, unknown>)[k]
       switch (typeof v) {
         case 'number':
-          if (v !== 0 || 1 / v > 0) { this.number(v); continue }
+          if (!isNegativeZero(v)) { this.number(v); continue }
           break
         case 'string':
           this.string(v)
@@ -71,7 +67,7 @@ export class RecordWriter {
         case 'object':
           if (v === null) break
           if (Array.isArray(v) && allNumbers(v)) {
-            this.arrayHeader(v.length)
+            this.header(v.length, 0x90, 0xdc)
             for (let i = 0; i < v.length; i++) this.number(v[i] as number)
             continue
           }
@@ -104,7 +100,7 @@ export class RecordWriter {
   private value(v: unknown): void {
     switch (typeof v) {
       case 'number':
-        if (Object.is(v, -0)) break
+        if (isNegativeZero(v)) break
         this.number(v)
         return
       case 'string':
@@ -192,12 +188,13 @@ export class RecordWriter {
     this.pos = start + header + written
   }
 
-  private arrayHeader(n: number): void {
+  /** An array (fix 0x90, 16-bit 0xdc) or map (fix 0x80, 16-bit 0xde) header; the 32-bit code follows the 16-bit one. */
+  private header(n: number, fix: number, code16: number): void {
     this.ensure(5)
     const b = this.buf
-    if (n < 16) b[this.pos++] = 0x90 | n
-    else if (n < 0x10000) { b[this.pos++] = 0xdc; this.view.setUint16(this.pos, n); this.pos += 2 }
-    else { b[this.pos++] = 0xdd; this.view.setUint32(this.pos, n); this.pos += 4 }
+    if (n < 16) b[this.pos++] = fix | n
+    else if (n < 0x10000) { b[this.pos++] = code16; this.view.setUint16(this.pos, n); this.pos += 2 }
+    else { b[this.pos++] = code16 + 1; this.view.setUint32(this.pos, n); this.pos += 4 }
   }
 
   private raw(bytes: Uint8Array): void {
@@ -217,11 +214,16 @@ export class RecordWriter {
   }
 }
 
-/** Numbers only, and no -0 (msgpack integers have no sign of zero: msgpackr keeps it as a float). */
+/** msgpack integers have no sign of zero: -0 is left to msgpackr (the codec's own tag for it in records). */
+function isNegativeZero(n: number): boolean {
+  return n === 0 && 1 / n < 0
+}
+
+/** Numbers only, and no -0. */
 function allNumbers(v: readonly unknown[]): boolean {
   for (let i = 0; i < v.length; i++) {
     const x = v[i]
-    if (typeof x !== 'number' || (x === 0 && 1 / x < 0)) return false
+    if (typeof x !== 'number' || isNegativeZero(x)) return false
   }
   return true
 }
