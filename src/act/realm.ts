@@ -426,8 +426,8 @@ export class HardenedRealm implements Realm {
    * arguments array is built for up to three arguments.
    */
   callMethod(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
-    if (this.#depth !== 0) return this.#nested(fn, self, args)
-    if (!this.#clock.running) return this.#settleObject(this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs))
+    // Kept small, with the rare cases out of line, so that V8 inlines it into the send sites.
+    if (this.#depth !== 0 || !this.#clock.running) return this.#callMethodOther(fn, self, args)
     // An entry from the host (as #call, without building an arguments array).
     this.#startEntry(this.cpuTimeoutMs)
     this.#depth = 1
@@ -440,7 +440,13 @@ export class HardenedRealm implements Realm {
       this.#endCall()
     }
     if (this.#overdue) throw this.#dropped(result, cpuTimeout(this.cpuTimeoutMs))
-    return this.#settleObject(result)
+    return typeof result === 'object' && result !== null ? this.settle(result) : result
+  }
+
+  /** callMethod nested in a running entry, or from the host with no clock (under node's watchdog). */
+  #callMethodOther(fn: RealmFunction, self: unknown, args: readonly unknown[]): unknown {
+    if (this.#depth !== 0) return this.#nested(fn, self, args)
+    return this.#settleObject(this.#enter(fn, self, [self, ...args], this.cpuTimeoutMs))
   }
 
   #settleObject(result: unknown): unknown {

@@ -57,12 +57,15 @@ export class Kernel implements ValueResolver {
   send(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
     // The last selector's site first: host loops send one selector many times over.
     let site = this.lastSite
-    if (site === undefined || site.selector !== selector) {
-      site = this.sites.get(selector) ?? this.intern(selector)
-      if (site === undefined) return this.sendGeneral(heap, receiver, selector, args, undefined)
-      this.lastSite = site
-    }
-    return site.send(heap, receiver, args)
+    if (site === undefined || site.selector !== selector) site = this.siteOf(selector)
+    return site === undefined ? this.sendGeneral(heap, receiver, selector, args, undefined) : site.send(heap, receiver, args)
+  }
+
+  /** The interned site of `selector` (undefined past the bound), out of line so that `send` stays small enough to inline. */
+  private siteOf(selector: string): SendSite | undefined {
+    const site = this.sites.get(selector) ?? this.intern(selector)
+    if (site !== undefined) this.lastSite = site
+    return site
   }
 
   private lastSite: SendSite | undefined = undefined
