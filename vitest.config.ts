@@ -7,5 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // vitest's own report, then one plain `N passed, N failed` line that CI can count.
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 })
