@@ -4,14 +4,53 @@ import { UsageError } from './usage.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
+/** A negative number (`-1`, `-0.5`, `-2e3`): a value, never a flag. */
+const NEGATIVE = /^-(\d|\.\d)/
+/** Stands in for a negative-number positional while parseArgs runs (it would read `-5` as a flag). */
+const PLACEHOLDER = '\u0000uvm-negative-'
+
 /** parseArgs with the help flag added and its errors turned into one clear line. */
 export function parse<O extends Options>(argv: string[], options: O, command: string, positionals = true) {
+  // `--depth -1` and `uvm set x -5`: parseArgs takes a leading dash for a flag. Give a
+  // negative number to the option before it (so `--depth` can say what it wants), or keep it
+  // as a positional (JSON values and send arguments may be negative).
+  const valued = new Map<string, string>()
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue
+    valued.set(`--${name}`, `--${name}=`)
+    if (o.short) valued.set(`-${o.short}`, `-${o.short}`)
+  }
+  const args: string[] = []
+  const negatives: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--') {
+      args.push(...argv.slice(i))
+      break
+    }
+    const next = argv[i + 1]
+    const joined = valued.get(a)
+    if (joined !== undefined && next !== undefined && NEGATIVE.test(next)) {
+      args.push(joined + next)
+      i++
+    } else if (NEGATIVE.test(a)) {
+      args.push(PLACEHOLDER + negatives.length)
+      negatives.push(a)
+    } else {
+      args.push(a)
+    }
+  }
+  let parsed
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true })
+    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true })
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ')
+      .replace(new RegExp(`${PLACEHOLDER}(\\d+)`, 'g'), (_m, n: string) => negatives[Number(n)]!)
     throw new UsageError(`${msg} (see \`uvm ${command} --help\`)`, command)
   }
+  const restore = (v: string) => (v.startsWith(PLACEHOLDER) ? negatives[Number(v.slice(PLACEHOLDER.length))]! : v)
+  parsed.positionals = parsed.positionals.map(restore)
+  return parsed
 }
 
 export function intOption(value: string | undefined, name: string, command: string, min = 0): number | undefined {

@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { BridgeClient, DEFAULT_BIND, loadClientKeys } from '../bridge/index.js'
 import type { Io } from './usage.js'
 import { UsageError } from './usage.js'
@@ -15,16 +17,48 @@ export const clientOptions = {
 export const clientOptionHelp: [string, string][] = [
   ['--connect ADDR', `the daemon's command address (env UVM_CONNECT; default ${DEFAULT_BIND})`],
   ['--json', 'print the raw reply as JSON (for machines)'],
-  ['--keys DIR', 'CURVE keys folder: use clients/client.key* and server.key (env UVM_KEYS)'],
-  ['--timeout MS', 'give up after this long without a reply (default 10000)'],
+  ['--keys DIR', 'CURVE keys folder: use clients/client.key* (or the one keypair there) and server.key (env UVM_KEYS)'],
+  ['--timeout MS', 'give up after this long without a reply (default 10000; for code that runs, the wall limit UVM_WALL_TIMEOUT (30000) plus 5000)'],
 ]
+
+/** How long a request that runs code (an act, a send) may take by default: the daemon's wall limit, and a margin for the reply. */
+export function codeTimeoutMs(io: { env: NodeJS.ProcessEnv }): number {
+  const wall = Number(io.env.UVM_WALL_TIMEOUT)
+  return (Number.isInteger(wall) && wall > 0 ? wall : 30_000) + 5_000
+}
 
 export async function connect(values: { connect?: string; keys?: string; timeout?: string }, io: Io, command: string): Promise<BridgeClient> {
   const keysDir = values.keys ?? io.env.UVM_KEYS
-  return BridgeClient.connect(values.connect ?? io.env.UVM_CONNECT ?? DEFAULT_BIND, {
-    timeoutMs: intOption(values.timeout, 'timeout', command, 1) ?? 10_000,
-    ...(keysDir && { keys: await loadClientKeys(keysDir) }),
-  })
+  const endpoint = values.connect ?? io.env.UVM_CONNECT ?? DEFAULT_BIND
+  // zeromq says only "Invalid argument" for a malformed address.
+  if (!/^(tcp|ipc|inproc):\/\/.+/.test(endpoint)) throw new UsageError(`"${endpoint}" is not a ZeroMQ endpoint (expected e.g. tcp://127.0.0.1:5555)`, command)
+  const timeoutMs = intOption(values.timeout, 'timeout', command, 1) ?? 10_000
+  const keys = keysDir ? await loadClientKeys(keysDir, clientKeyName(keysDir)) : undefined
+  try {
+    return BridgeClient.connect(endpoint, { timeoutMs, ...(keys && { keys }) })
+  } catch (e) {
+    throw new UsageError(`cannot connect to "${endpoint}": ${(e as Error).message} (expected e.g. tcp://127.0.0.1:5555)`, command)
+  }
+}
+
+/**
+ * Which client keypair in DIR to use: `client` (what `uvm keys` makes by default), else the
+ * only keypair in clients/ (or readers/): `uvm keys --client alice` then `--keys DIR` just works.
+ */
+function clientKeyName(dir: string): string {
+  const secrets = (sub: string) => {
+    try {
+      return readdirSync(join(dir, sub)).filter((f) => f.endsWith('.key_secret')).map((f) => f.slice(0, -'.key_secret'.length))
+    } catch {
+      return []
+    }
+  }
+  if (existsSync(join(dir, 'clients', 'client.key')) || existsSync(join(dir, 'readers', 'client.key'))) return 'client'
+  const clients = secrets('clients')
+  if (clients.length === 1) return clients[0]!
+  const readers = secrets('readers')
+  if (clients.length === 0 && readers.length === 1) return readers[0]!
+  return 'client'
 }
 
 /** CODE given inline, or -f FILE (`-f -` reads stdin). */

@@ -1,6 +1,6 @@
 /**
  * Human text for values as they come over the wire: objects as
- * `<WorldMorph #4>` (with their slots, one per line, at the top level),
+ * `<WorldMorph #4>` (with their slots, one per line, as deep as the reply expanded them),
  * methods as their source, data as JSON-like text.
  */
 export function formatValue(v: unknown, indent = ''): string {
@@ -18,7 +18,8 @@ export function formatValue(v: unknown, indent = ''): string {
 }
 
 function formatSlot(v: unknown, indent: string): string {
-  if (isObjectRef(v)) return String(v.$print ?? `<Object #${v.$ref}>`)
+  // Expanded deeper (`uvm state --depth 2`): its slots too, indented under it.
+  if (isObjectRef(v)) return v.$slots && typeof v.$slots === 'object' ? formatValue(v, indent) : String(v.$print ?? `<Object #${v.$ref}>`)
   if (isTagged(v, '$method')) {
     const src = String(v.$method)
     const lines = src.split('\n')

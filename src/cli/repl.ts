@@ -26,7 +26,7 @@ export interface ReplBackend {
 /** A failure to show as one line (the REPL keeps going). */
 class ReplFailure extends Error {}
 
-export function remoteBackend(client: BridgeClient): ReplBackend {
+export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number } = {}): ReplBackend {
   const ok = <E extends Reply['event']>(r: Reply, e: E): Extract<Reply, { event: E }> => {
     if (r.event === 'error') {
       const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
@@ -38,7 +38,7 @@ export function remoteBackend(client: BridgeClient): ReplBackend {
   return {
     where: client.endpoint,
     async act(code) {
-      const r = ok(await client.request({ command: 'run_act', code }), 'result')
+      const r = ok(await client.request({ command: 'run_act', code }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {}), 'result')
       return { value: r.value, output: r.output ?? '', tid: r.tid }
     },
     async state(target, depth) {
@@ -85,18 +85,47 @@ const PREFIX = '(async function () {\n'
  * REPL: `prototypes.Button` shows the object. Acts proper say `return`.
  */
 export function returnLastExpression(code: string): string {
+  return rewriteLastExpression(code).code
+}
+
+const RETURN = 'return ('
+
+/** Where `return (` … `)` went in: 1-based line and column of the expression's start and of its end, in the input. */
+interface Rewrite { code: string; start?: { line: number; column: number }; end?: { line: number; column: number } }
+
+function rewriteLastExpression(code: string): Rewrite {
   let program
   try {
     program = Parser.parse(`${PREFIX}${code}\n})`, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as { body: { expression: { body: { body: { type: string; start: number; end: number; expression: { start: number; end: number } }[] } } }[] }
   } catch {
-    return code
+    return { code }
   }
   const body = program.body[0]?.expression.body.body
   const last = body?.[body.length - 1]
-  if (!last || last.type !== 'ExpressionStatement') return code
+  if (!last || last.type !== 'ExpressionStatement') return { code }
   const start = last.expression.start - PREFIX.length
   const end = last.expression.end - PREFIX.length
-  return `${code.slice(0, start)}return (${code.slice(start, end)})${code.slice(end)}`
+  const at = (offset: number) => {
+    const before = code.slice(0, offset).split('\n')
+    return { line: before.length, column: before[before.length - 1]!.length + 1 }
+  }
+  return { code: `${code.slice(0, start)}${RETURN}${code.slice(start, end)})${code.slice(end)}`, start: at(start), end: at(end) }
+}
+
+/** Positions in an error about the rewritten input, put back where they are in what was typed. */
+function mapPositions(text: string, r: Rewrite): string {
+  const { start, end } = r
+  if (!start || !end) return text
+  return text.replace(/\(line (\d+), column (\d+)\)/g, (m, l: string, c: string) => {
+    const line = Number(l)
+    let column = Number(c)
+    if (line !== start.line && line !== end.line) return m
+    if (line === start.line && column >= start.column) column = Math.max(start.column, column - RETURN.length)
+    // Past the expression's end: the closing parenthesis added there.
+    const endColumn = end.column + (end.line === start.line ? RETURN.length : 0)
+    if (line === end.line && Number(c) > endColumn) column -= 1
+    return `(line ${line}, column ${column})`
+  })
 }
 
 /** True when `code` is an unfinished act (more lines may complete it). */
@@ -159,11 +188,12 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
       const code = cmd.replace(/\n$/, '')
       if (code.trim() === '') return callback(null, undefined)
       if (incomplete(code)) return callback(new repl.Recoverable(new SyntaxError('incomplete act')))
-      enqueue(() => backend.act(returnLastExpression(code)).then((r) => {
+      const rewrite = rewriteLastExpression(code)
+      enqueue(() => backend.act(rewrite.code).then((r) => {
         if (r.output) output.write(r.output.endsWith('\n') ? r.output : r.output + '\n')
         callback(null, r.value === null ? undefined : r.value)
       }, (e: unknown) => {
-        output.write(`${failureText(e)}\n`)
+        output.write(`${mapPositions(failureText(e), rewrite)}\n`)
         callback(null, undefined)
       }))
     },

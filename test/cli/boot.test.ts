@@ -42,19 +42,20 @@ describe('uvm boot', () => {
     expect((await runCli(['ping', '--connect', d.bind])).code).toBe(0)
     expect((await runCli(['set', 'n', '1', '--connect', d.bind])).code).toBe(0)
     expect((await runCli(['send', 'display_yourself', '--connect', d.bind])).code).toBe(1)
-    await d.waitFor((all) => jsonLines(all).length >= 3, 10_000, 'three log lines')
+    // `uvm send` pings first (a missing daemon is reported at once), then sends with the act's wall limit.
+    await d.waitFor((all) => jsonLines(all).length >= 4, 10_000, 'four log lines')
     const logs = jsonLines(d.stdout)
-    expect(logs).toHaveLength(3)
+    expect(logs).toHaveLength(4)
     for (const l of logs) {
       expect(l.level).toBe('info')
       expect(typeof l.time).toBe('string')
       expect(typeof l.ms).toBe('number')
       expect(typeof l.client).toBe('string')
     }
-    expect(logs.map((l) => l.command)).toEqual(['ping', 'update_property', 'send_message'])
+    expect(logs.map((l) => l.command)).toEqual(['ping', 'update_property', 'ping', 'send_message'])
     expect(logs[0]).toMatchObject({ event: 'pong' })
     expect(logs[1]).toMatchObject({ event: 'ack', tid: 2 })
-    expect(logs[2]).toMatchObject({ event: 'error', code: 'does_not_understand' })
+    expect(logs[3]).toMatchObject({ event: 'error', code: 'does_not_understand' })
     // Every stdout line is the ready line or a log record.
     for (const l of lines(d.stdout)) expect(l.includes(' ready: ') || l.startsWith('{')).toBe(true)
     await d.stop()

@@ -81,7 +81,11 @@ describe('bad arguments: one clear line, non-zero exit, no stack trace', () => {
     [['boot', 'extra'], /^uvm boot: Unexpected argument 'extra'.* \(see `uvm boot --help`\)$/],
     [['boot', '--cache', 'lots'], /^uvm boot: --cache takes a whole number ≥ 1, got "lots"$/],
     [['boot', '--image'], /^uvm boot: Option '--image <value>' argument missing \(see `uvm boot --help`\)$/],
-    [['state', '--depth', '-1'], /^uvm state: Option '--depth' argument is ambiguous\. .*'--depth=-XYZ'\. \(see `uvm state --help`\)$/],
+    // A negative number after an option is its value, so the option itself can say what it takes.
+    [['state', '--depth', '-1'], /^uvm state: --depth takes a whole number, got "-1"$/],
+    [['history', '--limit', '-1'], /^uvm history: --limit takes a whole number ≥ 1, got "-1"$/],
+    [['undo', '-3'], /^uvm undo: TID is a whole number ≥ 1 .*got "-3"$/],
+    [['ping', '--connect', 'bogus'], /^uvm ping: "bogus" is not a ZeroMQ endpoint \(expected e\.g\. tcp:\/\/127\.0\.0\.1:5555\)$/],
     [['state', '--depth=-1'], /^uvm state: --depth takes a whole number, got "-1"$/],
     [['set', 'x', 'not json'], /^uvm set: the value must be JSON/],
     [['set'], /^uvm set: expected PROP and a JSON value/],

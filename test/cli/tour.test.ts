@@ -11,7 +11,7 @@ beforeAll(() => ensureBuilt())
 afterEach(() => killChildren())
 afterAll(() => cleanupTemps())
 
-/** `npm start` is `uvm boot --image ./image.db`: the same, on free ports, in the tour's folder. */
+/** `npm start` is `uvm boot` (its image defaults to ./image.db): the same, on free ports, in the tour's folder. */
 async function boot(cwd: string, addresses: { bind: string; pub: string }): Promise<Daemon> {
   const p = spawnCli(['boot', '--image', './image.db', '--bind', addresses.bind, '--pub', addresses.pub], { cwd })
   await p.waitFor(/ready: .*\n/, 20_000, 'the ready line')
@@ -80,7 +80,7 @@ describe('the five-minute tour (README.md)', () => {
       '2 create_method display_yourself',
       '1 genesis',
     ])
-    // (The README says `uvm undo 5`; after this tour the newest transaction is 4.)
+    // (The README says `uvm undo 5`: its tour also runs the Python snippet, a transaction this one skips; here the act is 4.)
     const undo = await offline('undo', '4')
     expect(undo).toMatchObject({ code: 0, stdout: 'undid transaction 4 as transaction 5 (1 object restored)\n' })
     const check = await offline('check')

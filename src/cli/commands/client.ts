@@ -2,7 +2,7 @@ import { BridgeError } from '../../bridge/index.js'
 import type { BridgeClient } from '../../bridge/index.js'
 import type { Reply } from '../../covenant/index.js'
 import { intOption, parse } from '../args.js'
-import { clientOptionHelp, clientOptions, codeArgument, connect, targetOption } from '../connect.js'
+import { clientOptionHelp, clientOptions, codeArgument, codeTimeoutMs, connect, targetOption } from '../connect.js'
 
 /** `{target}` for a command when --target was given, else nothing. */
 function targetField(v: Values): { target?: string | { $ref: number } } {
@@ -14,6 +14,7 @@ import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
 
 type Values = Record<string, string | boolean | undefined>
+type Requester = Pick<BridgeClient, 'request'>
 
 /**
  * A client command: parse, connect, one request, print the reply (human text
@@ -25,7 +26,9 @@ function clientCommand(spec: {
   usage: string
   options?: Record<string, { type: 'string' | 'boolean'; short?: string }>
   help?: [string, string][]
-  request(client: BridgeClient, positionals: string[], values: Values): Promise<Reply>
+  /** Runs sandbox code, which may take up to the daemon's wall limit: wait that long for the reply. */
+  runsCode?: boolean
+  request(client: Requester, positionals: string[], values: Values): Promise<Reply>
   human(reply: Reply): string
 }): CommandSpec {
   return {
@@ -37,7 +40,16 @@ function clientCommand(spec: {
       const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options }, spec.name)
       const client = await connect(values as Values, io, spec.name)
       try {
-        const reply = await spec.request(client, positionals, values as Values)
+        const requester: Requester = spec.runsCode && values.timeout === undefined
+          ? {
+              // The usual deadline tells a missing daemon quickly; the code itself may then run to the wall limit.
+              async request(command) {
+                await client.call({ command: 'ping' }, 'pong')
+                return client.request(command, { timeoutMs: codeTimeoutMs(io) })
+              },
+            }
+          : client
+        const reply = await spec.request(requester, positionals, values as Values)
         return report(reply, values.json === true, io, spec.name, spec.human)
       } catch (e) {
         if (e instanceof BridgeError) {
@@ -150,6 +162,7 @@ export const send = clientCommand({
   usage: 'uvm send SELECTOR [ARG...] [--target PATH]   (each ARG is JSON if it parses, else a string)',
   options: { target: { type: 'string' } },
   help: [targetHelp],
+  runsCode: true,
   request: (c, p, v) => {
     if (p.length < 1) throw new UsageError('missing SELECTOR', 'send')
     return c.request({ command: 'send_message', selector: p[0]!, args: p.slice(1).map(argValue), ...targetField(v) })
@@ -163,6 +176,7 @@ export const act = clientCommand({
   usage: 'uvm act (CODE | -f FILE) [--intent TEXT] [--explanation TEXT]',
   options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' } },
   help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record']],
+  runsCode: true,
   request: async (c, p, v) => {
     if (p.length > 1) throw new UsageError('give the act as ONE argument (quote it), or -f FILE', 'act')
     const code = await codeArgument(p[0], v.file as string | undefined, 'act code', 'act')

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { openImage } from '../../index.js'
 import { parse } from '../args.js'
-import { clientOptionHelp, clientOptions, connect } from '../connect.js'
+import { clientOptionHelp, clientOptions, codeTimeoutMs, connect } from '../connect.js'
 import { localBackend, remoteBackend, startRepl } from '../repl.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -34,7 +34,7 @@ export const replCommand: CommandSpec = {
         await client.close()
         throw new UsageError(`${(e as Error).message}; start it with \`uvm boot\`, or use \`uvm repl --image PATH\``, 'repl')
       }
-      backend = remoteBackend(client)
+      backend = remoteBackend(client, { actTimeoutMs: values.timeout !== undefined ? Number(values.timeout) : codeTimeoutMs(io) })
     }
     await startRepl(backend, io, { ...(values.history !== undefined && { historyFile: values.history }) })
     return 0
