@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr'
+import { C1, Packr } from 'msgpackr'
 
 export type WireFormat = 'msgpack' | 'json'
 
@@ -8,7 +8,9 @@ export type WireFormat = 'msgpack' | 'json'
  */
 export class WireCodec {
   // Plain maps and arrays only: no msgpackr records or structures on the wire, so any msgpack client can read it.
-  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: false, int64AsType: 'number' })
+  // No structured clones either: msgpackr's id/pointer extensions (0x69, 0x70) would let a few hundred bytes
+  // decode to a graph sharing one node 2^n times (or a cycle), which everything after the decoder walks as a tree.
+  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: false, int64AsType: 'number', structuredClone: false })
 
   formatOf(frame: Uint8Array): WireFormat {
     return frame.length > 0 && frame[0] === 0x7b ? 'json' : 'msgpack'
@@ -24,17 +26,40 @@ export class WireCodec {
       }
     }
     if (frame.length === 0) throw new Error('empty frame: a request is a MessagePack map (or a JSON object)')
+    let value: unknown
     try {
-      return this.packr.unpack(frame)
+      value = this.packr.unpack(frame)
     } catch (e) {
       throw new Error(`the frame is not valid MessagePack: ${(e as Error).message}`)
     }
+    // msgpackr reads the one byte MessagePack never uses as a marker object rather than failing.
+    if (value === C1) throw new Error('the frame is not valid MessagePack: 0xc1 is never used')
+    return value
   }
 
   encode(value: unknown, format: WireFormat): Buffer {
     if (format === 'json') return Buffer.from(JSON.stringify(value, jsonSafe))
-    return this.packr.pack(value)
+    try {
+      return this.packr.pack(value)
+    } catch (e) {
+      // MessagePack integers stop at 64 bits: a bigger bigint (one a slot may hold) travels as {"$bigint": "123"}, as in JSON.
+      if (!(e instanceof Error) || !/too large to fit in MessagePack/.test(e.message)) throw e
+      return this.packr.pack(largeBigIntsSpelled(value))
+    }
   }
+}
+
+const INT64_MIN = -(2n ** 63n)
+const UINT64_END = 2n ** 64n
+
+/** A copy of `v` with every bigint that no MessagePack integer holds as {"$bigint": "123"}. */
+function largeBigIntsSpelled(v: unknown): unknown {
+  if (typeof v === 'bigint') return v < INT64_MIN || v >= UINT64_END ? { $bigint: v.toString() } : v
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
+  if (Array.isArray(v)) return v.map(largeBigIntsSpelled)
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: largeBigIntsSpelled((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true })
+  return out
 }
 
 /** JSON has no bigint or bytes: they travel as {"$bigint": "123"} and {"$bytes": base64}. */
