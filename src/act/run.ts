@@ -31,10 +31,16 @@ export interface ActOptions {
   beforeCommit?: (tx: Transaction) => void
   /** Replaces the transaction record's description and ext (the act source is still recorded unless ext says otherwise). */
   meta?: TxMeta
+  /**
+   * Turns the act's value into what the caller keeps, inside the act's transaction, before its commit
+   * (the bridge writes the reply value here). Objects the act made and stored nowhere are never
+   * written, so after the commit nothing could read them: here they can still be shown.
+   */
+  present?: (tx: Transaction, value: unknown) => unknown
 }
 
 export interface ActResult {
-  /** What the act returned, as JS code sees it (graph objects are proxies that read the latest state). */
+  /** What the act returned, as JS code sees it (graph objects are proxies that read the latest state), or what `present` made of it. */
   value: unknown
   output: string
   /** The commit's tid; undefined when the act wrote nothing. */
@@ -77,8 +83,14 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
       ? raw
       : realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [], opts.cpuTimeoutMs)
     opts.beforeCommit?.(tx)
+    let shown = value
+    if (opts.present !== undefined) {
+      // Arrays and maps the act mutated in place are written back at commit: first, so that they show.
+      tx.surface.flush()
+      shown = opts.present(tx, value)
+    }
     const info = await tx.commit()
-    return { value, output: output.text(), tid: info.tid, changed: info.oids }
+    return { value: shown, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {
     tx.abort()
     throw ActError.from(e, output.text())

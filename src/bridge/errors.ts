@@ -9,6 +9,8 @@ const BY_CODE: Record<string, ErrorCode> = {
   ACT_FORBIDDEN: 'syntax_error',
   ACT_TIMEOUT: 'timeout',
   IMAGE_CONFLICT: 'conflict',
+  // `undo` of a transaction the image has no record of: the thing named is not there.
+  IMAGE_UNKNOWN_TID: 'unknown_target',
 }
 
 /** An error reply for anything a handler threw; host stack traces never leave the daemon. */

@@ -84,6 +84,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
+        present: wireValue,
         ...(guard && { beforeCommit: guard.check }),
         bind: (tx) => ({
           __send: ctx.realm.hostFunction('send', () => {
@@ -105,7 +106,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
         throw e
       })
-      return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }) }))
+      return { event: 'result', ...echo, value: result.value, ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }) }
     }
     case 'run_act': {
       const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, cmd.code, {
@@ -114,11 +115,12 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         ...(cmd.intent !== undefined && { intent: cmd.intent }),
         ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
         ...(guard && { beforeCommit: guard.check }),
+        present: wireValue,
       })).catch((e: unknown) => {
         guard?.rethrow(e, 'the act')
         throw e
       })
-      return read(ctx.image, (tx) => ({ event: 'result', ...echo, value: new WireWriter(tx).js(result.value, 1), output: result.output, ...(result.tid !== undefined && { tid: result.tid }) }))
+      return { event: 'result', ...echo, value: result.value, output: result.output, ...(result.tid !== undefined && { tid: result.tid }) }
     }
   }
 }
@@ -151,6 +153,14 @@ class WriteRefusal {
     const oids = this.changed.slice(0, 10).map((o) => '#' + o).join(', ') + (this.changed.length > 10 ? ', …' : '')
     throw new ReadOnlyRefused(this.command, `${what} changed ${oids}`, this.writeAccess, typeof output === 'string' ? output : '')
   }
+}
+
+/**
+ * A send's or act's value as the reply carries it, written in the act's own transaction before it
+ * commits: an object the act made and stored nowhere is never written, and only there can it be shown.
+ */
+function wireValue(tx: Transaction, value: unknown): unknown {
+  return new WireWriter(tx).js(value, 1)
 }
 
 /** Run `f` in a read-only transaction. */

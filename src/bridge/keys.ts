@@ -56,16 +56,17 @@ export async function makeKeys(dir: string, clientNames: string[] = ['client'], 
 }
 
 export async function loadServerKeys(dir: string): Promise<ServerKeys> {
-  const secretKey = await readKey(join(dir, 'server.key_secret'))
-  const publicKey = await readKey(join(dir, 'server.key'))
-  return { publicKey, secretKey, allowedClients: await publicKeys(join(dir, 'clients')), readOnlyClients: await publicKeys(join(dir, 'readers')) }
+  const secretKey = await readKey(join(dir, 'server.key_secret'), dir)
+  const publicKey = await readKey(join(dir, 'server.key'), dir)
+  return { publicKey, secretKey, allowedClients: await publicKeys(dir, 'clients'), readOnlyClients: await publicKeys(dir, 'readers') }
 }
 
-async function publicKeys(folder: string): Promise<string[]> {
+async function publicKeys(dir: string, sub: string): Promise<string[]> {
+  const folder = join(dir, sub)
   const keys: string[] = []
   let files: string[] = []
   try { files = await readdir(folder) } catch { /* no such folder: nobody admitted */ }
-  for (const f of files.sort()) if (f.endsWith('.key')) keys.push(await readKey(join(folder, f)))
+  for (const f of files.sort()) if (f.endsWith('.key')) keys.push(await readKey(join(folder, f), dir))
   return keys
 }
 
@@ -73,18 +74,19 @@ async function publicKeys(folder: string): Promise<string[]> {
 export async function loadClientKeys(dir: string, name = 'client'): Promise<ClientKeys> {
   const folder = !existsSync(join(dir, 'clients', `${name}.key`)) && existsSync(join(dir, 'readers', `${name}.key`)) ? 'readers' : 'clients'
   return {
-    publicKey: await readKey(join(dir, folder, `${name}.key`)),
-    secretKey: await readKey(join(dir, folder, `${name}.key_secret`)),
-    serverPublicKey: await readKey(join(dir, 'server.key')),
+    publicKey: await readKey(join(dir, folder, `${name}.key`), dir),
+    secretKey: await readKey(join(dir, folder, `${name}.key_secret`), dir),
+    serverPublicKey: await readKey(join(dir, 'server.key'), dir),
   }
 }
 
-async function readKey(path: string): Promise<string> {
+/** `dir`: the keys folder `path` belongs to (what `uvm keys --dir` takes), for the hint. */
+async function readKey(path: string, dir: string): Promise<string> {
   let text: string
   try {
     text = (await readFile(path, 'utf8')).trim()
   } catch {
-    throw new Error(`missing key file ${path} (run \`uvm keys --dir ${join(path, '..')}\`)`)
+    throw new Error(`missing key file ${path} (run \`uvm keys --dir ${dir}\`)`)
   }
   if (!Z85_KEY.test(text)) throw new Error(`${path} does not hold a Z85 CURVE key (40 characters)`)
   return text

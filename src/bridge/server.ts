@@ -246,7 +246,7 @@ export class BridgeServer {
     }
     const id = idOf(body)
     const name = typeof (body as { command?: unknown })?.command === 'string' ? String((body as { command: string }).command).slice(0, 64) : '?'
-    const parsed = Command.safeParse(body)
+    const parsed = Command.safeParse(withoutNulls(body))
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }))
       const what = body === null || typeof body !== 'object' || Array.isArray(body) ? 'a request must be a map with a "command" field' : `invalid ${name === '?' ? 'request' : `'${name}' command`}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`
@@ -333,6 +333,22 @@ export class BridgeServer {
 
 const MAP16_4 = Buffer.from([0xde, 0, 4])
 const STATE_KEY = Buffer.from([0xa5, ...Buffer.from('state')])
+
+/**
+ * A request with its null fields left out: null in an optional field means absent. Pydantic clients
+ * (the seeds' covenant) send every unset `Optional` field as None with `model_dump()`. A slot value
+ * may be null, so `property_value` keeps it; a required field that is null is still reported missing.
+ */
+function withoutNulls(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body
+  let out: Record<string, unknown> | undefined
+  for (const [k, v] of Object.entries(body)) {
+    if (v !== null || k === 'property_value') continue
+    out ??= { ...body as Record<string, unknown> }
+    delete out[k]
+  }
+  return out ?? body
+}
 
 /** Commands whose work is one transaction of the handler's own, begun on the client's chain. */
 const PIPELINED = new Set(['update_property', 'create_method'])

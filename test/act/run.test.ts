@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ActError } from '../../src/act/act-error.js'
 import { UvmError } from '../../src/errors.js'
 import { Method, writeSlot } from '../../src/kernel/index.js'
+import type { Transaction } from '../../src/image/index.js'
 import type { P } from '../support/uvm.js'
 import { rejected } from '../support/uvm.js'
 import type { ActImage } from './fixture.js'
@@ -315,6 +316,23 @@ describe('what an act returns', () => {
     expect([...v.bytes as Uint8Array]).toEqual([1, 2])
     expect([v.big, v.fn, v.map]).toEqual([10n, '[function]', '[object Map]'])
     expect(u.image.kernel.objectOf(v.obj)).toBe(u.image.root)
+  })
+
+  it('present shows the value inside the act\'s transaction: objects stored nowhere, arrays mutated in place', async () => {
+    // What each object held, read through the act's own transaction (after the commit, an object the act
+    // made and stored nowhere was never written: nothing could read it).
+    const present = (tx: Transaction, v: unknown) => (v as P[]).map((p) => {
+      const obj = tx.kernel.objectOf(p)!
+      return { oid: obj.oid, slots: Object.fromEntries([...tx.read(obj).slots].filter(([k]) => k !== 'parent*')) }
+    })
+    await u.act('genesis.items = [1]')
+    const r = await u.act('const scratch = new UvmObject(); scratch.x = 1; genesis.items.push(2); return [scratch, genesis]', { present })
+    const [scratch, genesis] = r.value as { oid: number; slots: Record<string, unknown> }[]
+    expect(scratch!.slots).toEqual({ x: 1 })
+    expect(genesis!.slots.items).toEqual([1, 2])
+    expect(r.changed).toEqual([genesis!.oid])
+    expect(u.image.exists(u.image.handle(scratch!.oid))).toBe(false)
+    u.read((tx) => expect([...tx.genesis.items]).toEqual([1, 2]))
   })
 })
 
