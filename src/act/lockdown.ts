@@ -22,6 +22,9 @@ export interface RealmKit {
   makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown, construct?: boolean): RealmFunction
   /** The CPU-limit checkpoint compiled code calls (instrument.ts). */
   tick(): void
+  callMark(v: unknown): unknown
+  /** [0]: the value `callMark` was last given and no get trap has taken yet. */
+  callCell: unknown[]
   /** Install the clock the checkpoints read, the running entry's deadline, and the host's confirmation that it is past. */
   setClock(now: Float64Array, deadline: Float64Array, overdue: RealmFunction): void
   /** A realm closure calling `fn` with `self` as both `this` and first argument. */
@@ -188,6 +191,10 @@ const ${kitName} = (function () {
     }
   }
   const tick = () => { if (now[0] > deadline[0]) checkpoint() }
+  // The call mark (instrument.ts): the object whose property is about to be read and called. The host
+  // reads (and clears) the cell in a graph proxy's get trap; sandbox code never sees the cell.
+  const callCell = [undefined]
+  const callMark = (v) => { callCell[0] = v; return v }
 
   const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
   const then = Promise.prototype.then
@@ -200,6 +207,8 @@ const ${kitName} = (function () {
     arm: (f, t, a) => { cellFn = f; cellThis = t; cellArgs = a; armed = true; done = false },
     finished: () => done,
     tick,
+    callMark,
+    callCell,
     setClock: (nowView, deadlineView, f) => { now = nowView; deadline = deadlineView; overdue = f },
     THREW,
     takeThrown: () => { const e = thrown; thrown = undefined; return e },

@@ -269,11 +269,12 @@ export function actBody(code: string, names: readonly string[]): Instrumented {
 }
 
 /** Where V8 put a compile-time SyntaxError, from the `file:line` + caret header node adds to its stack. */
-export function v8SyntaxPosition(stack: string, source: string): { line: number; column: number } {
+export function v8SyntaxPosition(stack: string, source: string, column?: Instrumented['column']): { line: number; column: number } {
   const [where, , carets] = stack.split('\n')
   const line = Number(/:(-?\d+)$/.exec(where ?? '')?.[1])
-  const column = carets?.indexOf('^') ?? -1
+  const caret = Math.max(carets?.indexOf('^') ?? -1, 0)
   if (!Number.isInteger(line)) return { line: 1, column: 1 }
-  // The header's line already has lineOffset -1 applied: it is a source line.
-  return toSource(source, line + 1, Math.max(column, 0))
+  // The header's line already has lineOffset -1 applied: it is a source line. V8 points into the
+  // compiled text: take the checkpoints and call marks inserted on that line out of its column.
+  return toSource(source, line + 1, column === undefined ? caret : column(line + 1, caret + 1) - 1)
 }

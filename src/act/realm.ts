@@ -20,7 +20,7 @@ import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../erro
 import type { Realm, RealmFunction } from '../kernel/realm.js'
 import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type RealmKit } from './lockdown.js'
 import { clock, type Clock } from './clock.js'
-import { TICK, uninstrument, type Instrumented } from './instrument.js'
+import { CALL_MARK, TICK, uninstrument, type Instrumented } from './instrument.js'
 import { actBody, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
 
 export interface HardenedRealmOptions {
@@ -215,7 +215,7 @@ export class HardenedRealm implements Realm {
       }
       throw e
     }
-    const fn = this.#compile(body.text, `${METHOD_FILE}${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
+    const fn = this.#compile(body, `${METHOD_FILE}${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
       new MethodSyntaxError(message, line, column, selector))
     this.#methods.set(source, fn)
     return fn
@@ -228,6 +228,13 @@ export class HardenedRealm implements Realm {
 
   get depth(): number {
     return this.#depth
+  }
+
+  takeCallMark(value: unknown): boolean {
+    const cell = this.#kit.callCell
+    if (cell[0] !== value) return false
+    cell[0] = undefined
+    return true
   }
 
   /** `opts.construct`: callable with `new` too (e.g. `new UvmObject()`); `impl` then gets the fresh `this`. */
@@ -624,7 +631,7 @@ export class HardenedRealm implements Realm {
     }
     const body = this.#actBody(code, names)
     const file = `${ACT_FILE}${++this.#actCount}`
-    const fn = this.#compile(body.text, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column }))
+    const fn = this.#compile(body, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column }))
     const entry = { fn, file, column: body.column }
     this.#acts.set(key, entry)
     if (this.#acts.size > ACT_CACHE_LIMIT) this.#acts.delete(this.#acts.keys().next().value!)
@@ -635,19 +642,19 @@ export class HardenedRealm implements Realm {
    * Compile a checked body into the context. The wrapper only evaluates `return (function ...)`
    * (parse.ts verified that shape), so calling it directly runs no user code.
    */
-  #compile(body: string, filename: string, source: string, syntaxError: (m: string, l: number, c: number) => Error): RealmFunction {
-    let wrapper: (tick: () => void) => RealmFunction
+  #compile(body: Instrumented, filename: string, source: string, syntaxError: (m: string, l: number, c: number) => Error): RealmFunction {
+    let wrapper: (tick: () => void, callMark: (v: unknown) => unknown) => RealmFunction
     try {
-      wrapper = compileFunction(body, [TICK], { parsingContext: this.#context, filename, lineOffset: -1 }) as typeof wrapper
+      wrapper = compileFunction(body.text, [TICK, CALL_MARK], { parsingContext: this.#context, filename, lineOffset: -1 }) as typeof wrapper
     } catch (e) {
       // acorn accepted what V8 refuses (syntax V8 does not know yet, or an early error acorn skips).
       if (!types.isNativeError(e) || !(chainReaches(e, this.#kit.errors.SyntaxError.prototype) || e instanceof SyntaxError)) throw e
       // Made by V8 at compile time, not by sandbox code: reading its stack runs nothing of the sandbox.
-      const { line, column } = v8SyntaxPosition((e as Error).stack ?? '', source)
+      const { line, column } = v8SyntaxPosition((e as Error).stack ?? '', source, body.column)
       throw syntaxError(String(dataProperty(e, 'message')), line, column)
     }
     // Frozen: a method can name itself (`function m() { m.call = ... }`), and the kernel calls it with `fn.call`.
-    const fn = Object.freeze(wrapper(this.#kit.tick))
+    const fn = Object.freeze(wrapper(this.#kit.tick, this.#kit.callMark))
     this.#made.add(fn)
     return fn
   }

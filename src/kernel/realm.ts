@@ -36,6 +36,12 @@ export interface Realm {
   readonly depth: number
 
   /**
+   * Whether sandbox code is about to call a property it reads from `value` (`value.m(…)`, compiled
+   * with a call mark): true once, for the read that follows the mark. Host code sets no marks.
+   */
+  takeCallMark(value: unknown): boolean
+
+  /**
    * A host promise for a realm promise that a method handed back to host code
    * (a send from the host to an async method), driven to completion under the
    * realm's limits; other values come back as they are.

@@ -178,15 +178,21 @@ export class Surface {
     return entry
   }
 
-  /** Everything a property read does beyond a trusted cache hit (kept apart so the hit path stays small enough to inline). */
-  private slowGet(obj: Obj, prop: string): unknown {
+  /**
+   * Everything a property read does beyond a trusted cache hit (kept apart so the hit path stays small
+   * enough to inline). A slot no lookup finds reads as `undefined` in sandbox code unless the read is
+   * the callee of a call (`calling`: `obj.m()`), which gets the function that sends doesNotUnderstand:.
+   * Host code cannot tell a read from a call: it always gets that function.
+   */
+  private slowGet(obj: Obj, prop: string, calling: boolean): unknown {
     const { heap } = this
     const realm = heap.kernel.realm
     try {
       const value = lookupSlot(heap, obj, prop)
       if (value === MISSING) {
         if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
-        return PROBES.has(prop) ? undefined : this.caller(obj, prop)
+        if (PROBES.has(prop) || (!calling && realm.depth > 0)) return undefined
+        return this.caller(obj, prop)
       }
       return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
     } catch (e) {
@@ -209,7 +215,9 @@ export class Surface {
     }
     return {
       // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
-      get: (t, prop) => {
+      get: (t, prop, receiver) => {
+        // First, whatever the property: a mark left behind would make a later plain read look like a call.
+        const calling = realm.takeCallMark(receiver)
         if (typeof prop !== 'string' || prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
         const obj = t.obj
         // The cache hit reads fields only (nothing here can throw).
@@ -219,7 +227,7 @@ export class Surface {
           if (v === null || typeof v !== 'object') return v
           if (hit.boundFor === v && hit.boundBy === this && realm.depth > 0) return hit.bound
         }
-        return this.slowGet(obj, prop)
+        return this.slowGet(obj, prop, calling)
       },
       set: (t, prop, value) => guard(() => {
         if (typeof prop !== 'string') throw new TypeError('symbol-keyed properties cannot be stored in slots')
