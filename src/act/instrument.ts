@@ -20,9 +20,10 @@ import { parse, type Node } from 'acorn'
 /** The checkpoint's name in compiled code: a compile parameter, unreachable from user source (parse.ts refuses `__uvm` names). */
 export const TICK = '__uvm_tick'
 /**
- * The call mark's name (a compile parameter too): `a.b(x)` is compiled as `__uvm_call(a).b(x)`, which
- * tells the proxy of `a` that the `b` about to be read is called. A graph object's missing slot then
- * reads as `undefined`, as in JS, and only a call of it sends doesNotUnderstand:.
+ * The call mark's name (a compile parameter too): `a.b(x)` is compiled as `__uvm_call(a, "b").b(x)`
+ * (`a[k](x)` as `__uvm_call(a)[k](x)`), which tells the proxy of `a` that the `b` about to be read is
+ * called. A graph object's missing slot then reads as `undefined`, as in JS, and only a call of it
+ * sends doesNotUnderstand:.
  */
 export const CALL_MARK = '__uvm_call'
 export const RESERVED_PREFIX = '__uvm'
@@ -73,11 +74,13 @@ export function instrument(text: string, program: AnyNode): Instrumented {
       else { at(body, 'start', 0, ARROW_OPEN, false, depth); at(body, 'end', 0, ')', true, depth) }
     } else if (LOOP.has(node.type)) {
       statement(node.body as AnyNode, depth)
-    } else if (node.type === 'CallExpression' && !node.optional && node.callee.type === 'MemberExpression' && node.callee.object.type !== 'Super') {
+    } else if (node.type === 'CallExpression' && !node.optional && node.callee.type === 'MemberExpression' &&
+      node.callee.object.type !== 'Super' && node.callee.property.type !== 'PrivateIdentifier') {
       // `a.b(x)` and `a[k](x)`, not `a.b?.(x)` (which asks for undefined when there is no b).
-      const object = node.callee.object as AnyNode
-      at(object, 'start', 0, `${CALL_MARK}(`, false, depth)
-      at(object, 'end', 0, ')', true, depth)
+      // A computed key is not evaluated twice: its mark names no property.
+      const callee = node.callee as AnyNode
+      at(callee.object, 'start', 0, `${CALL_MARK}(`, false, depth)
+      at(callee.object, 'end', 0, callee.computed ? ')' : `, ${JSON.stringify(callee.property.name)})`, true, depth)
     }
     for (const child of children(node)) walk(child, depth + 1)
   }
@@ -139,7 +142,7 @@ export function uninstrument(fnText: string): string {
     } else if (n.type === 'ParenthesizedExpression' && n.expression.type === 'SequenceExpression' && isTick(n.expression.expressions[0])) {
       const rest = n.expression.expressions[1] as AnyNode
       cuts.push([n.start, rest.start]); cuts.push([n.end - 1, n.end])
-    } else if (n.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === CALL_MARK && n.arguments.length === 1) {
+    } else if (n.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === CALL_MARK && n.arguments.length >= 1) {
       const object = n.arguments[0] as AnyNode
       cuts.push([n.start, object.start]); cuts.push([object.end, n.end])
     }

@@ -22,8 +22,8 @@ export interface RealmKit {
   makeHostFunction(name: string, call: (thisArg: unknown, args: unknown[]) => unknown, construct?: boolean): RealmFunction
   /** The CPU-limit checkpoint compiled code calls (instrument.ts). */
   tick(): void
-  callMark(v: unknown): unknown
-  /** [0]: the value `callMark` was last given and no get trap has taken yet. */
+  callMark(v: unknown, key?: string): unknown
+  /** [0], [1]: the value and property name `callMark` was last given, until a proxy takes them. */
   callCell: unknown[]
   /** Install the clock the checkpoints read, the running entry's deadline, and the host's confirmation that it is past. */
   setClock(now: Float64Array, deadline: Float64Array, overdue: RealmFunction): void
@@ -191,10 +191,11 @@ const ${kitName} = (function () {
     }
   }
   const tick = () => { if (now[0] > deadline[0]) checkpoint() }
-  // The call mark (instrument.ts): the object whose property is about to be read and called. The host
-  // reads (and clears) the cell in a graph proxy's get trap; sandbox code never sees the cell.
-  const callCell = [undefined]
-  const callMark = (v) => { callCell[0] = v; return v }
+  // The call mark (instrument.ts): the object whose property is about to be read and called, and that
+  // property's name (undefined: a computed key). The host reads (and clears) the cell when a graph
+  // proxy finds no slot; sandbox code never sees the cell.
+  const callCell = [undefined, undefined]
+  const callMark = (v, key) => { callCell[0] = v; callCell[1] = key; return v }
 
   const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
   const then = Promise.prototype.then

@@ -166,6 +166,8 @@ export class HardenedRealm implements Realm {
   readonly #deadline = new Float64Array([Infinity])
   #overdue = false
   #drainPending = false
+  /** The kit's call-mark cell, held here: the kit is a null-prototype object, which V8 keeps in dictionary mode (slow to read). */
+  readonly #callCell: unknown[]
   /** Where `print` writes when no act is running (a method the host called directly). Default: nowhere. */
   onPrint: ((args: unknown[]) => void) | undefined = undefined
 
@@ -198,6 +200,7 @@ export class HardenedRealm implements Realm {
     this.#clock = options.clock ?? clock()
     this.#kit.setClock(this.#clock.now, this.#deadline, this.hostFunction('overdue', () =>
       this.#overdue || (this.#overdue = this.#clock.now[0]! > this.#deadline[0]!)))
+    this.#callCell = this.#kit.callCell
     this.arrayPrototype = this.#kit.ArrayProto
     this.objectPrototype = this.#kit.ObjectProto
   }
@@ -230,10 +233,10 @@ export class HardenedRealm implements Realm {
     return this.#depth
   }
 
-  takeCallMark(value: unknown): boolean {
-    const cell = this.#kit.callCell
-    if (cell[0] !== value) return false
-    cell[0] = undefined
+  takeCallMark(value: unknown, key: string): boolean {
+    const cell = this.#callCell
+    if (cell[0] !== value || (cell[1] !== undefined && cell[1] !== key)) return false
+    cell[0] = cell[1] = undefined
     return true
   }
 

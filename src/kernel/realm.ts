@@ -36,10 +36,10 @@ export interface Realm {
   readonly depth: number
 
   /**
-   * Whether sandbox code is about to call a property it reads from `value` (`value.m(…)`, compiled
-   * with a call mark): true once, for the read that follows the mark. Host code sets no marks.
+   * Whether sandbox code is about to call property `key` it reads from `value` (`value.key(…)`,
+   * compiled with a call mark): true once. Host code sets no marks.
    */
-  takeCallMark(value: unknown): boolean
+  takeCallMark(value: unknown, key: string): boolean
 
   /**
    * A host promise for a realm promise that a method handed back to host code

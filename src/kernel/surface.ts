@@ -181,17 +181,17 @@ export class Surface {
   /**
    * Everything a property read does beyond a trusted cache hit (kept apart so the hit path stays small
    * enough to inline). A slot no lookup finds reads as `undefined` in sandbox code unless the read is
-   * the callee of a call (`calling`: `obj.m()`), which gets the function that sends doesNotUnderstand:.
-   * Host code cannot tell a read from a call: it always gets that function.
+   * the callee of a call (a call mark for `receiver` and `prop`: `obj.m()`), which gets the function
+   * that sends doesNotUnderstand:. Host code cannot tell a read from a call: it always gets that function.
    */
-  private slowGet(obj: Obj, prop: string, calling: boolean): unknown {
+  private slowGet(obj: Obj, prop: string, receiver: unknown): unknown {
     const { heap } = this
     const realm = heap.kernel.realm
     try {
       const value = lookupSlot(heap, obj, prop)
       if (value === MISSING) {
         if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
-        if (PROBES.has(prop) || (!calling && realm.depth > 0)) return undefined
+        if (PROBES.has(prop) || (realm.depth > 0 && !realm.takeCallMark(receiver, prop))) return undefined
         return this.caller(obj, prop)
       }
       return value === null || typeof value !== 'object' ? value : this.toJS(obj, prop, value)
@@ -216,8 +216,6 @@ export class Surface {
     return {
       // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
       get: (t, prop, receiver) => {
-        // First, whatever the property: a mark left behind would make a later plain read look like a call.
-        const calling = realm.takeCallMark(receiver)
         if (typeof prop !== 'string' || prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
         const obj = t.obj
         // The cache hit reads fields only (nothing here can throw).
@@ -227,7 +225,7 @@ export class Surface {
           if (v === null || typeof v !== 'object') return v
           if (hit.boundFor === v && hit.boundBy === this && realm.depth > 0) return hit.bound
         }
-        return this.slowGet(obj, prop, calling)
+        return this.slowGet(obj, prop, receiver)
       },
       set: (t, prop, value) => guard(() => {
         if (typeof prop !== 'string') throw new TypeError('symbol-keyed properties cannot be stored in slots')

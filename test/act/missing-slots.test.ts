@@ -30,6 +30,11 @@ describe('reading a missing slot gives undefined', () => {
     u.read((tx) => expect(tx.genesis.counter).toBe(2))
   })
 
+  it('a call of a slot that exists leaves no mark that turns a later read into a call', async () => {
+    await u.act('genesis.take = function (v) { return v }')
+    expect((await u.act('return [genesis.take(genesis.zzz), genesis.take(genesis["zz" + "z"])]')).value).toEqual([undefined, undefined])
+  })
+
   it('a mark left on something that is not a graph object does not turn a later read into a call', async () => {
     expect((await u.act('const a = [1]; a.push(2); "x".toUpperCase(); return [a.length, genesis.zzz, root.nope]')).value).toEqual([2, undefined, undefined])
   })
