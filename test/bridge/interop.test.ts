@@ -3,27 +3,16 @@
  * Pydantic's None for unset optional fields, an act that answers with an object it stored nowhere,
  * and `undo` of a transaction that does not exist. Real loopback sockets, raw DEALER frames.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type * as zmq from 'zeromq'
-import { askReply, genesisSlot, json, mp, rawDealer, startBridge, transactionCount } from './support.js'
-import type { Bridge } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { askReply, genesisSlot, json, mp, transactionCount, useBridge } from './support.js'
 
-let bridge: Bridge
-let dealer: zmq.Dealer
-
-beforeAll(async () => {
-  bridge = await startBridge()
-  dealer = rawDealer(bridge.server.endpoint)
-})
-afterAll(async () => {
-  dealer.close()
-  await bridge.dispose()
-})
+const b = useBridge()
+const ask = (frame: Buffer) => askReply(b.dealer, frame)
 
 describe('null in an optional field means absent (Pydantic model_dump sends None)', () => {
   it('get_full_state with id, target, target_uuid and depth all null reads the Genesis Object at depth 1', async () => {
     for (const frame of [mp, json]) {
-      const r = await askReply(dealer, frame({ command: 'get_full_state', id: null, target: null, target_uuid: null, depth: null }))
+      const r = await ask(frame({ command: 'get_full_state', id: null, target: null, target_uuid: null, depth: null }))
       expect(r.event).toBe('uvm_state_update')
       expect(r).not.toHaveProperty('id')
       expect(r.state.$slots.name).toBe('Genesis')
@@ -31,44 +20,44 @@ describe('null in an optional field means absent (Pydantic model_dump sends None
   })
 
   it('update_property keeps a null property_value: the slot is set to null', async () => {
-    const r = await askReply(dealer, mp({ command: 'update_property', id: 1, target: null, target_uuid: null, property_name: 'nothing', property_value: null }))
+    const r = await ask(mp({ command: 'update_property', id: 1, target: null, target_uuid: null, property_name: 'nothing', property_value: null }))
     expect(r).toEqual({ event: 'ack', id: 1, tid: expect.any(Number) })
-    expect(genesisSlot(bridge.image, 'nothing')).toBeNull()
+    expect(genesisSlot(b.bridge.image, 'nothing')).toBeNull()
   })
 
   it('a required field that is null is still refused, with its path', async () => {
-    const r = await askReply(dealer, mp({ command: 'create_method', id: 2, method_name: null, method_code: 'return 1' }))
+    const r = await ask(mp({ command: 'create_method', id: 2, method_name: null, method_code: 'return 1' }))
     expect(r.error).toMatchObject({ code: 'invalid_command', issues: [expect.objectContaining({ path: ['method_name'] })] })
   })
 })
 
 describe('an act or send that answers with an object stored nowhere', () => {
   it('run_act shows the object with its slots; nothing is written', async () => {
-    const before = await transactionCount(bridge.image)
-    const r = await askReply(dealer, mp({ command: 'run_act', id: 3, code: 'const o = new UvmObject(); o.x = 1; o.list = [1, 2]; return o' }))
+    const before = await transactionCount(b.bridge.image)
+    const r = await ask(mp({ command: 'run_act', id: 3, code: 'const o = new UvmObject(); o.x = 1; o.list = [1, 2]; return o' }))
     expect(r).toMatchObject({ event: 'result', id: 3, value: { $ref: expect.any(Number), $slots: { x: 1, list: [1, 2] } } })
     expect(r).not.toHaveProperty('tid')
-    expect(await transactionCount(bridge.image)).toBe(before)
+    expect(await transactionCount(b.bridge.image)).toBe(before)
   })
 
   it('send_message to a method that makes one shows it too, beside what the send stored', async () => {
-    await askReply(dealer, mp({ command: 'create_method', method_name: 'make', method_code: 'const o = self.clone(); o.n = args[0]; self.made = (self.made ?? 0) + 1; return o' }))
-    const r = await askReply(dealer, mp({ command: 'send_message', id: 4, selector: 'make', args: [7] }))
+    await ask(mp({ command: 'create_method', method_name: 'make', method_code: 'const o = self.clone(); o.n = args[0]; self.made = (self.made ?? 0) + 1; return o' }))
+    const r = await ask(mp({ command: 'send_message', id: 4, selector: 'make', args: [7] }))
     expect(r).toMatchObject({ event: 'result', id: 4, tid: expect.any(Number), value: { $ref: expect.any(Number), $slots: { n: 7 } } })
-    expect(genesisSlot(bridge.image, 'made')).toBe(1)
+    expect(genesisSlot(b.bridge.image, 'made')).toBe(1)
   })
 
   it('an array mutated in place shows its new contents in the reply, as committed', async () => {
-    await askReply(dealer, mp({ command: 'update_property', property_name: 'items', property_value: [1] }))
-    const r = await askReply(dealer, mp({ command: 'run_act', code: 'genesis.items.push(2); return genesis' }))
+    await ask(mp({ command: 'update_property', property_name: 'items', property_value: [1] }))
+    const r = await ask(mp({ command: 'run_act', code: 'genesis.items.push(2); return genesis' }))
     expect(r.value.$slots.items).toEqual([1, 2])
-    expect(genesisSlot(bridge.image, 'items')).toEqual([1, 2])
+    expect(genesisSlot(b.bridge.image, 'items')).toEqual([1, 2])
   })
 })
 
 it('undo of a transaction the image has no record of: unknown_target, nothing written', async () => {
-  const before = await transactionCount(bridge.image)
-  const r = await askReply(dealer, mp({ command: 'undo', id: 5, tid: 99_999 }))
+  const before = await transactionCount(b.bridge.image)
+  const r = await ask(mp({ command: 'undo', id: 5, tid: 99_999 }))
   expect(r.error).toMatchObject({ code: 'unknown_target', message: expect.stringContaining('no transaction 99999') })
-  expect(await transactionCount(bridge.image)).toBe(before)
+  expect(await transactionCount(b.bridge.image)).toBe(before)
 })

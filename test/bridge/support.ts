@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import * as zmq from 'zeromq'
 import { Packr } from 'msgpackr'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { openImage } from '../../src/index.js'
 import type { HardenedRealm } from '../../src/act/index.js'
 import type { Image } from '../../src/image/index.js'
@@ -53,6 +53,21 @@ export async function startBridge(opts: BridgeTestOptions = {}): Promise<Bridge>
       await dir?.cleanup()
     },
   }
+}
+
+/** A bridge and a raw DEALER on it, made before the tests of the enclosing suite (or file) and closed after them. */
+export function useBridge(opts: BridgeTestOptions = {}): { readonly bridge: Bridge; readonly dealer: zmq.Dealer } {
+  let bridge: Bridge | undefined
+  let dealer: zmq.Dealer | undefined
+  beforeAll(async () => {
+    bridge = await startBridge(opts)
+    dealer = rawDealer(bridge.server.endpoint)
+  })
+  afterAll(async () => {
+    dealer?.close()
+    await bridge?.dispose()
+  })
+  return { get bridge() { return bridge! }, get dealer() { return dealer! } }
 }
 
 // ------------------------------------------------------------------ frames

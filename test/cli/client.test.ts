@@ -1,30 +1,17 @@
 // Client commands against a real daemon: ping, state, set, create-method, send, act; human text and --json; error paths.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Daemon } from './support.js'
-import { cleanupTemps, ensureBuilt, freeAddresses, hasStack, killChildren, lines, runCli, startDaemon, tempDir } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { freeAddresses, hasStack, lines, runCli, useDaemon } from './support.js'
 
-let d: Daemon
-let dir: string
+const daemon = useDaemon()
+const { uvm } = daemon
 let intentTid: number | undefined
-const uvm = (...args: string[]) => runCli([...args, '--connect', d.bind])
 const json = async (...args: string[]) => {
   const r = await uvm(...args, '--json')
   expect(lines(r.stdout), r.stderr).toHaveLength(1)
   return { ...r, reply: JSON.parse(r.stdout) as Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
 }
-
-beforeAll(async () => {
-  ensureBuilt()
-  dir = await tempDir()
-  d = await startDaemon(join(dir, 'image.db'))
-})
-afterAll(async () => {
-  if (d?.running) expect((await d.stop()).code).toBe(0)
-  await killChildren()
-  await cleanupTemps()
-})
 
 describe('uvm ping', () => {
   it('human and --json', async () => {
@@ -53,7 +40,7 @@ describe('uvm ping', () => {
   })
 
   it('UVM_CONNECT is the default address', async () => {
-    const r = await runCli(['ping'], { env: { UVM_CONNECT: d.bind } })
+    const r = await runCli(['ping'], { env: { UVM_CONNECT: daemon.d.bind } })
     expect(r.code).toBe(0)
   })
 })
@@ -94,7 +81,7 @@ describe('uvm state', () => {
     const unknown = await uvm('state', '--target', 'genesis.nowhere')
     expect(unknown.code).toBe(1)
     expect(lines(unknown.stderr)).toEqual([expect.stringMatching(/^uvm state: unknown_target: .*nowhere/)])
-    const j = await runCli(['state', '--target', 'genesis.nowhere', '--json', '--connect', d.bind])
+    const j = await runCli(['state', '--target', 'genesis.nowhere', '--json', '--connect', daemon.d.bind])
     expect(j.code).toBe(1)
     expect(JSON.parse(j.stdout)).toMatchObject({ event: 'error', error: { code: 'unknown_target' } })
   })
@@ -142,7 +129,7 @@ describe('uvm create-method and uvm send', () => {
   })
 
   it('reads the method from -f FILE, with --target', async () => {
-    const file = join(dir, 'area.js')
+    const file = join(daemon.dir, 'area.js')
     await writeFile(file, 'function () {\n  return this.w * this.h\n}\n')
     expect((await uvm('set', 'w', '3', '--target', 'genesis.prototypes')).code).toBe(0)
     expect((await uvm('set', 'h', '4', '--target', 'genesis.prototypes')).code).toBe(0)
@@ -153,7 +140,7 @@ describe('uvm create-method and uvm send', () => {
   })
 
   it('-f - reads stdin', async () => {
-    const r = await runCli(['create-method', 'twice', '-f', '-', '--connect', d.bind], { input: 'function (x) { return 2 * x }' })
+    const r = await runCli(['create-method', 'twice', '-f', '-', '--connect', daemon.d.bind], { input: 'function (x) { return 2 * x }' })
     expect(r.code).toBe(0)
     const s = await uvm('send', 'twice', '21')
     expect(s.stdout).toBe('42\n')
@@ -168,7 +155,7 @@ describe('uvm create-method and uvm send', () => {
     const both = await uvm('create-method', 'm', 'function () {}', '-f', 'x.js')
     expect(both.code).toBe(2)
     expect(lines(both.stderr)).toEqual(['uvm create-method: give the method code inline or with -f FILE, not both'])
-    const nofile = await uvm('create-method', 'm', '-f', join(dir, 'missing.js'))
+    const nofile = await uvm('create-method', 'm', '-f', join(daemon.dir, 'missing.js'))
     expect(nofile.code).toBe(2)
     expect(lines(nofile.stderr)).toEqual([expect.stringMatching(/^uvm create-method: cannot read .*missing\.js/)])
   })
@@ -181,7 +168,7 @@ describe('uvm create-method and uvm send', () => {
     expect(r.stderr).toContain('does_not_understand')
     expect(r.stderr).toContain('display_yourself')
     expect(hasStack(r.stderr)).toBe(false)
-    const j = await runCli(['send', 'display_yourself', '--json', '--connect', d.bind])
+    const j = await runCli(['send', 'display_yourself', '--json', '--connect', daemon.d.bind])
     expect(j.code).toBe(1)
     expect(JSON.parse(j.stdout)).toMatchObject({ event: 'error', error: { code: 'does_not_understand', selector: 'display_yourself' } })
     const none = await uvm('send')
@@ -204,7 +191,7 @@ describe('uvm act', () => {
   })
 
   it('reads the act from -f FILE; --intent and --explanation go into the record', async () => {
-    const file = join(dir, 'act.js')
+    const file = join(daemon.dir, 'act.js')
     await writeFile(file, 'const a = 20\nconst b = 22\ngenesis.sum = a + b\nreturn genesis.sum\n')
     const r = await uvm('act', '-f', file, '--intent', 'add things', '--explanation', 'because')
     expect(r.stdout).toBe('42\n')
@@ -222,7 +209,7 @@ describe('uvm act', () => {
     const printed = await uvm('act', 'print("before"); throw new Error("after")')
     expect(printed.code).toBe(1)
     expect(lines(printed.stderr)).toEqual([expect.stringMatching(/^uvm act: act_failed: after/), 'before'])
-    const j = await runCli(['act', 'throw new Error("boom")', '--json', '--connect', d.bind])
+    const j = await runCli(['act', 'throw new Error("boom")', '--json', '--connect', daemon.d.bind])
     expect(j.code).toBe(1)
     expect(JSON.parse(j.stdout)).toMatchObject({ event: 'error', error: { code: 'act_failed', message: expect.stringContaining('boom') } })
     const two = await uvm('act', 'return 1', 'return 2')
@@ -235,10 +222,10 @@ describe('uvm act', () => {
 describe('the daemon after all that', () => {
   it('is still up, logged every request, and its image keeps the acts\' records', async () => {
     expect((await uvm('ping')).code).toBe(0)
-    expect(d.stdout.split('\n').filter((l) => l.startsWith('{"level":"info"')).length).toBeGreaterThan(20)
-    expect(hasStack(d.stdout + d.stderr)).toBe(false)
-    expect((await d.stop()).code).toBe(0)
-    const h = await runCli(['history', '--json', '--limit', '1000', '--image', d.image])
+    expect(daemon.d.stdout.split('\n').filter((l) => l.startsWith('{"level":"info"')).length).toBeGreaterThan(20)
+    expect(hasStack(daemon.d.stdout + daemon.d.stderr)).toBe(false)
+    expect((await daemon.d.stop()).code).toBe(0)
+    const h = await runCli(['history', '--json', '--limit', '1000', '--image', daemon.d.image])
     expect(h.code).toBe(0)
     const records = JSON.parse(h.stdout) as { tid: number; description: string; ext: Record<string, unknown> }[]
     expect(records.find((t) => t.description === 'add things')?.ext).toMatchObject({ intent: 'add things', explanation: 'because', act: expect.stringContaining('genesis.sum = a + b') })

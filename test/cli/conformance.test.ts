@@ -1,24 +1,11 @@
 // Details of the issue's commands that a black-box audit found off: negative numbers as values, `--depth`
 // in human text, REPL error positions, a named client keypair, and acts that run up to the wall limit.
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Daemon } from './support.js'
-import { cleanupTemps, ensureBuilt, hasStack, killChildren, lines, runCli, startDaemon, tempDir } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { hasStack, lines, runCli, startDaemon, useDaemon } from './support.js'
 
-let d: Daemon
-let dir: string
-const uvm = (...args: string[]) => runCli([...args, '--connect', d.bind])
-
-beforeAll(async () => {
-  ensureBuilt()
-  dir = await tempDir()
-  d = await startDaemon(join(dir, 'image.db'))
-})
-afterAll(async () => {
-  if (d?.running) expect((await d.stop()).code).toBe(0)
-  await killChildren()
-  await cleanupTemps()
-})
+const daemon = useDaemon()
+const { uvm } = daemon
 
 describe('negative numbers are values, not flags', () => {
   it('uvm set PROP -5, and negative send arguments', async () => {
@@ -42,7 +29,7 @@ describe('uvm state --depth N in human text', () => {
 
 describe('uvm repl error positions', () => {
   it('are where the error is in what was typed, not in the `return (…)` the REPL adds', async () => {
-    const r = await runCli(['repl', '--connect', d.bind, '--history', ''], { input: 'genesis.nope()\n  1 +  genesis.nope()\nconst q = 1; q.zz.yy\n' })
+    const r = await runCli(['repl', '--connect', daemon.d.bind, '--history', ''], { input: 'genesis.nope()\n  1 +  genesis.nope()\nconst q = 1; q.zz.yy\n' })
     expect(r.code).toBe(0)
     const errors = lines(r.stdout).map((l) => l.replace(/^(uvm> )+/, '')).filter((l) => l.startsWith('!'))
     expect(errors).toEqual([
@@ -55,9 +42,9 @@ describe('uvm repl error positions', () => {
 
 describe('CURVE keys made with `uvm keys --client NAME`', () => {
   it('--keys DIR uses the one client keypair there', async () => {
-    const keys = join(dir, 'keys')
+    const keys = join(daemon.dir, 'keys')
     expect((await runCli(['keys', '--dir', keys, '--client', 'alice'])).code).toBe(0)
-    const secure = await startDaemon(join(dir, 'curve.db'), { args: ['--keys', keys] })
+    const secure = await startDaemon(join(daemon.dir, 'curve.db'), { args: ['--keys', keys] })
     try {
       const r = await runCli(['ping', '--connect', secure.bind, '--keys', keys, '--timeout', '5000'])
       expect(r).toMatchObject({ code: 0, stdout: 'pong: uvm 0.1.0\n', stderr: '' })
@@ -69,7 +56,7 @@ describe('CURVE keys made with `uvm keys --client NAME`', () => {
 
 describe('uvm act waits for the daemon\'s wall limit', () => {
   it('an act still running after 10 s gets the daemon\'s answer, not "no reply"', async () => {
-    const slow = await startDaemon(join(dir, 'wall.db'), { args: ['--wall-timeout', '11000'] })
+    const slow = await startDaemon(join(daemon.dir, 'wall.db'), { args: ['--wall-timeout', '11000'] })
     try {
       const r = await runCli(['act', 'await new Promise(() => {})', '--connect', slow.bind], { env: { UVM_WALL_TIMEOUT: '11000' }, timeoutMs: 30_000 })
       expect(r.code).toBe(1)

@@ -10,6 +10,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, expect } from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN = join(ROOT, 'dist/cli/main.js')
@@ -235,6 +236,30 @@ export class Proc {
 
 export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Proc {
   return new Proc(spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] }))
+}
+
+/**
+ * A daemon on a fresh image for the tests of the enclosing suite (or file): started before them, stopped
+ * (exit 0 expected) and cleaned up after. `uvm(...)` runs the CLI against it.
+ */
+export function useDaemon(): { readonly d: Daemon; readonly dir: string; uvm(...args: string[]): Promise<RunResult> } {
+  let d: Daemon | undefined
+  let dir: string | undefined
+  beforeAll(async () => {
+    ensureBuilt()
+    dir = await tempDir()
+    d = await startDaemon(join(dir, 'image.db'))
+  })
+  afterAll(async () => {
+    if (d?.running) expect((await d.stop()).code).toBe(0)
+    await killChildren()
+    await cleanupTemps()
+  })
+  return {
+    get d() { return d! },
+    get dir() { return dir! },
+    uvm: (...args) => runCli([...args, '--connect', d!.bind]),
+  }
 }
 
 export interface Daemon extends Proc {
