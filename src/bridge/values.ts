@@ -86,7 +86,11 @@ export function fromWire(tx: Transaction, v: unknown, path = 'value', depth = 0)
   }
   if (v instanceof Uint8Array) return realm.copyBytes(v)
   if (Array.isArray(v)) return realm.newArray(v.map((x, i) => fromWire(tx, x, `${path}[${i}]`, depth + 1)))
-  if (!isPlainObject(v)) return v
+  if (!isPlainObject(v)) {
+    // A MessagePack extension the decoder turned into something else (a timestamp into a Date, say).
+    const kind = Object.prototype.toString.call(v).slice(8, -1)
+    throw new UvmError('KERNEL_NOT_STORABLE', `${path}: a ${kind} is not data the covenant carries (plain maps, arrays, strings, numbers, booleans, null, bytes, {"$ref": oid}, {"$method": source})`, { invalidCommand: true })
+  }
   const rec = v as Record<string, unknown>
   const keys = Object.keys(rec)
   if (keys.length === 1 && keys[0] === '$ref') {
@@ -94,7 +98,11 @@ export function fromWire(tx: Transaction, v: unknown, path = 'value', depth = 0)
     if (proxy === undefined) throw new UvmError('KERNEL_NOT_AN_OBJECT', `${path}: {"$ref": ${JSON.stringify(rec.$ref)}} names no object in the image`, { unknownTarget: true })
     return proxy
   }
-  if (keys.length === 1 && keys[0] === '$method' && typeof rec.$method === 'string') return new Method(rec.$method)
+  if (keys.length === 1 && keys[0] === '$method' && typeof rec.$method === 'string') {
+    // Compiled now, as create_method does: a syntax error is answered before anything is written.
+    realm.compileMethod(rec.$method, path.slice(path.lastIndexOf('.') + 1))
+    return new Method(rec.$method)
+  }
   const out = realm.newObject()
   for (const k of keys) define(out, k, fromWire(tx, rec[k], `${path}.${k}`, depth + 1))
   return out

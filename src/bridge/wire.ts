@@ -39,14 +39,52 @@ export class WireCodec {
 
   encode(value: unknown, format: WireFormat): Buffer {
     if (format === 'json') return Buffer.from(JSON.stringify(value, jsonSafe))
+    // msgpackr writes a number past 32 bits as a float64: a typed client (Go, Rust) reading a time in
+    // ms into an int64 would fail, and Python reads 1733112345678.0. As a bigint it goes out as int64.
+    const exact = wideIntegersExact(value)
     try {
-      return this.packr.pack(value)
+      return this.packr.pack(exact)
     } catch (e) {
       // MessagePack integers stop at 64 bits: a bigger bigint (one a slot may hold) travels as {"$bigint": "123"}, as in JSON.
       if (!(e instanceof Error) || !/too large to fit in MessagePack/.test(e.message)) throw e
-      return this.packr.pack(largeBigIntsSpelled(value))
+      return this.packr.pack(largeBigIntsSpelled(exact))
     }
   }
+}
+
+/** `v` with each safe integer outside 32 bits as a bigint; copied only where one is found (most replies have none). */
+function wideIntegersExact(v: unknown): unknown {
+  if (typeof v === 'number') return (v > 0xffffffff || v < -0x80000000) && Number.isSafeInteger(v) ? BigInt(v) : v
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i]
+      const y = wideIntegersExact(x)
+      if (y !== x) (out ??= v.slice())[i] = y
+    }
+    return out ?? v
+  }
+  let out: Record<string, unknown> | undefined
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k]
+    const y = wideIntegersExact(x)
+    if (y === x) continue
+    out ??= copyOf(v as Record<string, unknown>)
+    define(out, k, y)
+  }
+  return out ?? v
+}
+
+function copyOf(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(o)) define(out, k, o[k])
+  return out
+}
+
+/** defineProperty, not assignment: a key named __proto__ stays a key. */
+function define(o: Record<string, unknown>, k: string, value: unknown): void {
+  Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true })
 }
 
 const INT64_MIN = -(2n ** 63n)
@@ -58,7 +96,7 @@ function largeBigIntsSpelled(v: unknown): unknown {
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
   if (Array.isArray(v)) return v.map(largeBigIntsSpelled)
   const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: largeBigIntsSpelled((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true })
+  for (const k of Object.keys(v)) define(out, k, largeBigIntsSpelled((v as Record<string, unknown>)[k]))
   return out
 }
 

@@ -170,13 +170,13 @@ describe('error codes from one bridge', () => {
       expect(e.message).toContain('nope')
     })
 
-    it('a value that cannot be stored (msgpack extension types are not slot data)', async () => {
+    it('a value the covenant does not carry is invalid_command, with its path (msgpack extension types are not slot data)', async () => {
       // msgpackr's own extensions decode to host Sets, RegExps, Dates, typed arrays: none of them is slot data
       const rich = new Packr({ useRecords: false, moreTypes: true })
       for (const value of [new Set([1]), /x+/g, new Date(0), new Float64Array([1.5]), new Error('e')]) {
         const body = rich.pack({ command: 'update_property', property_name: 'rich', property_value: { inner: [value] } })
-        const e = expectError(await askReply(dealer, body), 'act_failed')
-        expect(e.message).toMatch(/cannot store/)
+        const e = expectError(await askReply(dealer, body), 'invalid_command')
+        expect(e.message).toMatch(/^property_value\.inner\[0\]: a \w+ is not data the covenant carries/)
       }
       expect(genesisSlot(bridge.image, 'rich')).toBeTypeOf('function') // never written: reads as a doesNotUnderstand: sender
     })

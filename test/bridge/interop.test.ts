@@ -3,11 +3,14 @@
  * Pydantic's None for unset optional fields, an act that answers with an object it stored nowhere,
  * and `undo` of a transaction that does not exist. Real loopback sockets, raw DEALER frames.
  */
+import { Packr } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
-import { askReply, genesisSlot, json, mp, transactionCount, useBridge } from './support.js'
+import { ask as askRaw, askReply, genesisSlot, json, mp, transactionCount, useBridge } from './support.js'
 
 const b = useBridge()
 const ask = (frame: Buffer) => askReply(b.dealer, frame)
+/** The reply's payload frame, undecoded. */
+const askFrames = async (frame: Buffer) => (await askRaw(b.dealer, frame)).at(-1)!
 
 describe('null in an optional field means absent (Pydantic model_dump sends None)', () => {
   it('get_full_state with id, target, target_uuid and depth all null reads the Genesis Object at depth 1', async () => {
@@ -59,5 +62,26 @@ it('undo of a transaction the image has no record of: unknown_target, nothing wr
   const before = await transactionCount(b.bridge.image)
   const r = await ask(mp({ command: 'undo', id: 5, tid: 99_999 }))
   expect(r.error).toMatchObject({ code: 'unknown_target', message: expect.stringContaining('no transaction 99999') })
+  expect(await transactionCount(b.bridge.image)).toBe(before)
+})
+
+describe('MessagePack integers stay integers', () => {
+  it('a number past 32 bits (a time in ms, 2**40) goes out as a MessagePack int64, not a float64', async () => {
+    await ask(mp({ command: 'update_property', property_name: 'big', property_value: 2 ** 40 }))
+    const frame = (await askFrames(mp({ command: 'get_full_state' })))
+    // msgpackr's default reads int64 as a bigint and float64 as a number: the type tells how it was written.
+    const state = new Packr({ useRecords: false, mapsAsObjects: true }).unpack(frame).state
+    expect(state.$slots.big).toBe(2n ** 40n)
+    const history = new Packr({ useRecords: false, mapsAsObjects: true }).unpack(await askFrames(mp({ command: 'history', limit: 1 })))
+    expect(typeof history.transactions[0].time).toBe('bigint')
+    // Through the covenant's own codec (and the typed client) they read back as numbers.
+    expect((await ask(mp({ command: 'get_full_state' }))).state.$slots.big).toBe(2 ** 40)
+  })
+})
+
+it('a {"$method"} value with a syntax error is answered syntax_error, nothing written', async () => {
+  const before = await transactionCount(b.bridge.image)
+  const r = await ask(mp({ command: 'update_property', property_name: 'greet', property_value: { $method: 'return (' } }))
+  expect(r.error).toMatchObject({ code: 'syntax_error', line: 1 })
   expect(await transactionCount(b.bridge.image)).toBe(before)
 })

@@ -73,7 +73,7 @@ export function useBridge(opts: BridgeTestOptions = {}): { readonly bridge: Brid
 // ------------------------------------------------------------------ frames
 
 /** An ordinary MessagePack encoder, as a client in any language would use (plain maps, no msgpackr records). */
-export const packr = new Packr({ useRecords: false, mapsAsObjects: true })
+export const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' })
 
 export function mp(value: unknown): Buffer {
   return packr.pack(value)
