@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { BridgeClient, DEFAULT_BIND, loadClientKeys } from '../bridge/index.js'
+import { BridgeClient, DEFAULT_BIND, endpointProblem, loadClientKeys } from '../bridge/index.js'
 import type { Io } from './usage.js'
 import { UsageError } from './usage.js'
 import { intOption } from './args.js'
@@ -31,7 +31,8 @@ export async function connect(values: { connect?: string; keys?: string; timeout
   const keysDir = values.keys ?? io.env.UVM_KEYS
   const endpoint = values.connect ?? io.env.UVM_CONNECT ?? DEFAULT_BIND
   // zeromq says only "Invalid argument" for a malformed address.
-  if (!/^(tcp|ipc|inproc):\/\/.+/.test(endpoint)) throw new UsageError(`"${endpoint}" is not a ZeroMQ endpoint (expected e.g. tcp://127.0.0.1:5555)`, command)
+  const problem = endpointProblem(endpoint)
+  if (problem !== undefined) throw new UsageError(problem, command)
   const timeoutMs = intOption(values.timeout, 'timeout', command, 1) ?? 10_000
   const keys = keysDir ? await loadClientKeys(keysDir, clientKeyName(keysDir)) : undefined
   try {

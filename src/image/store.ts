@@ -21,8 +21,10 @@ export class Store {
       await db.open()
     } catch (e) {
       if (isLocked(e)) throw new ImageInUse(location)
-      const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message
-      throw new UvmError('IMAGE_BAD_FORMAT', `cannot open image ${location}: ${cause}`, { path: location })
+      const cause = (e as { cause?: { message?: string; code?: string } }).cause
+      // classic-level makes the folder first: a plain file in its place fails with mkdir's EEXIST.
+      const why = cause?.code === 'EEXIST' ? 'it is a file, and an image is a folder (give another path)' : cause?.message ?? (e as Error).message
+      throw new UvmError('IMAGE_BAD_FORMAT', `cannot open image ${location}: ${why}`, { path: location })
     }
     if (!(db.supports as { getSync?: boolean }).getSync) throw new UvmError('IMAGE_BAD_FORMAT', `the storage behind ${location} cannot read synchronously (getSync)`)
     return new Store(db, location)

@@ -1,5 +1,6 @@
 // `uvm boot`: the ready line, request logs, signals, the image lock, env configuration.
 import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, cleanupTemps, ensureBuilt, freeAddresses, hasStack, jsonLines, killChildren, lines, runCli, spawnCli, startDaemon, tempDir } from './support.js'
@@ -201,6 +202,20 @@ describe('uvm boot', () => {
     const bad = await runCli(['boot', '--image', join(dir, 'b.db'), '--bind', 'nonsense', '--pub', pub])
     expect(bad.code).toBe(1)
     expect(lines(bad.stderr)).toEqual([expect.stringMatching(/"nonsense" is not a ZeroMQ endpoint/)])
+    // ZeroMQ itself would bind tcp://…:99999 to some free port, and take a missing port as "Invalid argument".
+    for (const [address, said] of [['tcp://127.0.0.1:99999', /99999 is not a TCP port/], ['tcp://127.0.0.1', /names no port/], ['tcp://[::1]', /names no port/]] as const) {
+      const r = await runCli(['boot', '--image', join(dir, 'b.db'), '--bind', address, '--pub', pub])
+      expect(r.code).toBe(1)
+      expect(lines(r.stderr)).toEqual([expect.stringMatching(said)])
+    }
+    // A plain file where the image folder would go.
+    await writeFile(join(dir, 'plain'), 'not an image')
+    const file = await runCli(['boot', '--image', join(dir, 'plain'), '--bind', bind, '--pub', pub])
+    expect(file.code).toBe(1)
+    expect(lines(file.stderr)).toEqual([expect.stringMatching(/plain: it is a file, and an image is a folder/)])
+    const connect = await runCli(['ping', '--connect', 'tcp://127.0.0.1:70000'])
+    expect(connect.code).toBe(2)
+    expect(lines(connect.stderr)).toEqual([expect.stringMatching(/70000 is not a TCP port/)])
     // A port already taken by the first daemon.
     const d = await startDaemon(join(dir, 'c.db'))
     const clash = await runCli(['boot', '--image', join(dir, 'd.db'), '--bind', d.bind, '--pub', pub])
