@@ -372,6 +372,8 @@ export class HardenedRealm implements Realm {
         act.done = true
         this.#inFlight.delete(act)
         clearTimeout(timer)
+        // A mark left behind would keep its object (a proxy, and so its transaction) alive until the next call.
+        this.#callCell[0] = this.#callCell[1] = undefined
         f()
       }
       const act: Act = { cpuMs: cpu, print: opts.print, done: false, fail: (e) => settle(() => reject(e)) }
