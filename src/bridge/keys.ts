@@ -70,14 +70,33 @@ async function publicKeys(dir: string, sub: string): Promise<string[]> {
   return keys
 }
 
-/** A client's keys: clients/NAME, or readers/NAME for a read-only client. */
-export async function loadClientKeys(dir: string, name = 'client'): Promise<ClientKeys> {
+/**
+ * A client's keys: clients/NAME, or readers/NAME for a read-only client. With no NAME: `client` (what
+ * `uvm keys` makes by default), else the one keypair in clients/ (or, when clients/ has none, in readers/).
+ */
+export async function loadClientKeys(dir: string, name?: string): Promise<ClientKeys> {
+  name ??= await defaultClientName(dir)
   const folder = !existsSync(join(dir, 'clients', `${name}.key`)) && existsSync(join(dir, 'readers', `${name}.key`)) ? 'readers' : 'clients'
   return {
     publicKey: await readKey(join(dir, folder, `${name}.key`), dir),
     secretKey: await readKey(join(dir, folder, `${name}.key_secret`), dir),
     serverPublicKey: await readKey(join(dir, 'server.key'), dir),
   }
+}
+
+async function defaultClientName(dir: string): Promise<string> {
+  const names = async (sub: string) => {
+    try {
+      return (await readdir(join(dir, sub))).filter((f) => f.endsWith('.key_secret')).map((f) => f.slice(0, -'.key_secret'.length))
+    } catch {
+      return []
+    }
+  }
+  if (existsSync(join(dir, 'clients', 'client.key')) || existsSync(join(dir, 'readers', 'client.key'))) return 'client'
+  const clients = await names('clients')
+  if (clients.length === 1) return clients[0]!
+  const readers = await names('readers')
+  return clients.length === 0 && readers.length === 1 ? readers[0]! : 'client'
 }
 
 /** `dir`: the keys folder `path` belongs to (what `uvm keys --dir` takes), for the hint. */

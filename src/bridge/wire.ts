@@ -41,45 +41,46 @@ export class WireCodec {
     if (format === 'json') return Buffer.from(JSON.stringify(value, jsonSafe))
     // msgpackr writes a number past 32 bits as a float64: a typed client (Go, Rust) reading a time in
     // ms into an int64 would fail, and Python reads 1733112345678.0. As a bigint it goes out as int64.
-    const exact = wideIntegersExact(value)
+    const exact = mapNumbers(value, exactInteger)
     try {
       return this.packr.pack(exact)
     } catch (e) {
       // MessagePack integers stop at 64 bits: a bigger bigint (one a slot may hold) travels as {"$bigint": "123"}, as in JSON.
       if (!(e instanceof Error) || !/too large to fit in MessagePack/.test(e.message)) throw e
-      return this.packr.pack(largeBigIntsSpelled(exact))
+      return this.packr.pack(mapNumbers(exact, spelledBigInt))
     }
   }
 }
 
-/** `v` with each safe integer outside 32 bits as a bigint; copied only where one is found (most replies have none). */
-function wideIntegersExact(v: unknown): unknown {
-  if (typeof v === 'number') return (v > 0xffffffff || v < -0x80000000) && Number.isSafeInteger(v) ? BigInt(v) : v
+/**
+ * `v` with each number or bigint leaf replaced by `leaf(x)`, walking plain arrays and maps; copied only
+ * along the paths where something changed (most replies go through untouched).
+ */
+function mapNumbers(v: unknown, leaf: (x: number | bigint) => unknown): unknown {
+  if (typeof v === 'number' || typeof v === 'bigint') return leaf(v)
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
   if (Array.isArray(v)) {
     let out: unknown[] | undefined
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i]
-      const y = wideIntegersExact(x)
+      const y = mapNumbers(x, leaf)
       if (y !== x) (out ??= v.slice())[i] = y
     }
     return out ?? v
   }
+  const o = v as Record<string, unknown>
   let out: Record<string, unknown> | undefined
-  for (const k of Object.keys(v)) {
-    const x = (v as Record<string, unknown>)[k]
-    const y = wideIntegersExact(x)
+  for (const k of Object.keys(o)) {
+    const x = o[k]
+    const y = mapNumbers(x, leaf)
     if (y === x) continue
-    out ??= copyOf(v as Record<string, unknown>)
+    if (out === undefined) {
+      out = {}
+      for (const j of Object.keys(o)) define(out, j, o[j])
+    }
     define(out, k, y)
   }
   return out ?? v
-}
-
-function copyOf(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(o)) define(out, k, o[k])
-  return out
 }
 
 /** defineProperty, not assignment: a key named __proto__ stays a key. */
@@ -87,18 +88,16 @@ function define(o: Record<string, unknown>, k: string, value: unknown): void {
   Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true })
 }
 
+/** A safe integer outside 32 bits as a bigint, which msgpackr writes as an int64. */
+const exactInteger = (x: number | bigint): unknown =>
+  typeof x === 'number' && (x > 0xffffffff || x < -0x80000000) && Number.isSafeInteger(x) ? BigInt(x) : x
+
 const INT64_MIN = -(2n ** 63n)
 const UINT64_END = 2n ** 64n
 
-/** A copy of `v` with every bigint that no MessagePack integer holds as {"$bigint": "123"}. */
-function largeBigIntsSpelled(v: unknown): unknown {
-  if (typeof v === 'bigint') return v < INT64_MIN || v >= UINT64_END ? { $bigint: v.toString() } : v
-  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
-  if (Array.isArray(v)) return v.map(largeBigIntsSpelled)
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v)) define(out, k, largeBigIntsSpelled((v as Record<string, unknown>)[k]))
-  return out
-}
+/** A bigint that no MessagePack integer holds, as {"$bigint": "123"}. */
+const spelledBigInt = (x: number | bigint): unknown =>
+  typeof x === 'bigint' && (x < INT64_MIN || x >= UINT64_END) ? { $bigint: x.toString() } : x
 
 /** JSON has no bigint or bytes: they travel as {"$bigint": "123"} and {"$bytes": base64}. */
 function jsonSafe(_key: string, v: unknown): unknown {

@@ -1,6 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { BridgeClient, DEFAULT_BIND, endpointProblem, loadClientKeys } from '../bridge/index.js'
 import type { Io } from './usage.js'
 import { UsageError } from './usage.js'
@@ -34,32 +32,12 @@ export async function connect(values: { connect?: string; keys?: string; timeout
   const problem = endpointProblem(endpoint)
   if (problem !== undefined) throw new UsageError(problem, command)
   const timeoutMs = intOption(values.timeout, 'timeout', command, 1) ?? 10_000
-  const keys = keysDir ? await loadClientKeys(keysDir, clientKeyName(keysDir)) : undefined
+  const keys = keysDir ? await loadClientKeys(keysDir) : undefined
   try {
     return BridgeClient.connect(endpoint, { timeoutMs, ...(keys && { keys }) })
   } catch (e) {
     throw new UsageError(`cannot connect to "${endpoint}": ${(e as Error).message} (expected e.g. tcp://127.0.0.1:5555)`, command)
   }
-}
-
-/**
- * Which client keypair in DIR to use: `client` (what `uvm keys` makes by default), else the
- * only keypair in clients/ (or readers/): `uvm keys --client alice` then `--keys DIR` just works.
- */
-function clientKeyName(dir: string): string {
-  const secrets = (sub: string) => {
-    try {
-      return readdirSync(join(dir, sub)).filter((f) => f.endsWith('.key_secret')).map((f) => f.slice(0, -'.key_secret'.length))
-    } catch {
-      return []
-    }
-  }
-  if (existsSync(join(dir, 'clients', 'client.key')) || existsSync(join(dir, 'readers', 'client.key'))) return 'client'
-  const clients = secrets('clients')
-  if (clients.length === 1) return clients[0]!
-  const readers = secrets('readers')
-  if (clients.length === 0 && readers.length === 1) return readers[0]!
-  return 'client'
 }
 
 /** CODE given inline, or -f FILE (`-f -` reads stdin). */
