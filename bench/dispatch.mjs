@@ -113,13 +113,20 @@ function chunked(body) {
   }
 }
 
-/** Choose n so that one run of body(n) takes about `ms`. */
+/**
+ * Choose n so that one run of body(n) takes about `ms`. Each size is timed three times and the
+ * fastest counts: a first call that compiles methods or meets a GC once took over ms/4 at n = 64,
+ * which left a loop with a few hundred iterations a run, its figure mostly the fixed cost of entering it.
+ */
 function calibrate(body, ms = 25, start = 64) {
   let n = start
   for (;;) {
-    const t0 = performance.now()
-    blackhole(body(n))
-    const dt = performance.now() - t0
+    let dt = Infinity
+    for (let k = 0; k < 3; k++) {
+      const t0 = performance.now()
+      blackhole(body(n))
+      dt = Math.min(dt, performance.now() - t0)
+    }
     if (dt >= ms / 4 || n >= 1 << 26) return Math.max(16, Math.round(n * ms / Math.max(dt, 0.001)))
     n *= 4
   }

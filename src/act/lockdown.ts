@@ -23,8 +23,8 @@ export interface RealmKit {
   /** The CPU-limit checkpoint compiled code calls (instrument.ts). */
   tick(): void
   callMark(v: unknown, key?: string): unknown
-  /** [0], [1]: the value and property name `callMark` was last given, until a proxy takes them. */
-  callCell: unknown[]
+  /** The value and property name `callMark` was last given, until a proxy takes them. */
+  callCell: CallCell
   /** Install the clock the checkpoints read, the running entry's deadline, and the host's confirmation that it is past. */
   setClock(now: Float64Array, deadline: Float64Array, overdue: RealmFunction): void
   /** A realm closure calling `fn` with `self` as both `this` and first argument. */
@@ -46,6 +46,12 @@ export interface RealmKit {
 }
 
 /** Primitive-only summary of a thrown realm value, built inside the realm (under the CPU limit). */
+/** Where the last call mark is kept (see callMark). */
+export interface CallCell {
+  value: unknown
+  key: string | undefined
+}
+
 export interface Described {
   name: string
   message: string
@@ -156,9 +162,24 @@ const ${kitName} = (function () {
     () => gopd(Function.prototype, 'caller').get, () => gopd((function () { return arguments })(), 'callee').get,
     () => protoOf(new Intl.Segmenter().segment('')), () => protoOf(new Intl.Segmenter().segment('')[Symbol.iterator]()),
   ]) { try { visit(make()) } catch (e) {} }
+  // Object.freeze gives an object frozen elements, and on Array.prototype or Object.prototype that
+  // switches off V8's fast path for every indexed store into every array of the realm (~15 ns a store:
+  // V8 must look up the prototype chain for setters). Sealing them and making each property read-only
+  // freezes them just as well (Object.isFrozen is true) and keeps the fast path; setPrototypeOf makes
+  // V8 turn the prototype, left in dictionary mode by the redefinitions, back into a fast one.
+  const freezeKeepingElements = (o) => {
+    Object.seal(o)
+    for (const k of ownKeys(o)) {
+      const d = gopd(o, k)
+      if ('value' in d && d.writable) defineProperty(o, k, { writable: false })
+    }
+    Object.setPrototypeOf({}, o)
+  }
+  const elementsChain = [Array.prototype, ObjectProto]
   while (todo.length > 0) {
     const o = todo.pop()
-    if (o !== G) freeze(o)
+    if (elementsChain.includes(o)) freezeKeepingElements(o)
+    else if (o !== G) freeze(o)
     visit(getPrototypeOf(o))
     for (const k of ownKeys(o)) {
       const d = gopd(o, k)
@@ -194,8 +215,11 @@ const ${kitName} = (function () {
   // The call mark (instrument.ts): the object whose property is about to be read and called, and that
   // property's name (undefined: a computed key). The host reads (and clears) the cell when a graph
   // proxy finds no slot; sandbox code never sees the cell.
-  const callCell = [undefined, undefined]
-  const callMark = (v, key) => { callCell[0] = v; callCell[1] = key; return v }
+  // Named fields of an ordinary object (not an array: with Array.prototype frozen, V8 compiles every
+  // indexed store into an array as a megamorphic keyed store, ~8 ns a call; not a null-prototype
+  // literal, which V8 makes a dictionary).
+  const callCell = { value: undefined, key: undefined }
+  const callMark = (v, key) => { callCell.value = v; callCell.key = key; return v }
 
   const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
   const then = Promise.prototype.then

@@ -18,7 +18,7 @@ import { setFlagsFromString } from 'node:v8'
 import { compileFunction, createContext, Script, type Context } from 'node:vm'
 import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../errors.js'
 import type { Realm, RealmFunction } from '../kernel/realm.js'
-import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type RealmKit } from './lockdown.js'
+import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type CallCell, type RealmKit } from './lockdown.js'
 import { clock, type Clock } from './clock.js'
 import { CALL_MARK, TICK, uninstrument, type Instrumented } from './instrument.js'
 import { actBody, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
@@ -167,7 +167,7 @@ export class HardenedRealm implements Realm {
   #overdue = false
   #drainPending = false
   /** The kit's call-mark cell, held here: the kit is a null-prototype object, which V8 keeps in dictionary mode (slow to read). */
-  readonly #callCell: unknown[]
+  readonly #callCell: CallCell
   /** Where `print` writes when no act is running (a method the host called directly). Default: nowhere. */
   onPrint: ((args: unknown[]) => void) | undefined = undefined
 
@@ -235,8 +235,8 @@ export class HardenedRealm implements Realm {
 
   takeCallMark(value: unknown, key: string): boolean {
     const cell = this.#callCell
-    if (cell[0] !== value || (cell[1] !== undefined && cell[1] !== key)) return false
-    cell[0] = cell[1] = undefined
+    if (cell.value !== value || (cell.key !== undefined && cell.key !== key)) return false
+    cell.value = cell.key = undefined
     return true
   }
 
@@ -373,7 +373,7 @@ export class HardenedRealm implements Realm {
         this.#inFlight.delete(act)
         clearTimeout(timer)
         // A mark left behind would keep its object (a proxy, and so its transaction) alive until the next call.
-        this.#callCell[0] = this.#callCell[1] = undefined
+        this.#callCell.value = this.#callCell.key = undefined
         f()
       }
       const act: Act = { cpuMs: cpu, print: opts.print, done: false, fail: (e) => settle(() => reject(e)) }

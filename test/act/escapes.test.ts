@@ -177,6 +177,24 @@ describe('prototype pollution', () => {
   })
 })
 
+describe('the array prototypes (sealed and read-only rather than Object.freeze: see lockdown.ts)', () => {
+  it('refuse indexed, new and redefined properties like any frozen object', async () => {
+    const realm = new HardenedRealm()
+    expect(await attempts(realm, `return [
+      attempt(() => { Array.prototype[0] = 'ghost' }),
+      attempt(() => { Object.prototype[3] = 'ghost' }),
+      attempt(() => { Array.prototype.extra = 1 }),
+      attempt(() => { Array.prototype.map = null }),
+      attempt(() => Object.defineProperty(Array.prototype, 'map', { value: null })),
+      attempt(() => Object.defineProperty(Object.prototype, 'hasOwnProperty', { get() { return 1 } })),
+      attempt(() => { delete Array.prototype.push }),
+      attempt(() => Object.setPrototypeOf(Array.prototype, null)),
+    ]`)).toEqual(Array(8).fill('refused: TypeError'))
+    expect(await realm.runAct('const a = [, 1]; a[5] = 2; return [a[0], 0 in a, [].extra, typeof [].map, a.length]', {}))
+      .toEqual([undefined, false, undefined, 'function', 6])
+  })
+})
+
 describe('what the realm can see', () => {
   const realm = new HardenedRealm()
   const hostKeys = ['process', 'require', 'module', 'exports', 'Buffer', 'global', 'setTimeout', 'setInterval', 'setImmediate',
