@@ -46,14 +46,18 @@ export const MISSING: unique symbol = Symbol('missing')
  * data slot is then one Map lookup and a few comparisons.
  */
 export function cachedEntry(heap: Heap, receiver: Obj, selector: string): CacheEntry | undefined {
-  if (heap.writes.size !== 0 || heap.structDirty) return undefined
   const hit = receiver.lookupCache?.get(selector)
-  if (hit === undefined || hit.epoch !== heap.kernel.structEpoch || hit.filledAt > heap.snapshot) return undefined
+  if (hit === undefined) return undefined
+  // Checked already in this view, which has not changed since (every write renews the stamp).
+  if (hit.checkedIn === heap.stamp) return hit
+  if (heap.writes.size !== 0 || heap.structDirty) return undefined
+  if (hit.epoch !== heap.kernel.structEpoch || hit.filledAt > heap.snapshot) return undefined
   const holder = hit.holder
   // The holder's latest committed state must be the one this view sees: a view older than the
   // holder's last commit reads an earlier revision (snapshot isolation).
   if (holder === undefined || holder.state === undefined || holder.state !== hit.holderState || holder.serial > heap.snapshot) return undefined
   if (!holder.touched) holder.touched = true
+  if (heap.stamp !== 0) hit.checkedIn = heap.stamp
   return hit
 }
 
@@ -71,6 +75,7 @@ export function lookupSlot(heap: Heap, receiver: Obj, selector: string): unknown
     if (entry !== undefined && entry.holder === holder) {
       entry.holderState = state
       entry.value = value
+      entry.checkedIn = -1
     }
   }
   return value

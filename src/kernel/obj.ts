@@ -17,6 +17,8 @@ export class CacheEntry {
   filledAt: number
   /** The holder's committed state when `value` was read from it: while it is still the holder's state, `value` is current. */
   holderState: State | undefined = undefined
+  /** The stamp (Heap.stamp) of the view that last found this entry current: it needs no check again there. -1: none. */
+  checkedIn = -1
   value: unknown = undefined
   /** For a method value: its compiled function, and the Method it was compiled from (valid while `value` is that Method). */
   fn: unknown = undefined

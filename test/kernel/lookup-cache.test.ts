@@ -241,6 +241,24 @@ describe('lookup cache', () => {
     tx.abort()
   })
 
+  it('a view that found an entry current keeps its answer when a commit changes the value, and a newer view sees the new one', async () => {
+    await image.transact((tx) => { view(tx).p.x = 1 })
+    const old = image.begin()
+    const c = view(old).c
+    expect([c.x, c.x]).toEqual([1, 1]) // the second read is answered as checked in this view
+    await image.transact((tx) => { view(tx).p.x = 2 })
+    expect([c.x, old.send(c, 'x')]).toEqual([1, 1])
+    const fresh = image.begin()
+    expect([view(fresh).c.x, view(fresh).c.x]).toEqual([2, 2])
+    expect([c.x, old.send(c, 'x')]).toEqual([1, 1])
+    // A write in the view renews its stamp: the answer is checked again (and the cache bypassed).
+    view(old).p.x = 3
+    expect([c.x, old.send(c, 'x')]).toEqual([3, 3])
+    old.abort()
+    expect(view(fresh).c.x).toBe(2)
+    fresh.abort()
+  })
+
   it('a transaction begun before a structure change commits keeps its snapshot\'s lookups, even after newer ones fill the cache', async () => {
     const old = image.begin()
     expect(view(old).c.greet()).toBe('p')
