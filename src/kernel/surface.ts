@@ -216,14 +216,21 @@ export class Surface {
     return {
       // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
       get: (t, prop, receiver) => {
-        if (typeof prop !== 'string' || prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
+        if (typeof prop !== 'string') return undefined
+        const stamp = heap.stamp
+        // The method this proxy gave sandbox code last, asked for again in the same view (a loop calling it).
+        if (t.method === prop && t.stamp === stamp && realm.depth > 0) return t.bound
+        if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
         const obj = t.obj
         // The cache hit reads fields only (nothing here can throw).
         const hit = cachedEntry(heap, obj, prop)
         if (hit !== undefined) {
           const v = hit.value
           if (v === null || typeof v !== 'object') return v
-          if (hit.boundFor === v && hit.boundBy === this && realm.depth > 0) return hit.bound
+          if (hit.boundFor === v && hit.boundBy === this && realm.depth > 0) {
+            if (stamp !== 0) t.rememberMethod(prop, stamp, hit.bound)
+            return hit.bound
+          }
         }
         return this.slowGet(obj, prop, receiver)
       },
@@ -263,8 +270,23 @@ export class Surface {
  */
 class ProxyTarget {
   readonly #obj: Obj
+  /**
+   * The method closure the get trap last gave sandbox code, its selector, and the view stamp it holds
+   * for ('' and 0: none; '' so that V8 compares the selector as an internalized string, by pointer).
+   */
+  #method = ''
+  #stamp = 0
+  #bound: unknown = undefined
   constructor(obj: Obj) { this.#obj = obj }
   get obj(): Obj { return this.#obj }
+  get method(): string { return this.#method }
+  get stamp(): number { return this.#stamp }
+  get bound(): unknown { return this.#bound }
+  rememberMethod(selector: string, stamp: number, bound: unknown): void {
+    this.#method = selector
+    this.#stamp = stamp
+    this.#bound = bound
+  }
 }
 
 /** Structural equality of stored values (objects by identity). */

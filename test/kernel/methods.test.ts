@@ -100,6 +100,37 @@ describe('methods', () => {
     expect(o.v()).toBe(2)
   })
 
+  it('a method called again and again in one view runs the slot the view holds: redefined, removed, or asked for by the host', async () => {
+    const o = tx.root.clone()
+    tx.root.probe = o
+    o.m = function (i: number) { return i + 1 }
+    o.loop = function (this: P, n: number) {
+      let s = 0
+      for (let i = 0; i < n; i++) s += this.m(i)
+      const first = s
+      this.m = function (i: number) { return i * 10 } // a write: the next call must not run the old one
+      s = 0
+      for (let i = 0; i < n; i++) s += this.m(i)
+      return [first, s]
+    }
+    o.calls = function (this: P) { let s = 0; for (let i = 0; i < 50; i++) s += this.m(1); return s }
+    o.guard = function (this: P) { try { return this.m(1) } catch (e) { return (e as { code?: string }).code } }
+    await tx.commit()
+    // A view that wrote nothing yet: reads are answered from the shared lookup caches.
+    const view = s.image.begin()
+    const p = view.root.probe as P
+    expect(p.calls()).toBe(100)
+    // The host gets its own caller for the slot, never the closure sandbox code was given.
+    const hostCaller = p.m
+    expect(s.image.kernel.hostCallers.has(hostCaller)).toBe(false)
+    expect(hostCaller(3)).toBe(4)
+    expect(p.loop(100)).toEqual([5050, 49500])
+    expect(p.m(2)).toBe(20)
+    delete p.m
+    expect(p.guard()).toBe('KERNEL_DOES_NOT_UNDERSTAND')
+    view.abort()
+  })
+
   it('are callable after close and reopen, with the same source, and still capture nothing', async () => {
     const local = 'not persisted'
     const p = tx.root.clone()
