@@ -24,9 +24,9 @@
 //
 // Method: every loop is calibrated to ~25 ms per run, runs are interleaved, 7 runs
 // per process (median), in 3 fresh processes (UVM_BENCH_DISPATCH_PROCS); a figure is
-// the median over processes. Per-process values are printed for the in-entry loops:
-// V8 (node 20) sometimes leaves a loop that runs inside a vm entry in baseline code
-// for a whole process (not with --no-concurrent-recompilation), a 10–30× outlier.
+// the median over processes. Per-process values are printed for the in-entry loops, whose
+// outliers were 10–30× in some processes: the one traced (2026-12-02) was calibration, a slow
+// first call that left the loop a few hundred iterations a run (see `calibrate`).
 import { MemoryLevel } from 'memory-level'
 import vm from 'node:vm'
 import { spawn } from 'node:child_process'
@@ -289,9 +289,7 @@ function measureInChild() {
 /**
  * The figures are measured in PROCS fresh processes; each figure is the median over
  * processes (of per-process medians). Per-process values are shown for the loops that run
- * inside a sandbox entry: V8 sometimes leaves such a loop in baseline (Sparkplug) code for a
- * whole process instead of optimizing it (it does not happen with
- * --no-concurrent-recompilation), which shows as a 10–30× slower figure in that process.
+ * inside a sandbox entry, so that a process whose figure is far off the others shows.
  */
 export async function run({ log = () => {} } = {}) {
   const per = []
@@ -307,7 +305,7 @@ export async function run({ log = () => {} } = {}) {
   const perProc = (k) => {
     const xs = m[k].procs
     const spread = Math.max(...xs) / Math.min(...xs)
-    return `per process [${xs.map(fmtNs).join(', ')}]${spread > 3 ? ' ← bimodal: some processes left this loop in baseline (unoptimized) code' : ''}`
+    return `per process [${xs.map(fmtNs).join(', ')}]${spread > 3 ? ' ← bimodal: one process far off the others' : ''}`
   }
   const rows = []
     const mega1 = m.mega.ns, ic1M = m.icM.ns, ic1X = m.icX.ns
