@@ -45,13 +45,13 @@ export interface RealmKit {
   values: unknown[]
 }
 
-/** Primitive-only summary of a thrown realm value, built inside the realm (under the CPU limit). */
 /** Where the last call mark is kept (see callMark). */
 export interface CallCell {
   value: unknown
   key: string | undefined
 }
 
+/** Primitive-only summary of a thrown realm value, built inside the realm (under the CPU limit). */
 export interface Described {
   name: string
   message: string

@@ -272,7 +272,7 @@ class ProxyTarget {
   readonly #obj: Obj
   /**
    * The method closure the get trap last gave sandbox code, its selector, and the view stamp it holds
-   * for ('' and 0: none; '' so that V8 compares the selector as an internalized string, by pointer).
+   * for ('' and 0: none; the selector field only ever holds a string).
    */
   #method = ''
   #stamp = 0
