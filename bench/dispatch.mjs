@@ -210,6 +210,7 @@ async function measureOnce({ realm, log = () => {}, runs = 7 } = {}) {
     const bare = bareProxies(mega)
     const ic = icProxies()
     const EMPTY = Object.freeze([])
+    const ARGS = [0]
 
     // Host function handed to ONE method activation: runs a host loop of explicit sends at realm depth > 0.
     let insideN = 0
@@ -241,6 +242,8 @@ async function measureOnce({ realm, log = () => {}, runs = 7 } = {}) {
       txSendX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += tx.send(recvProxies[i & 15], 'x'); return s }) },
       siteX: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += xSite.send(tx, recv[i & 15], EMPTY); return s }) },
       siteMEntry: { fn: siteSends, ms: 40 },
+      // The same send with one arguments array reused: what the allocation of [i] on every send costs.
+      siteMReused: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) { ARGS[0] = i; s += mSite.send(tx, recv[i & 15], ARGS) } return s }), ms: 40 },
       directM: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) { const p = recvProxies[i & 15]; s += mFn.call(p, p, i) } return s }) },
       siteMInside: { fn: (n) => { insideN = n; return kernel.send(tx, p3, enterSelector, [siteLoop, n]) } },
       sendPrim: { fn: chunked((k) => { let s = 0; for (let i = 0; i < k; i++) s += kernel.send(tx, recv[i & 15], 'hasSlot', ['own']) ? 1 : 0; return s }) },
@@ -321,6 +324,8 @@ export async function run({ log = () => {} } = {}) {
       'the explicit API with an inline cache per send site (kernel.site(selector)): 16 receivers, direct-mapped by oid, valid while the transaction\'s view is unchanged'))
     rows.push(row(B, 'send site m.send(tx, r, [i]): method m, 3 levels up, from host code', fmtNs(m.siteMEntry.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.siteMEntry.ns), '≥ 0.80×', meets(r(mega1, m.siteMEntry.ns), 0.8),
       `each send enters the realm (CPU limit by checkpoints); vs the direct-call floor: ${r(m.directM.ns, m.siteMEntry.ns).toFixed(2)}×; inside one sandbox entry: ${fmtNs(m.siteMInside.ns)} (${r(mega1, m.siteMInside.ns).toFixed(2)}× the megamorphic call)`))
+    rows.push(row(B, 'send site m.send(tx, r, args), one args array reused: no allocation per send', fmtNs(m.siteMReused.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.siteMReused.ns), 'info', undefined,
+      `the row above without an [i] array made for every send: the array costs ${fmtNs(m.siteMEntry.ns - m.siteMReused.ns)} a send (V8 optimizes it away only while the send path has run nothing else: once sends of other selectors went through the same code, a copy of it made the array again)`))
     rows.push(row(B, 'kernel.send data slot x (3 levels up, cache hit; no realm entry)', fmtNs(m.sendX.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendX.ns), '≥ 0.80×', meets(r(mega1, m.sendX.ns), 0.8),
       `tx.send(proxy,'x') (objectOf + rest args): ${fmtNs(m.txSendX.ns)}; primitive send hasSlot (6 levels up, no realm entry): ${fmtNs(m.sendPrim.ns)}`))
     rows.push(row(B, 'kernel.send method m (3 levels up), inside ONE sandbox entry', fmtNs(m.sendMInside.ns), `${fmtNs(mega1)} megamorphic call`, r(mega1, m.sendMInside.ns), '≥ 0.80×', meets(r(mega1, m.sendMInside.ns), 0.8),
