@@ -14,10 +14,13 @@
 //  - "kernel.send method, one entry per send": every call is a fresh entry from
 //    the host (realm depth 0): the explicit API as host code uses it. The CPU limit
 //    is enforced by checkpoints compiled into sandbox code, so an entry costs a few
-//    field writes (node's watchdog, ~30 µs per `runInContext` with `timeout`, is shown
-//    beside it: it guards act entries only).
+//    field writes and a try/finally (about 10 ns a send on the VM of 2026-12-02: see the
+//    README) where node's watchdog, shown beside it, costs ~30 µs per `runInContext` with
+//    `timeout`: it guards act entries only.
 //  - "kernel.send method, inside one entry": the same sends issued from a host
 //    function called by ONE method activation (realm depth > 0).
+//  - "one args array reused": the send site's method send again, with the arguments array made
+//    once instead of per send: the difference is what allocating `[i]` on every send costs.
 //  - "proxy.x" / "proxy.m()": the surface acts use. Inside one entry means the
 //    loop is a method body running in the realm (what an act does). The same from
 //    host code is shown for information (host code is not an act).
