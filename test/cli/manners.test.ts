@@ -1,7 +1,9 @@
 // Manners: --help everywhere, one clear line and a non-zero exit for bad arguments, no stack traces unless --debug.
+import { execFileSync } from 'node:child_process'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupTemps, ensureBuilt, freeAddresses, hasStack, killChildren, lines, runCli, tempDir } from './support.js'
+import { MAIN, cleanupTemps, ensureBuilt, freeAddresses, hasStack, killChildren, lines, runCli, tempDir } from './support.js'
 
 beforeAll(() => ensureBuilt())
 afterEach(() => killChildren())
@@ -46,6 +48,12 @@ describe('help', () => {
     const r = await runCli(['--version'])
     expect(r).toMatchObject({ code: 0, stderr: '' })
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+  })
+
+  it('the built bin runs by itself (execute bit and shebang), as npx and npm link run it', () => {
+    // npx sets the bit only when it first links a checkout; a clone at a path it has seen got "Permission denied".
+    expect(statSync(MAIN).mode & 0o111).toBe(0o111)
+    expect(execFileSync(MAIN, ['--version'], { encoding: 'utf8' })).toMatch(/^\d+\.\d+\.\d+\n$/)
   })
 
   for (const [name, options] of Object.entries(COMMANDS)) {

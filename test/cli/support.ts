@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -59,6 +59,8 @@ export function ensureBuilt(): void {
     // Type errors still emit JavaScript; only a missing dist/cli/main.js is fatal here.
     spawnSync(existsSync(tsc) ? tsc : 'npx', existsSync(tsc) ? ['-p', ROOT] : ['tsc', '-p', ROOT], { cwd: ROOT, stdio: 'inherit' })
     if (!existsSync(MAIN)) throw new Error('`tsc -p .` did not produce dist/cli/main.js')
+    // As `npm run build` does: tsc writes a new file without the execute bit the bin needs.
+    chmodSync(MAIN, 0o755)
     writeFileSync(STAMP, new Date().toISOString() + '\n')
   } finally {
     rmSync(LOCK, { recursive: true, force: true })
