@@ -6,12 +6,24 @@ import { Obj } from '../kernel/index.js'
  * references are collected. Loaded states are bounded: past `bound`, a CLOCK
  * sweep turns the least recently touched unmodified objects back into ghosts
  * (committed states are never modified in place, so eviction loses nothing).
+ *
+ * A new handle is held strongly at first, and made weak in batches a macrotask
+ * later: a WeakRef keeps its target alive until the current job ends anyway, and
+ * made inside one long job (a cold walk loading 100k objects) a WeakRef and its
+ * FinalizationRegistry entry cost ~1.15 µs a handle, against ~0.36 µs made in
+ * short jobs and ~0.1 µs for the strong entry.
  */
 export class ObjectCache {
-  private readonly handles = new Map<number, WeakRef<Obj>>()
+  /** oid → its handle: the Obj itself until `weaken` reaches it, then a WeakRef to it. */
+  private readonly handles = new Map<number, Obj | WeakRef<Obj>>()
   private readonly finalizer = new FinalizationRegistry<number>((oid) => {
-    if (this.handles.get(oid)?.deref() === undefined) this.handles.delete(oid)
+    const h = this.handles.get(oid)
+    if (h !== undefined && !(h instanceof Obj) && h.deref() === undefined) this.handles.delete(oid)
   })
+  /** Handles still held strongly, oldest first; `youngAt` is the next to weaken. */
+  private young: Obj[] = []
+  private youngAt = 0
+  private weakening: ReturnType<typeof setImmediate> | undefined = undefined
   private readonly ring: Obj[] = []
   private hand = 0
   /** Handles the image must never lose (root, traits). */
@@ -20,23 +32,53 @@ export class ObjectCache {
   constructor(public bound: number) {}
 
   handle(oid: number): Obj {
-    const existing = this.handles.get(oid)?.deref()
+    const existing = this.peek(oid)
     if (existing !== undefined) return existing
     const obj = new Obj(oid)
-    this.handles.set(oid, new WeakRef(obj))
-    this.finalizer.register(obj, oid)
+    this.remember(obj)
     return obj
   }
 
   /** The handle if one is alive, without creating it. */
   peek(oid: number): Obj | undefined {
-    return this.handles.get(oid)?.deref()
+    const h = this.handles.get(oid)
+    return h === undefined || h instanceof Obj ? h : h.deref()
   }
 
   /** Register a handle made elsewhere (a new object allocated by a transaction). */
   adopt(obj: Obj): void {
-    this.handles.set(obj.oid, new WeakRef(obj))
-    this.finalizer.register(obj, obj.oid)
+    this.remember(obj)
+  }
+
+  /** How many handles are still held strongly (until the next macrotasks weaken them). */
+  get strongHandles(): number {
+    return this.young.length - this.youngAt
+  }
+
+  private remember(obj: Obj): void {
+    this.handles.set(obj.oid, obj)
+    this.young.push(obj)
+    if (this.weakening === undefined) this.weakening = setImmediate(this.weaken).unref()
+  }
+
+  /** Turn up to WEAKEN_BATCH strong handles into weak ones; again a macrotask later while any are left. */
+  private readonly weaken = (): void => {
+    const young = this.young
+    const end = Math.min(young.length, this.youngAt + WEAKEN_BATCH)
+    for (let i = this.youngAt; i < end; i++) {
+      const obj = young[i]!
+      if (this.handles.get(obj.oid) !== obj) continue
+      this.handles.set(obj.oid, new WeakRef(obj))
+      this.finalizer.register(obj, obj.oid)
+    }
+    if (end < young.length) {
+      this.youngAt = end
+      this.weakening = setImmediate(this.weaken).unref()
+    } else {
+      this.young = []
+      this.youngAt = 0
+      this.weakening = undefined
+    }
   }
 
   pin(obj: Obj): void {
@@ -80,6 +122,9 @@ export class ObjectCache {
     }
   }
 }
+
+/** Handles made weak per macrotask: small enough that a batch's WeakRefs are cheap (see ObjectCache). */
+const WEAKEN_BATCH = 1000
 
 function evict(obj: Obj): void {
   obj.state = undefined
