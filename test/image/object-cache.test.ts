@@ -35,7 +35,8 @@ describe('object cache handles', () => {
     const ref = new WeakRef(h)
     h = undefined
     gc()
-    // Still strong in the table: the same oid must still give the same handle.
+    // The same oid still gives the same handle. (This cannot tell the table's strong hold from the
+    // test's own WeakRef, which keeps the target alive until this job ends: what it checks is identity.)
     expect(cache.peek(42)).toBe(ref.deref())
     await settle(cache)
     // A WeakRef keeps its target until the job that made or read it ends.
