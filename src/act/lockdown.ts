@@ -43,6 +43,10 @@ export interface RealmKit {
   ErrorProto: object
   names: string[]
   values: unknown[]
+  /** The object sandbox code sees as `globalThis`: frozen, the same intrinsics and `print`. */
+  makeGlobal(print: RealmFunction): object
+  /** A frozen handler of realm traps calling the host's `traps`, replacing host throwables while `depth[0] > 0`. */
+  makeProxyHandler(traps: object, depth: Int32Array): object
 }
 
 /** Where the last call mark is kept (see callMark). */
@@ -84,7 +88,9 @@ const ${kitName} = (function () {
   // as host tasks, outside any CPU limit; Proxy: traps would run sandbox code whenever the host reads a value
   // (the kernel's own proxies are made on the host); WebAssembly: code generation is off anyway.
   // SharedArrayBuffer: Atomics.wait on one blocks the thread where no CPU-limit checkpoint can run.
-  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly', 'SharedArrayBuffer']) delete G[k]
+  // gc: present when the host runs with --expose-gc (the daemon's execution unit does, to collect before it
+  // fails an act for memory); a full collection on demand is a denial of service.
+  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly', 'SharedArrayBuffer', 'gc']) delete G[k]
   delete Atomics.wait
 
   const text = (v) => {
@@ -205,9 +211,10 @@ const ${kitName} = (function () {
   // again at its next loop iteration or call.
   let now, deadline, overdue
   const checkpoint = () => {
-    if (overdue()) {
-      const e = new Error('sandbox code ran past its CPU limit')
-      e.code = 'ACT_TIMEOUT'
+    const code = overdue()
+    if (code) {
+      const e = new Error(code === 'ACT_OUT_OF_MEMORY' ? 'sandbox code ran past its memory limit' : 'sandbox code ran past its CPU limit')
+      e.code = code
       throw e
     }
   }
@@ -276,6 +283,34 @@ const ${kitName} = (function () {
     Array, Object, Uint8Array, ObjectProto, ArrayProto: Array.prototype, ErrorProto: Error.prototype,
     names,
     values: names.map((k) => G[k]),
+    makeGlobal: (print) => {
+      const g = {}
+      for (const k of names) if (k !== 'globalThis') defineProperty(g, k, { value: G[k], writable: false, enumerable: false, configurable: false })
+      defineProperty(g, 'print', { value: print, writable: false, enumerable: false, configurable: false })
+      defineProperty(g, 'globalThis', { value: g, writable: false, enumerable: false, configurable: false })
+      return freeze(g)
+    },
+    makeProxyHandler: (h, depth) => {
+      // Caught here, in a realm frame: a host RangeError for a stack overflow inside a host trap is the
+      // one host throwable the traps' own conversion cannot stop (converting needs stack too). Host
+      // callers (depth 0) keep the host's errors.
+      const pass = (e) => depth[0] === 0 || isPrimitive(e) || isRealm(e) ? e : new RangeError('Maximum call stack size exceeded (in a UVM object operation)')
+      const { get, set, has, deleteProperty, ownKeys: keysTrap, getOwnPropertyDescriptor: descTrap, defineProperty: defTrap, getPrototypeOf: protoTrap, setPrototypeOf: setProtoTrap, preventExtensions: pe, isExtensible: ie } = h
+      return freeze({
+        __proto__: null,
+        get(t, k, r) { try { return get(t, k, r) } catch (e) { throw pass(e) } },
+        set(t, k, v, r) { try { return set(t, k, v, r) } catch (e) { throw pass(e) } },
+        has(t, k) { try { return has(t, k) } catch (e) { throw pass(e) } },
+        deleteProperty(t, k) { try { return deleteProperty(t, k) } catch (e) { throw pass(e) } },
+        ownKeys(t) { try { return keysTrap(t) } catch (e) { throw pass(e) } },
+        getOwnPropertyDescriptor(t, k) { try { return descTrap(t, k) } catch (e) { throw pass(e) } },
+        defineProperty(t, k, d) { try { return defTrap(t, k, d) } catch (e) { throw pass(e) } },
+        getPrototypeOf(t) { try { return protoTrap(t) } catch (e) { throw pass(e) } },
+        setPrototypeOf(t, p) { try { return setProtoTrap(t, p) } catch (e) { throw pass(e) } },
+        preventExtensions(t) { try { return pe(t) } catch (e) { throw pass(e) } },
+        isExtensible(t) { try { return ie(t) } catch (e) { throw pass(e) } },
+      })
+    },
   })
 })();
 const ${enterName} = ${kitName}.enter;

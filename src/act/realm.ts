@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { types } from 'node:util'
-import { setFlagsFromString } from 'node:v8'
+import { getHeapStatistics, setFlagsFromString } from 'node:v8'
 import { compileFunction, createContext, Script, type Context } from 'node:vm'
 import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../errors.js'
 import type { Realm, RealmFunction } from '../kernel/realm.js'
@@ -30,6 +30,14 @@ export interface HardenedRealmOptions {
   wallTimeoutMs?: number
   /** The clock the CPU-limit checkpoints read. Default: the process clock (clock.ts). */
   clock?: Clock
+  /**
+   * How much an act may grow the heap, in MiB (checked every ${MEMORY_CHECK_MS} ms of its code's
+   * running; undefined: not checked). Past it the act fails with ACT_OUT_OF_MEMORY. One native
+   * allocation can overshoot between checks: the daemon's execution unit has a hard cap behind this.
+   */
+  actMemoryMb?: number
+  /** Runs a full collection before an act is failed for memory (what looked used may be garbage). */
+  collect?: () => void
 }
 
 export interface RealmActOptions {
@@ -37,7 +45,15 @@ export interface RealmActOptions {
   wallTimeoutMs?: number | undefined
   /** Receives the arguments of every `print(...)` made while this act's code runs, methods it calls included. */
   print?: ((args: unknown[]) => void) | undefined
+  /**
+   * Who the act's code works for (its transaction): graph objects compare it with their own
+   * transaction and refuse to be used by any other act's code.
+   */
+  owner?: unknown
 }
+
+/** How often the memory limit is looked at while an act's code runs. */
+const MEMORY_CHECK_MS = 20
 
 const ACT_CACHE_LIMIT = 500
 /**
@@ -61,6 +77,9 @@ interface Act {
   readonly cpuMs: number
   /** Where the global `print` writes while this act's code runs. */
   readonly print: ((args: unknown[]) => void) | undefined
+  readonly owner: unknown
+  /** Heap used when the act began (bytes), for the memory limit. */
+  readonly heapBase: number
   done: boolean
   fail(e: Error): void
 }
@@ -142,6 +161,14 @@ function cpuTimeout(ms: number): UvmError {
   return new UvmError('ACT_TIMEOUT', `sandbox code ran past its CPU limit of ${ms} ms`, { limit: 'cpu', ms })
 }
 
+function outOfMemory(mb: number): UvmError {
+  return new UvmError('ACT_OUT_OF_MEMORY', `the act grew the heap past its memory limit of ${mb} MiB`, { limit: 'memory', mb })
+}
+
+function heapUsed(): number {
+  return getHeapStatistics().used_heap_size
+}
+
 export class HardenedRealm implements Realm {
   readonly cpuTimeoutMs: number
   readonly wallTimeoutMs: number
@@ -159,12 +186,22 @@ export class HardenedRealm implements Realm {
   readonly #inFlight = new Set<Act>()
   /** The act whose code the running timed entry serves (undefined: a plain invoke or drain). */
   #current: Act | undefined
-  #depth = 0
+  /**
+   * Entries on the stack, and [0] the next checkpoint's trigger time and [1] the running entry's CPU
+   * deadline (Infinity between entries), in shared memory: the realm-side trap shims read the depth,
+   * and a watchdog thread (watchdog.ts) may read both while this thread is stuck in a native call.
+   */
+  readonly #depthView = new Int32Array(new SharedArrayBuffer(4))
+  get #depth(): number { return this.#depthView[0]! }
+  set #depth(n: number) { this.#depthView[0] = n }
   #actCount = 0
   /** The process clock the checkpoints read (clock.ts), and the running entry's deadline on it (Infinity between entries). */
   readonly #clock: Clock
-  readonly #deadline = new Float64Array([Infinity])
-  #overdue = false
+  readonly #deadline = new Float64Array(new SharedArrayBuffer(16)).fill(Infinity)
+  /** Why the running entry must stop: false (it need not), or the error code it stops with. */
+  #overdue: false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' = false
+  readonly #actMemoryMb: number | undefined
+  readonly #collect: (() => void) | undefined
   #drainPending = false
   /** The kit's call-mark cell, held here: the kit is a null-prototype object, which V8 keeps in dictionary mode (slow to read). */
   readonly #callCell: CallCell
@@ -187,19 +224,22 @@ export class HardenedRealm implements Realm {
     // Global reads hit this object before the real global, and writes to it go through node's
     // interceptors: pinning every intrinsic here is what stops `globalThis.Error = {...}` from
     // swapping the Error whose prepareStackTrace node consults.
-    this.#kit.names.forEach((name, i) => {
-      Object.defineProperty(sandbox, name, { value: this.#kit.values[i], writable: false, enumerable: false, configurable: false })
-    })
+    const pin = (name: string, value: unknown) => Object.defineProperty(sandbox, name, { value, writable: false, enumerable: false, configurable: false })
+    this.#kit.names.forEach((name, i) => { if (name !== 'globalThis') pin(name, this.#kit.values[i]) })
     // `print` is a global so that methods (not only acts) can print: the seeds' first
     // method body is `print("New tool created!")`. It writes to the running act's sink.
-    Object.defineProperty(sandbox, 'print', {
-      value: this.hostFunction('print', (_this, args) => { (this.#current?.print ?? this.onPrint)?.(args) }),
-      writable: false, enumerable: false, configurable: false,
-    })
+    const print = this.hostFunction('print', (_this, args) => { (this.#current?.print ?? this.onPrint)?.(args) })
+    pin('print', print)
+    // No state between acts but the image: the real global object takes new properties (node's
+    // interceptors put them there even with the sandbox sealed) and cannot be made non-extensible,
+    // so code never gets it. `globalThis` is a frozen object of the same intrinsics, and all code is
+    // strict (no sloppy `this`): a global set by one act has nowhere to live for the next.
+    pin('globalThis', this.#kit.makeGlobal(print))
     Object.preventExtensions(sandbox)
     this.#clock = options.clock ?? clock()
-    this.#kit.setClock(this.#clock.now, this.#deadline, this.hostFunction('overdue', () =>
-      this.#overdue || (this.#overdue = this.#clock.now[0]! > this.#deadline[0]!)))
+    this.#actMemoryMb = options.actMemoryMb === undefined ? undefined : checkMs('actMemoryMb', options.actMemoryMb)
+    this.#collect = options.collect
+    this.#kit.setClock(this.#clock.now, this.#deadline, this.hostFunction('overdue', () => this.#checkLimits()))
     this.#callCell = this.#kit.callCell
     this.arrayPrototype = this.#kit.ArrayProto
     this.objectPrototype = this.#kit.ObjectProto
@@ -231,6 +271,25 @@ export class HardenedRealm implements Realm {
 
   get depth(): number {
     return this.#depth
+  }
+
+  /** The owner (RealmActOptions.owner) of the act whose code the running entry serves; undefined outside acts. */
+  get owner(): unknown {
+    return this.#current?.owner
+  }
+
+  /**
+   * A proxy handler whose traps are realm functions calling `traps`: whatever a trap throws reaches
+   * sandbox code as a realm value. (A stack overflow inside a host trap throws the host's RangeError,
+   * whose constructor chain leads to the host Function; only a realm frame can catch and replace it.)
+   */
+  proxyHandler<T extends object>(traps: ProxyHandler<T>): ProxyHandler<T> {
+    return this.#kit.makeProxyHandler(traps, this.#depthView) as ProxyHandler<T>
+  }
+
+  /** The shared memory a watchdog thread reads (watchdog.ts): entry depth, and the CPU deadline at [1]. */
+  get stopSignals(): { depth: Int32Array; deadline: Float64Array; now: Float64Array } {
+    return { depth: this.#depthView, deadline: this.#deadline, now: this.#clock.now }
   }
 
   takeCallMark(value: unknown, key: string): boolean {
@@ -376,7 +435,7 @@ export class HardenedRealm implements Realm {
         this.#callCell.value = this.#callCell.key = undefined
         f()
       }
-      const act: Act = { cpuMs: cpu, print: opts.print, done: false, fail: (e) => settle(() => reject(e)) }
+      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, heapBase: this.#actMemoryMb === undefined ? 0 : heapUsed(), done: false, fail: (e) => settle(() => reject(e)) }
       const ok = (value: unknown) => settle(() => {
         const hazard = this.#adoptionHazard(value)
         if (hazard === undefined) resolve(value)
@@ -410,6 +469,7 @@ export class HardenedRealm implements Realm {
     this.#kit.arm(fn, thisArg, args)
     let result: unknown
     this.#current = owner
+    if (owner !== undefined) this.#deadline[0] = this.#nextCheck(this.#clock.now[0]!)
     this.#depth++
     try {
       result = this.#trampoline.runInContext(this.#context, { timeout: this.#clock.running ? timeoutMs + backstopMargin(timeoutMs) : timeoutMs })
@@ -420,7 +480,7 @@ export class HardenedRealm implements Realm {
       // Not a decrement: a timeout unwinds nested frames without running their finally blocks.
       this.#depth = 0
       this.#current = undefined
-      this.#deadline[0] = Infinity
+      this.#deadline[0] = this.#deadline[1] = Infinity
     }
     if (this.#overdue) throw this.#dropped(result, this.#timedOut(timeoutMs, owner))
     if (result === this.#kit.THREW) throw this.#kit.takeThrown()
@@ -428,8 +488,36 @@ export class HardenedRealm implements Realm {
   }
 
   #startEntry(ms: number): void {
-    this.#deadline[0] = this.#clock.now[0]! + ms
+    const end = this.#clock.now[0]! + ms
+    this.#deadline[1] = end
+    this.#deadline[0] = end
     this.#overdue = false
+  }
+
+  /**
+   * A checkpoint found its trigger time passed (#deadline[0]): past the CPU deadline, or time to look
+   * at the act's memory. Returns the error code the code must stop with, or false to go on.
+   */
+  #checkLimits(): false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' {
+    if (this.#overdue !== false) return this.#overdue
+    const now = this.#clock.now[0]!
+    if (now > this.#deadline[1]!) return (this.#overdue = 'ACT_TIMEOUT')
+    const act = this.#current
+    if (act !== undefined && this.#actMemoryMb !== undefined && heapUsed() - act.heapBase > this.#actMemoryMb * 1048576) {
+      this.#collect?.()
+      if (heapUsed() - act.heapBase > this.#actMemoryMb * 1048576) return (this.#overdue = 'ACT_OUT_OF_MEMORY')
+    }
+    this.#deadline[0] = this.#nextCheck(now)
+    return false
+  }
+
+  #nextCheck(now: number): number {
+    return this.#actMemoryMb === undefined || this.#current === undefined ? this.#deadline[1]! : Math.min(this.#deadline[1]!, now + MEMORY_CHECK_MS)
+  }
+
+  /** The error for an entry that had to stop (#overdue says why). */
+  #limitError(ms: number): UvmError {
+    return this.#overdue === 'ACT_OUT_OF_MEMORY' ? outOfMemory(this.#actMemoryMb!) : cpuTimeout(ms)
   }
 
   /**
@@ -447,11 +535,11 @@ export class HardenedRealm implements Realm {
     try {
       result = callWithSelf(fn, self, args)
     } catch (e) {
-      throw this.#overdue ? cpuTimeout(this.cpuTimeoutMs) : e
+      throw this.#overdue ? this.#limitError(this.cpuTimeoutMs) : e
     } finally {
       this.#endCall()
     }
-    if (this.#overdue) throw this.#dropped(result, cpuTimeout(this.cpuTimeoutMs))
+    if (this.#overdue) throw this.#dropped(result, this.#limitError(this.cpuTimeoutMs))
     // #settleObject written out: one more call here and V8 no longer inlines callMethod into kernel.send.
     return typeof result === 'object' && result !== null ? this.settle(result) : result
   }
@@ -492,12 +580,12 @@ export class HardenedRealm implements Realm {
     try {
       result = Reflect.apply(fn, thisArg, args)
     } catch (e) {
-      if (this.#overdue) throw cpuTimeout(timeoutMs)
+      if (this.#overdue) throw this.#limitError(timeoutMs)
       throw e
     } finally {
       this.#endCall()
     }
-    if (this.#overdue) throw this.#dropped(result, cpuTimeout(timeoutMs))
+    if (this.#overdue) throw this.#dropped(result, this.#limitError(timeoutMs))
     return result
   }
 
@@ -526,20 +614,20 @@ export class HardenedRealm implements Realm {
       this.#trampoline.runInContext(this.#context, this.#clock.running ? undefined : { timeout: this.#drainLimit() })
     } catch (e) {
       if (!isScriptTimeout(e)) throw e
-      this.#overdue = true
+      this.#overdue = 'ACT_TIMEOUT'
     } finally {
       this.#depth = 0
-      this.#deadline[0] = Infinity
+      this.#deadline[0] = this.#deadline[1] = Infinity
     }
     if (this.#overdue) {
-      const err = cpuTimeout(this.#drainLimit())
+      const err = this.#limitError(this.#drainLimit())
       for (const act of [...this.#inFlight]) act.fail(err)
     }
   }
 
   /** The error for an entry past its limit; when the overrun was in the promise jobs, the act(s) they serve fail too. */
   #timedOut(timeoutMs: number, owner: Act | undefined): UvmError {
-    const err = cpuTimeout(timeoutMs)
+    const err = this.#limitError(timeoutMs)
     if (this.#kit.finished()) {
       if (owner !== undefined) owner.fail(err)
       else for (const act of [...this.#inFlight]) act.fail(err)

@@ -1,7 +1,7 @@
 import { UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Obj } from '../kernel/index.js'
-import { isPlainObject, printString, writeSlot } from '../kernel/index.js'
+import { ACCESSOR, arrayLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
@@ -25,8 +25,10 @@ export interface ActOptions {
   /** Bindings made inside the act's transaction (the bridge binds the target of a send this way). */
   bind?: (tx: Transaction) => Record<string, unknown>
   /**
-   * Runs after the act, just before its commit; throwing aborts the transaction (the bridge refuses
-   * an act that wrote when it serves the image read-only). The act's own error handling never sees it.
+   * Runs inside the commit, after the last write-back of mutated copies and just before the records
+   * are written: the definitive look at what the act wrote. Throwing aborts the transaction (the
+   * bridge refuses an act that wrote when it serves the image read-only). The act's own error
+   * handling never sees it.
    */
   beforeCommit?: (tx: Transaction) => void
   /** Replaces the transaction record's description and ext (the act source is still recorded unless ext says otherwise). */
@@ -76,19 +78,19 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   try {
     const bindings = actBindings(tx, realm, { ...opts.capabilities, ...opts.bind?.(tx) })
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
-    const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print })
-    // Reading a realm value may run sandbox getters: copy it out under the CPU limit, before commit.
-    // Primitives and graph proxies are handed over as they are (no timed entry: nothing to read).
-    const value = (raw === null || (typeof raw !== 'object' && typeof raw !== 'function')) || image.kernel.proxyTargets.has(raw)
-      ? raw
-      : realm.invoke(realm.hostFunction('detach', () => detach(tx, raw)), undefined, [], opts.cpuTimeoutMs)
-    opts.beforeCommit?.(tx)
-    let shown = value
-    if (opts.present !== undefined) {
+    const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print, owner: tx })
+    // Everything the host does with what the act left (copying its value out, writing back the
+    // arrays and maps it mutated, building the reply) runs in a timed entry: its size is the act's to
+    // choose, and the CPU limit must hold there too. Reads are by descriptor (own-data.ts): no code
+    // of the act runs.
+    let shown: unknown
+    realm.invoke(realm.hostFunction('finish', () => {
+      const value = (raw === null || (typeof raw !== 'object' && typeof raw !== 'function')) || image.kernel.proxyTargets.has(raw) ? raw : detach(tx, raw)
       // Arrays and maps the act mutated in place are written back at commit: first, so that they show.
       tx.surface.flush()
-      shown = opts.present(tx, value)
-    }
+      shown = opts.present !== undefined ? opts.present(tx, value) : value
+    }), undefined, [], opts.cpuTimeoutMs)
+    if (opts.beforeCommit !== undefined) tx.beforeCommit = opts.beforeCommit
     const info = await tx.commit()
     return { value: shown, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {
@@ -138,34 +140,38 @@ function grant(tx: Transaction, realm: HardenedRealm, name: string, value: unkno
   throw new UvmError('ACT_FORBIDDEN', `capability '${name}' is a host object: build it with realm.newObject() and realm.hostFunction() so that no host prototype reaches the act`)
 }
 
-/** How print shows a value: strings as they are, objects as `<Name #oid>`, data as JSON-like text. */
+/** How print shows a value: strings as they are, objects as `<Name #oid>`, data as JSON-like text (read by descriptor: no code of the value runs). */
 export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
   if (typeof v === 'string') return depth === 0 ? v : JSON.stringify(v)
   if (typeof v === 'bigint') return `${v}n`
   if (v === undefined) return 'undefined'
-  if (v === null || typeof v !== 'object') {
-    if (typeof v === 'function') return '[function]'
-    return String(v)
-  }
+  if (typeof v === 'symbol') return 'a symbol'
+  if (typeof v === 'function') return '[function]'
+  if (v === null || typeof v !== 'object') return String(v)
   const obj = tx.kernel.objectOf(v)
   if (obj !== undefined) return printString(tx, obj as Obj)
   if (depth > 4) return '…'
-  try {
-    if (Array.isArray(v)) return `[${v.slice(0, 100).map((x) => formatValue(tx, x, depth + 1)).join(', ')}${v.length > 100 ? ', …' : ''}]`
-    if (ArrayBuffer.isView(v)) return `<${(v as Uint8Array).length} bytes>`
-    const keys = Object.keys(v).slice(0, 100)
-    return `{${keys.map((k) => `${k}: ${formatValue(tx, (v as Record<string, unknown>)[k], depth + 1)}`).join(', ')}}`
-  } catch {
-    return '[unprintable]'
+  const shown = (x: unknown): string => x === ACCESSOR ? '[getter]' : formatValue(tx, x, depth + 1)
+  switch (shapeOf(v)) {
+    case 'bytes': return `<${arrayLength(v)} bytes>`
+    case 'array': {
+      const n = arrayLength(v)
+      const items: string[] = []
+      for (let i = 0; i < Math.min(n, 100); i++) items.push(shown(ownValue(v, i)))
+      return `[${items.join(', ')}${n > 100 ? ', …' : ''}]`
+    }
+    case 'map': return `{${ownEnumerableKeys(v, 100).map((k) => `${k}: ${shown(ownValue(v, k))}`).join(', ')}}`
+    default: return describe(v)
   }
 }
 
 /**
- * A host copy of a value an act returned: graph objects stay proxies (the
- * kernel's own), data is copied, anything else becomes a short description.
- * Runs inside a timed entry, so a hostile getter ends in ACT_TIMEOUT.
+ * A host copy of a value an act returned: graph objects stay proxies (the kernel's own), data is
+ * copied by descriptor (a getter shows as '[getter]', never runs), anything else becomes a short
+ * description.
  */
 export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unknown {
+  if (v === ACCESSOR) return '[getter]'
   if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v
   if (tx.kernel.objectOf(v) !== undefined) return v
   if (typeof v === 'function') {
@@ -176,22 +182,21 @@ export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unkno
   if (seen.length >= 64) return '[too deep]'
   seen.push(v)
   try {
-    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice()
-    if (Array.isArray(v)) {
-      // Element by element into a host array: the act's array may carry its own slice/map (or constructor).
-      const n = Math.min(v.length, 100_000)
-      const out: unknown[] = []
-      for (let i = 0; i < n; i++) out.push(detach(tx, v[i], seen))
-      return out
+    switch (shapeOf(v)) {
+      case 'bytes': return new Uint8Array(v as Uint8Array)
+      case 'array': {
+        const n = Math.min(arrayLength(v), 100_000)
+        const out: unknown[] = []
+        for (let i = 0; i < n; i++) out.push(detach(tx, ownValue(v, i), seen))
+        return out
+      }
+      case 'map': {
+        const out: Record<string, unknown> = {}
+        for (const k of ownEnumerableKeys(v, 100_000)) Object.defineProperty(out, k, { value: detach(tx, ownValue(v, k), seen), enumerable: true, writable: true, configurable: true })
+        return out
+      }
+      default: return describe(v)
     }
-    if (isPlainObject(v)) {
-      const out: Record<string, unknown> = {}
-      for (const k of Object.keys(v).slice(0, 100_000)) Object.defineProperty(out, k, { value: detach(tx, (v as Record<string, unknown>)[k], seen), enumerable: true, writable: true, configurable: true })
-      return out
-    }
-    return String(v)
-  } catch {
-    return '[unreadable]'
   } finally {
     seen.pop()
   }

@@ -8,6 +8,9 @@ const BY_CODE: Record<string, ErrorCode> = {
   ACT_SYNTAX: 'syntax_error',
   ACT_FORBIDDEN: 'syntax_error',
   ACT_TIMEOUT: 'timeout',
+  ACT_OUT_OF_MEMORY: 'out_of_memory',
+  BRIDGE_REPLY_TOO_LARGE: 'too_large',
+  BRIDGE_UNIT_RESTARTED: 'unavailable',
   IMAGE_CONFLICT: 'conflict',
   // `undo` of a transaction the image has no record of: the thing named is not there.
   IMAGE_UNKNOWN_TID: 'unknown_target',

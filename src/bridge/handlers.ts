@@ -136,8 +136,7 @@ class WriteRefusal {
   constructor(private readonly command: string, private readonly writeAccess: string) {}
 
   readonly check = (tx: Transaction): void => {
-    // Copies of arrays and maps mutated in place are written back at commit: do that first to see them.
-    tx.surface.flush()
+    // Called by the commit itself, after its last write-back of mutated copies: these are the writes it stores.
     // New objects only are stored when an existing object comes to refer to them: writes to
     // nothing but new objects leave the image as it was, so an act may build scratch objects.
     const changed: number[] = []

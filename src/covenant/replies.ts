@@ -14,6 +14,8 @@ export const ErrorCode = z.enum([
   'unauthorized',
   'too_large',
   'overloaded',
+  'out_of_memory',
+  'unavailable',
 ]).meta({ id: 'ErrorCode' })
 export type ErrorCode = z.infer<typeof ErrorCode>
 

@@ -190,10 +190,17 @@ export class Transaction implements Heap {
     }
   }
 
+  /**
+   * Runs in commit() after the last write-back of tracked copies, on exactly the writes the commit
+   * will store; throwing aborts. One definitive look (a read-only daemon's check), not a sample.
+   */
+  beforeCommit: ((tx: this) => void) | undefined = undefined
+
   async commit(): Promise<CommitInfo> {
     this.assertWritable()
     try {
       this.surface.flush()
+      this.beforeCommit?.(this)
     } catch (e) {
       this.abort()
       throw e

@@ -35,6 +35,15 @@ export interface Realm {
   /** How many sandbox entries are on the stack now (0: host code only). */
   readonly depth: number
 
+  /** The owner given to the act whose code is running now (its transaction); undefined outside acts. */
+  readonly owner: unknown
+
+  /**
+   * A handler for the kernel's proxies whose traps are realm functions calling `traps`, so that no
+   * host throwable reaches sandbox code through a trap (a stack overflow in host code included).
+   */
+  proxyHandler<T extends object>(traps: ProxyHandler<T>): ProxyHandler<T>
+
   /**
    * Whether sandbox code is about to call property `key` it reads from `value` (`value.key(…)`,
    * compiled with a call mark): true once. Host code sets no marks.

@@ -5,6 +5,7 @@ import type { RealmFunction } from './realm.js'
 import { removeSlot, setSlot, writeSlot } from './slots.js'
 import type { Data, SlotValue } from './values.js'
 import { Method, Primitive, toStored } from './values.js'
+import { UvmError } from '../errors.js'
 
 /** Names JS machinery probes for; a missing one must read as undefined, not as a doesNotUnderstand: thunk. */
 const PROBES = new Set(['then', 'constructor', '__proto__', 'toJSON', 'valueOf', 'prototype', 'caller', 'callee', 'arguments', 'inspect', 'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', '@@__IMMUTABLE_ITERABLE__@@', '@@__IMMUTABLE_RECORD__@@', '_isMockFunction'])
@@ -188,6 +189,9 @@ export class Surface {
     const { heap } = this
     const realm = heap.kernel.realm
     try {
+      if (realm.depth > 0 && realm.owner !== undefined && realm.owner !== heap) {
+        throw new UvmError('KERNEL_FOREIGN_OBJECT', "this object belongs to another act's transaction: an act uses only the objects it reads itself")
+      }
       const value = lookupSlot(heap, obj, prop)
       if (value === MISSING) {
         if (prop === 'toString') return realm.hostFunction('toString', () => heap.kernel.send(heap, obj, 'printString', []))
@@ -210,10 +214,22 @@ export class Surface {
     // Errors raised on the host must reach sandbox code as realm errors (a host
     // Error's constructor chain leads to the host Function); host callers keep
     // the host classes.
-    const guard = <T>(f: () => T): T => {
-      try { return f() } catch (e) { throw realm.depth > 0 ? realm.toRealmError(e) : e }
+    // Sandbox code may use an object only inside the act it was handed to: after that act ended, or
+    // from another act, a use could read or write a transaction that is not the running code's own.
+    // (Host code keeps ended proxies: they read the latest state, as a REPL shows them.)
+    const foreign = (): boolean => realm.depth > 0 && (heap.stamp === 0 || (realm.owner !== undefined && realm.owner !== heap))
+    const refuse = (): never => {
+      throw new UvmError('KERNEL_FOREIGN_OBJECT', heap.stamp === 0
+        ? 'this object was handed to an act that has ended: read it again from genesis, root or a slot in the running act'
+        : "this object belongs to another act's transaction: an act uses only the objects it reads itself")
     }
-    return {
+    const guard = <T>(f: () => T): T => {
+      try {
+        if (foreign()) refuse()
+        return f()
+      } catch (e) { throw realm.depth > 0 ? realm.toRealmError(e) : e }
+    }
+    return realm.proxyHandler<ProxyTarget>({
       // The hot path (every `obj.x` and `obj.m()` in acts and methods): no closure per access.
       get: (t, prop, receiver) => {
         if (typeof prop !== 'string') return undefined
@@ -221,6 +237,7 @@ export class Surface {
         // The method this proxy gave sandbox code last, asked for again in the same view (a loop calling it).
         if (t.method === prop && t.stamp === stamp && realm.depth > 0) return t.bound
         if (prop === 'then') return undefined // a graph object is never a thenable: `await obj` must give obj
+        if (stamp === 0 && realm.depth > 0) return guard(refuse)
         const obj = t.obj
         // The cache hit reads fields only (nothing here can throw).
         const hit = cachedEntry(heap, obj, prop)
@@ -260,7 +277,7 @@ export class Surface {
       setPrototypeOf: () => guard(() => { throw new TypeError("UVM objects delegate through 'parent*' slots: assign obj['parent*'] instead") }),
       preventExtensions: () => false,
       isExtensible: () => true,
-    }
+    })
   }
 }
 

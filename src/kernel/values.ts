@@ -1,5 +1,7 @@
+import { types } from 'node:util'
 import { NotStorable, UvmError } from '../errors.js'
 import { Obj } from './obj.js'
+import { ACCESSOR, arrayLength, hasOwn, ownEnumerableKeys, ownValue, shapeOf } from './own-data.js'
 
 /** A method slot: JS source text, never a closure (a closure cannot be persisted). */
 export class Method {
@@ -38,11 +40,14 @@ export function describe(v: unknown): string {
   if (typeof v === 'function') return 'a function'
   if (typeof v === 'symbol') return 'a symbol'
   if (typeof v === 'object') {
-    let proto: unknown
-    try { proto = Object.getPrototypeOf(v) } catch { proto = undefined }
-    const ctor = (proto as { constructor?: { name?: unknown } } | null)?.constructor
-    const name = typeof ctor?.name === 'string' ? ctor.name : 'object'
-    return `a ${name}`
+    // By descriptor: `describe` names values sandbox code made, and must run none of their code.
+    let name: unknown
+    try {
+      const proto = types.isProxy(v) ? null : Reflect.getPrototypeOf(v)
+      const ctor = proto !== null && !types.isProxy(proto) ? ownValue(proto, 'constructor') : undefined
+      name = typeof ctor === 'function' && !types.isProxy(ctor) ? ownValue(ctor, 'name') : undefined
+    } catch { name = undefined }
+    return `a ${typeof name === 'string' ? name : 'object'}`
   }
   return typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : String(v)
 }
@@ -91,34 +96,44 @@ function toData(value: unknown, r: ValueResolver, path: string, seen: unknown[])
   if (inner !== undefined) value = inner
   if (value instanceof Obj) return value
   if (seen.includes(value)) throw new NotStorable('a cyclic data structure (use objects for cycles)', path)
-  if (ArrayBuffer.isView(value)) {
-    if (Object.prototype.toString.call(value) === '[object Uint8Array]') {
+  // Read by descriptor only (own-data.ts): sandbox code made this value, and no getter, method or
+  // species of it may run here, on the host, perhaps outside any CPU limit.
+  switch (shapeOf(value as object)) {
+    case 'bytes':
       // Typed arrays cannot be frozen: the stored copy is private and every read hands out a fresh copy.
       return new Uint8Array(value as Uint8Array)
+    case 'array': {
+      seen.push(value)
+      const n = arrayLength(value as object)
+      const out: Data[] = new Array(n)
+      for (let i = 0; i < n; i++) {
+        const v = ownValue(value as object, i)
+        if (v === undefined && !hasOwn(value as object, i)) throw new NotStorable('a sparse array (a hole here; use null)', `${path}[${i}]`)
+        if (v === ACCESSOR) throw new NotStorable(ACCESSOR_TEXT, `${path}[${i}]`)
+        out[i] = toData(v, r, `${path}[${i}]`, seen)
+      }
+      seen.pop()
+      return Object.freeze(out)
     }
-    throw new NotStorable(describe(value), path)
-  }
-  if (Array.isArray(value)) {
-    seen.push(value)
-    const out = value.map((v, i) => toData(v, r, `${path}[${i}]`, seen))
-    seen.pop()
-    return Object.freeze(out)
-  }
-  if (isPlainObject(value)) {
-    seen.push(value)
-    // Null prototype: a key named __proto__ stays a key instead of re-pointing the map's prototype.
-    const out: Record<string, Data> = Object.create(null)
-    for (const k of Object.keys(value as object)) out[k] = toData((value as Record<string, unknown>)[k], r, `${path}.${k}`, seen)
-    seen.pop()
-    return Object.freeze(out)
+    case 'map': {
+      seen.push(value)
+      // Null prototype: a key named __proto__ stays a key instead of re-pointing the map's prototype.
+      const out: Record<string, Data> = Object.create(null)
+      for (const k of ownEnumerableKeys(value as object)) {
+        const v = ownValue(value as object, k)
+        if (v === ACCESSOR) throw new NotStorable(ACCESSOR_TEXT, `${path}.${k}`)
+        out[k] = toData(v, r, `${path}.${k}`, seen)
+      }
+      seen.pop()
+      return Object.freeze(out)
+    }
   }
   throw new NotStorable(describe(value), path)
 }
 
-/** A plain map from any realm: its prototype is null or some realm's Object.prototype. */
+const ACCESSOR_TEXT = 'an accessor property (a getter or setter is never run to store data: store the value itself)'
+
+/** A plain map from any realm: its prototype is null or some realm's Object.prototype (found without running its code). */
 export function isPlainObject(v: unknown): boolean {
-  if (v === null || typeof v !== 'object') return false
-  const proto = Object.getPrototypeOf(v)
-  if (proto === null) return true
-  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(v) === '[object Object]'
+  return v !== null && typeof v === 'object' && shapeOf(v) === 'map'
 }

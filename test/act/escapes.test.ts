@@ -122,7 +122,8 @@ describe('stack-trace hooks', () => {
       try { boom() } catch (e) { fromHost = e.stack }
       results.push(hookRan, typeof Error)
       return [results, [new Error('x').stack, captured.stack, fromHost]]`, { boom }) as [unknown[], string[]]
-    expect([...results]).toEqual(['refused: TypeError', 'refused: TypeError', 'returned undefined', 'refused: TypeError', 'refused: TypeError', false, 'function'])
+    // globalThis is a frozen object of the intrinsics: no global can be set at all (none survives an act).
+    expect([...results]).toEqual(['refused: TypeError', 'refused: TypeError', 'refused: TypeError', 'refused: TypeError', 'refused: TypeError', false, 'function'])
     for (const stack of stacks) {
       expect(typeof stack).toBe('string')
       expect(stack).not.toMatch(/node:|file:|\/work\/|\.ts|\.js|evalmachine/)
@@ -170,7 +171,7 @@ describe('prototype pollution', () => {
       attempt(() => Object.setPrototypeOf(Object.prototype, {})),
       attempt(() => { globalThis.Array = null }),
       attempt(() => { JSON.parse = null }),
-    ]`)).toEqual([...Array(6).fill('refused: TypeError'), 'returned undefined', 'refused: TypeError'])
+    ]`)).toEqual([...Array(8).fill('refused: TypeError')])
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(await realm.runAct('return [({}).polluted, String({}), typeof Array, [1].push(2), typeof JSON.parse]', {}))
       .toEqual([undefined, '[object Object]', 'function', 2, 'function'])

@@ -314,7 +314,7 @@ describe('what an act returns', () => {
     expect(v.list).toEqual([1, 'two', { three: 3 }])
     expect(v.bytes).toBeInstanceOf(Uint8Array)
     expect([...v.bytes as Uint8Array]).toEqual([1, 2])
-    expect([v.big, v.fn, v.map]).toEqual([10n, '[function]', '[object Map]'])
+    expect([v.big, v.fn, v.map]).toEqual([10n, '[function]', 'a Map'])
     expect(u.image.kernel.objectOf(v.obj)).toBe(u.image.root)
   })
 
