@@ -19,7 +19,7 @@ export interface OpenOptions extends Omit<ImageOptions, 'realm'>, HardenedRealmO
 
 /** Open (or create) an image with a fresh hardened realm. */
 export async function openImage(location: string | LevelDb, opts: OpenOptions = {}): Promise<{ image: Image; realm: HardenedRealm }> {
-  const realm = new HardenedRealm({ cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+  const realm = new HardenedRealm({ cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, actMemoryMb: opts.actMemoryMb, collect: opts.collect })
   const image = await Image.open(location, { ...opts, realm })
   return { image, realm }
 }

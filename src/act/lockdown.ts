@@ -90,7 +90,10 @@ const ${kitName} = (function () {
   // SharedArrayBuffer: Atomics.wait on one blocks the thread where no CPU-limit checkpoint can run.
   // gc: present when the host runs with --expose-gc (the daemon's execution unit does, to collect before it
   // fails an act for memory); a full collection on demand is a denial of service.
-  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly', 'SharedArrayBuffer', 'gc']) delete G[k]
+  for (const k of ['console', 'FinalizationRegistry', 'Proxy', 'WebAssembly', 'SharedArrayBuffer', 'gc']) {
+    // Refuse to make a realm that keeps one (a non-configurable gc, from a host run with --expose-gc).
+    if (!delete G[k] || k in G) throw new Error('the sandbox realm cannot remove the global ' + k)
+  }
   delete Atomics.wait
 
   const text = (v) => {

@@ -50,6 +50,8 @@ export interface RealmActOptions {
    * transaction and refuse to be used by any other act's code.
    */
   owner?: unknown
+  /** A number the watchdog reports when this act's code has to be stopped from outside (watchdog.ts). */
+  tag?: number | undefined
 }
 
 /** How often the memory limit is looked at while an act's code runs. */
@@ -78,6 +80,7 @@ interface Act {
   /** Where the global `print` writes while this act's code runs. */
   readonly print: ((args: unknown[]) => void) | undefined
   readonly owner: unknown
+  readonly tag: number
   /** Heap used when the act began (bytes), for the memory limit. */
   readonly heapBase: number
   done: boolean
@@ -191,7 +194,7 @@ export class HardenedRealm implements Realm {
    * deadline (Infinity between entries), in shared memory: the realm-side trap shims read the depth,
    * and a watchdog thread (watchdog.ts) may read both while this thread is stuck in a native call.
    */
-  readonly #depthView = new Int32Array(new SharedArrayBuffer(4))
+  readonly #depthView = new Int32Array(new SharedArrayBuffer(8))
   get #depth(): number { return this.#depthView[0]! }
   set #depth(n: number) { this.#depthView[0] = n }
   #actCount = 0
@@ -287,7 +290,10 @@ export class HardenedRealm implements Realm {
     return this.#kit.makeProxyHandler(traps, this.#depthView) as ProxyHandler<T>
   }
 
-  /** The shared memory a watchdog thread reads (watchdog.ts): entry depth, and the CPU deadline at [1]. */
+  /**
+   * The shared memory a watchdog thread reads (watchdog.ts): depth[0] the entry depth, depth[1] the
+   * tag of the act whose entry it is (0: none), deadline[1] the entry's CPU deadline on `now`.
+   */
   get stopSignals(): { depth: Int32Array; deadline: Float64Array; now: Float64Array } {
     return { depth: this.#depthView, deadline: this.#deadline, now: this.#clock.now }
   }
@@ -435,7 +441,7 @@ export class HardenedRealm implements Realm {
         this.#callCell.value = this.#callCell.key = undefined
         f()
       }
-      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, heapBase: this.#actMemoryMb === undefined ? 0 : heapUsed(), done: false, fail: (e) => settle(() => reject(e)) }
+      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, heapBase: this.#actMemoryMb === undefined ? 0 : heapUsed(), done: false, fail: (e) => settle(() => reject(e)) }
       const ok = (value: unknown) => settle(() => {
         const hazard = this.#adoptionHazard(value)
         if (hazard === undefined) resolve(value)
@@ -470,6 +476,7 @@ export class HardenedRealm implements Realm {
     let result: unknown
     this.#current = owner
     if (owner !== undefined) this.#deadline[0] = this.#nextCheck(this.#clock.now[0]!)
+    this.#depthView[1] = owner?.tag ?? 0
     this.#depth++
     try {
       result = this.#trampoline.runInContext(this.#context, { timeout: this.#clock.running ? timeoutMs + backstopMargin(timeoutMs) : timeoutMs })

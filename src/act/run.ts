@@ -12,6 +12,8 @@ export interface ActOptions {
   user?: string
   /** Synchronous CPU time per entry into sandbox code (default: the realm's, 1 s). */
   cpuTimeoutMs?: number
+  /** Names the act to a watchdog (RealmActOptions.tag). */
+  tag?: number
   /** Wall-clock deadline for the whole act, awaits included (default 30 s). */
   wallTimeoutMs?: number
   /** Cap on captured `print` output in characters (default 1 MiB). */
@@ -78,7 +80,7 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   try {
     const bindings = actBindings(tx, realm, { ...opts.capabilities, ...opts.bind?.(tx) })
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
-    const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print, owner: tx })
+    const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print, owner: tx, ...(opts.tag !== undefined && { tag: opts.tag }) })
     // Everything the host does with what the act left (copying its value out, writing back the
     // arrays and maps it mutated, building the reply) runs in a timed entry: its size is the act's to
     // choose, and the CPU limit must hold there too. Reads are by descriptor (own-data.ts): no code

@@ -25,8 +25,10 @@ export interface HandlerContext {
   /** How a client refused by a read-only bridge gets write access (the end of the refusal's message). */
   writeAccess?: string
   /** Limits for acts and sends (defaults: the realm's). */
-  cpuTimeoutMs?: number
-  wallTimeoutMs?: number
+  cpuTimeoutMs?: number | undefined
+  wallTimeoutMs?: number | undefined
+  /** Names the request to the sandbox watchdog (RealmActOptions.tag). */
+  tag?: number
 }
 
 /**
@@ -83,6 +85,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, SEND_ACT, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
+        ...(ctx.tag !== undefined && { tag: ctx.tag }),
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
         present: wireValue,
         ...(guard && { beforeCommit: guard.check }),
@@ -112,6 +115,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, cmd.code, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
+        ...(ctx.tag !== undefined && { tag: ctx.tag }),
         ...(cmd.intent !== undefined && { intent: cmd.intent }),
         ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
         ...(guard && { beforeCommit: guard.check }),

@@ -2,20 +2,14 @@ import * as zmq from 'zeromq'
 import type { HardenedRealm } from '../act/index.js'
 import { Command, PUB_TOPIC } from '../covenant/index.js'
 import type { Reply, RequestId } from '../covenant/index.js'
-import { CommitChain } from '../image/index.js'
-import type { Obj, State } from '../kernel/index.js'
 import type { Image } from '../image/index.js'
 import { errorReply, simpleError } from './errors.js'
-import { handle, read } from './handlers.js'
-import { WriteGate } from './write-gate.js'
-import type { HandlerContext } from './handlers.js'
 import { isLoopback, requireCurveFor } from './address.js'
 import type { ServerKeys } from './keys.js'
 import { ZapHandler } from './zap.js'
 import { WireCodec } from './wire.js'
 import type { WireFormat } from './wire.js'
-import { WireWriter } from './values.js'
-import { resolveTarget } from './target.js'
+import { LocalBackend, type Backend, type CommitEvent } from './backend.js'
 
 export interface BridgeOptions {
   /** Commands (ROUTER). Default tcp://127.0.0.1:5555. */
@@ -28,6 +22,13 @@ export interface BridgeOptions {
   maxInFlight?: number
   /** Commands of one client being handled or waiting their turn, before `overloaded`: one flooding client cannot take every slot. Default 256. */
   maxInFlightPerClient?: number
+  /** Largest reply sent; a bigger one is answered `too_large` (BRIDGE_REPLY_TOO_LARGE) instead. Default 64 MiB. */
+  maxReplyBytes?: number
+  /**
+   * Reply bytes encoded and not yet taken by ZeroMQ, all clients together, before new requests get
+   * `overloaded` (and a large reply that would go past it is answered `overloaded`). Default 256 MiB.
+   */
+  maxQueuedBytes?: number
   /** CURVE keys: required to bind anything but loopback. */
   keys?: ServerKeys
   /** ZMTP heartbeat interval in ms (0: off). Default 5000. */
@@ -66,11 +67,17 @@ export const DEFAULT_PUB = 'tcp://127.0.0.1:5556'
 export class BridgeServer {
   private readonly context = new zmq.Context()
   private readonly router: zmq.Router
-  private readonly publisher: zmq.Publisher
+  private readonly publisher: zmq.XPublisher
   private readonly codec = new WireCodec()
   private readonly zap: ZapHandler | undefined
-  private readonly ctx: HandlerContext
   private readonly maxFrame: number
+  private readonly maxReply: number
+  private readonly maxQueued: number
+  /** Reply bytes handed to the send chain and not yet taken by ZeroMQ. */
+  private queuedBytes = 0
+  /** Subscriptions on the event socket that match the event topic (XPUB reports them): none, no event is encoded. */
+  private subscribers = 0
+  private subscriptionLoop: Promise<void> | undefined
   private readonly maxInFlight: number
   private readonly maxPerClient: number
   /** Commands in flight per client (handled or waiting). */
@@ -78,22 +85,23 @@ export class BridgeServer {
   private readonly log: (r: RequestLog) => void
   private readonly lanes = new Map<string, Lane>()
   private inFlight = 0
+  private tags = 0
   private idle: (() => void) | undefined
   private routerSends: Promise<unknown> = Promise.resolve()
   private pubSends: Promise<unknown> = Promise.resolve()
   private stopping = false
   private loop: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
-  private pubCache: { epoch: number; deps: Obj[]; states: (State | undefined)[]; bytes: Buffer } | undefined
   endpoint = ''
   pubEndpoint = ''
 
-  private constructor(readonly image: Image, realm: HardenedRealm, private readonly opts: BridgeOptions) {
+  private constructor(readonly backend: Backend, private readonly opts: BridgeOptions) {
     this.maxFrame = opts.maxFrameBytes ?? 16 * 1024 * 1024
     this.maxInFlight = opts.maxInFlight ?? 1024
     this.maxPerClient = opts.maxInFlightPerClient ?? 256
+    this.maxReply = opts.maxReplyBytes ?? 64 * 1024 * 1024
+    this.maxQueued = opts.maxQueuedBytes ?? 256 * 1024 * 1024
     this.log = opts.log ?? (() => {})
-    this.ctx = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: new WriteGate(image), readOnly: opts.readOnly === true, ...(opts.writeAccess !== undefined && { writeAccess: opts.writeAccess }), cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
     const heartbeat = opts.heartbeatMs ?? 5000
     const curve = opts.keys
       ? { curveServer: true, curveSecretKey: opts.keys.secretKey, curvePublicKey: opts.keys.publicKey, zapDomain: 'uvm', zapEnforceDomain: true }
@@ -108,16 +116,23 @@ export class BridgeServer {
       ...(heartbeat > 0 && { heartbeatInterval: heartbeat, heartbeatTimeout: heartbeat * 3, heartbeatTimeToLive: heartbeat * 3 }),
       ...curve,
     })
-    this.publisher = new zmq.Publisher({ context: this.context, linger: 0, noDrop: false, ...curve })
+    // XPUB, not PUB: it reports subscriptions, so an event is encoded only when someone listens.
+    this.publisher = new zmq.XPublisher({ context: this.context, linger: 0, noDrop: false, verbosity: 'allSubsUnsubs', ...curve })
     this.zap = opts.keys ? new ZapHandler(this.context, opts.keys.allowedClients) : undefined
   }
 
-  static async start(image: Image, realm: HardenedRealm, opts: BridgeOptions = {}): Promise<BridgeServer> {
+  /** A bridge over this process's image and realm. */
+  static start(image: Image, realm: HardenedRealm, opts: BridgeOptions = {}): Promise<BridgeServer> {
+    return BridgeServer.serve(new LocalBackend(image, realm, { version: opts.version, retries: opts.retries, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }), opts)
+  }
+
+  /** A bridge over any backend (the daemon's execution unit, in a child process). */
+  static async serve(backend: Backend, opts: BridgeOptions = {}): Promise<BridgeServer> {
     const bind = opts.bind ?? DEFAULT_BIND
     const pub = opts.pub ?? DEFAULT_PUB
     requireCurveFor(bind, opts.keys)
     requireCurveFor(pub, opts.keys)
-    const server = new BridgeServer(image, realm, opts)
+    const server = new BridgeServer(backend, opts)
     try {
       if (server.zap) await server.zap.start()
       await server.router.bind(bind)
@@ -128,13 +143,14 @@ export class BridgeServer {
     }
     server.endpoint = server.router.lastEndpoint ?? bind
     server.pubEndpoint = server.publisher.lastEndpoint ?? pub
-    server.unsubscribe = image.onCommit((info) => server.publish(info.tid, info.oids))
+    server.unsubscribe = backend.onCommit((e) => server.publish(e))
     server.loop = server.receiveLoop()
+    server.subscriptionLoop = server.watchSubscriptions()
     return server
   }
 
   get secure(): boolean { return this.zap !== undefined }
-  get readOnly(): boolean { return this.ctx.readOnly === true }
+  get readOnly(): boolean { return this.opts.readOnly === true }
   get loopbackOnly(): boolean { return isLoopback(this.endpoint) && isLoopback(this.pubEndpoint) }
 
   /** Stop taking requests, answer the ones in flight, close the sockets. The image stays open (its owner closes it). */
@@ -147,6 +163,26 @@ export class BridgeServer {
     await this.routerSends.catch(() => {})
     await this.pubSends.catch(() => {})
     await this.closeSockets()
+    await this.subscriptionLoop
+  }
+
+  /** Count the subscriptions that match the event topic, from what XPUB reports (1 + prefix: subscribe; 0 + prefix: unsubscribe). */
+  private async watchSubscriptions(): Promise<void> {
+    for (;;) {
+      let msg: Buffer[]
+      try {
+        msg = await this.publisher.receive()
+      } catch {
+        if (this.publisher.closed) return
+        continue
+      }
+      const frame = msg[0]
+      if (frame === undefined || frame.length === 0) continue
+      const prefix = frame.subarray(1)
+      if (!PUB_TOPIC_BYTES.subarray(0, prefix.length).equals(prefix) || prefix.length > PUB_TOPIC_BYTES.length) continue
+      if (frame[0] === 1) this.subscribers++
+      else if (frame[0] === 0) this.subscribers = Math.max(0, this.subscribers - 1)
+    }
   }
 
   private async closeSockets(): Promise<void> {
@@ -185,8 +221,10 @@ export class BridgeServer {
       return
     }
     const mine = this.queued.get(client) ?? 0
-    if (this.inFlight >= this.maxInFlight || mine >= this.maxPerClient) {
-      const why = mine >= this.maxPerClient ? `this client has ${mine} requests in flight` : `the UVM is handling ${this.inFlight} requests`
+    if (this.inFlight >= this.maxInFlight || mine >= this.maxPerClient || this.queuedBytes > this.maxQueued) {
+      const why = mine >= this.maxPerClient ? `this client has ${mine} requests in flight`
+        : this.queuedBytes > this.maxQueued ? `${mib(this.queuedBytes)} of replies are waiting to be sent`
+        : `the UVM is handling ${this.inFlight} requests`
       this.refuse(frames, `${why}; retry shortly`)
       return
     }
@@ -195,7 +233,7 @@ export class BridgeServer {
     let lane = this.lanes.get(client)
     if (lane === undefined) {
       const settled = Promise.resolve()
-      lane = { chain: new CommitChain(), turn: settled, done: settled, replied: settled }
+      lane = { turn: settled, done: settled, replied: settled }
       this.lanes.set(client, lane)
     }
     const request = this.parse(payload)
@@ -210,13 +248,12 @@ export class BridgeServer {
     const previousReply = lane.replied
     let replied!: () => void
     lane.replied = new Promise<void>((r) => { replied = r })
-    const mineLane = lane
     // serve() answers every request itself; a failure must not stall this client's later requests.
-    const run = start.then(() => this.serve(envelope, request, client, mineLane, pipelined ? releaseTurn : undefined, previousReply)).catch(() => {}).finally(() => {
+    const run = start.then(() => this.serve(envelope, request, client, pipelined ? releaseTurn : undefined, previousReply)).catch(() => {}).finally(() => {
       releaseTurn()
       replied()
       const left = this.queued.get(client)! - 1
-      if (left === 0) { this.queued.delete(client); this.lanes.delete(client) }
+      if (left === 0) { this.queued.delete(client); this.lanes.delete(client); this.backend.closeLane(client) }
       else this.queued.set(client, left)
       if (--this.inFlight === 0 && this.idle) this.idle()
     })
@@ -255,20 +292,18 @@ export class BridgeServer {
     return { format, id, name, command: parsed.data }
   }
 
-  private async serve(envelope: Buffer[], request: Request, client: string, lane: Lane, queued: (() => void) | undefined, previousReply: Promise<void>): Promise<void> {
+  private async serve(envelope: Buffer[], request: Request, client: string, queued: (() => void) | undefined, previousReply: Promise<void>): Promise<void> {
     const started = performance.now()
     const { format, id, name } = request
     let reply: Reply
     if (request.command === undefined) reply = request.error!
     else {
-      // Handed over while this request runs: the chain calls it once this request's transaction is queued.
-      lane.chain.onQueued = queued
       try {
-        reply = await handle(this.ctx, request.command, lane.chain)
+        reply = await this.backend.handle(request.command, client, {
+          readOnly: this.opts.readOnly === true, writeAccess: this.opts.writeAccess, onQueued: queued, tag: ++this.tags,
+        })
       } catch (e) {
         reply = errorReply(e, id)
-      } finally {
-        if (lane.chain.onQueued === queued) lane.chain.onQueued = undefined
       }
     }
     await previousReply
@@ -277,13 +312,25 @@ export class BridgeServer {
 
   private reply(envelope: Buffer[], format: WireFormat, reply: Reply, log: Omit<RequestLog, 'event'>): void {
     let bytes: Buffer
+    const replyId = (reply as { id?: RequestId }).id
     try {
       bytes = this.codec.encode(reply, format)
     } catch (e) {
-      bytes = this.codec.encode(simpleError('act_failed', `the reply could not be encoded: ${(e as Error).message}`, (reply as { id?: RequestId }).id), format)
+      bytes = this.codec.encode(simpleError('act_failed', `the reply could not be encoded: ${(e as Error).message}`, replyId), format)
     }
+    if (bytes.length > this.maxReply) {
+      const done = reply.event === 'error' ? 'the request failed' : (reply as { tid?: number }).tid !== undefined ? `the work was done (transaction ${(reply as { tid?: number }).tid} committed)` : 'the work was done'
+      reply = { event: 'error', ...(replyId !== undefined && { id: replyId }), error: { code: 'too_large', uvm_code: 'BRIDGE_REPLY_TOO_LARGE', message: `the reply would be ${mib(bytes.length)}, over the reply cap of ${mib(this.maxReply)} (--max-reply): ${done}, but its reply is not sent; ask for less (a smaller depth, a path to one slot)`, size: bytes.length, limit: this.maxReply } }
+      bytes = this.codec.encode(reply, format)
+    } else if (bytes.length > 65536 && this.queuedBytes + bytes.length > this.maxQueued) {
+      reply = simpleError('overloaded', `${mib(this.queuedBytes)} of replies are waiting to be sent; this ${mib(bytes.length)} reply would go past the ${mib(this.maxQueued)} budget: retry shortly`, replyId)
+      bytes = this.codec.encode(reply, format)
+    }
+    // Counted until ZeroMQ has taken it: replies that clients read slowly hold memory, and count against new requests.
+    const size = bytes.length
+    this.queuedBytes += size
     // zeromq.js allows one send in progress per socket: chain them.
-    this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {})
+    this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {}).finally(() => { this.queuedBytes -= size })
     if (this.opts.log === undefined) return
     const code = reply.event === 'error' ? reply.error.code : undefined
     const tid = (reply as { tid?: number }).tid
@@ -292,47 +339,29 @@ export class BridgeServer {
     } catch { /* a failing log sink must not cost anyone a reply */ }
   }
 
-  private publish(tid: number, changed: number[]): void {
-    if (this.stopping && this.router.closed) return
+  /**
+   * The event for a commit: its tid and the objects it wrote, never their state (a client that wants
+   * it asks with get_full_state), so its cost does not grow with what the objects hold. Nothing is
+   * encoded while nobody subscribes.
+   */
+  private publish(e: CommitEvent): void {
+    if ((this.stopping && this.router.closed) || this.subscribers === 0) return
     let payload: Buffer
     try {
-      const head = this.codec.encode({ event: 'uvm_state_update', tid, changed }, 'msgpack')
-      // A 3-entry map (msgpackr writes map16 headers); the cached state goes in as its fourth entry: a msgpack map is its entries in a row.
-      const state = this.genesisState()
-      payload = head[0] === 0xde && head[1] === 0 && head[2] === 3
-        ? Buffer.concat([MAP16_4, head.subarray(3), STATE_KEY, state])
-        : this.codec.encode({ event: 'uvm_state_update', tid, changed, state: this.codec.decode(state, 'msgpack') }, 'msgpack')
+      payload = Buffer.from(this.codec.encode({ event: 'uvm_state_update', tid: e.tid, changed: e.changed }, 'msgpack'))
     } catch {
       return
     }
     this.pubSends = this.pubSends.then(() => this.publisher.send([PUB_TOPIC, payload])).catch(() => {})
   }
-
-  /**
-   * The Genesis Object at depth 1 as msgpack, for the PUB event after each commit. Most commits
-   * change none of what it shows, so it is kept with every object it read (and the state read) and
-   * the structure epoch (lookups that did not read), and made again only when one of those changed.
-   */
-  private genesisState(): Buffer {
-    const c = this.pubCache
-    if (c !== undefined && c.epoch === this.image.kernel.structEpoch && c.deps.every((d, i) => d.state === c.states[i])) return c.bytes
-    const deps = new Set<Obj>()
-    const epoch = this.image.kernel.structEpoch
-    const state = read(this.image, (tx) => {
-      const plain = tx.read
-      tx.read = (o: Obj) => { deps.add(o); return plain.call(tx, o) }
-      return new WireWriter(tx).object(resolveTarget(tx, 'genesis'), 1)
-    })
-    // Own copy: the codec's buffers are reused by later encodes.
-    const bytes = Buffer.from(this.codec.encode(state, 'msgpack'))
-    const list = [...deps]
-    this.pubCache = { epoch, deps: list, states: list.map((d) => d.state), bytes }
-    return bytes
-  }
 }
 
-const MAP16_4 = Buffer.from([0xde, 0, 4])
-const STATE_KEY = Buffer.from([0xa5, ...Buffer.from('state')])
+function mib(n: number): string {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`
+}
+
+const PUB_TOPIC_BYTES = Buffer.from(PUB_TOPIC)
+
 
 /**
  * A request with its null fields left out: null in an optional field means absent. Pydantic clients
@@ -358,7 +387,6 @@ const STATELESS = new Set(['ping', 'describe'])
 
 /** One client's order: when its next pipelined request may begin, when every request so far is done, when its last reply was sent. */
 interface Lane {
-  chain: CommitChain
   turn: Promise<void>
   done: Promise<void>
   replied: Promise<void>

@@ -27,8 +27,8 @@ export const UvmStateUpdateEvent = z.object({
   id,
   tid: Tid.optional().describe('the commit that produced this state (published events)'),
   changed: z.array(z.number().int()).optional().describe('oids written by that commit (published events)'),
-  state: WireValue,
-}).meta({ id: 'UvmStateUpdateEvent', description: 'a snapshot of an object: the reply to get_full_state, and published after every commit' })
+  state: WireValue.optional().describe('the object (the reply to get_full_state always has it; a published event never does: its cost must not grow with what objects hold, so a subscriber asks get_full_state for what it shows)'),
+}).meta({ id: 'UvmStateUpdateEvent', description: 'the reply to get_full_state (a snapshot of an object), and the event published after every commit (its tid and the oids it wrote)' })
 
 export const AckReply = z.object({ event: z.literal('ack'), id, tid: Tid.optional() }).meta({ id: 'AckReply' })
 

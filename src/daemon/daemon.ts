@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path'
 import { openImage } from '../index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
-import { BridgeServer, loadServerKeys, requireCurveFor } from '../bridge/index.js'
-import type { RequestLog } from '../bridge/index.js'
+import { BridgeServer, LocalBackend, loadServerKeys, requireCurveFor } from '../bridge/index.js'
+import type { Backend, RequestLog } from '../bridge/index.js'
+import { UnitBackend } from './unit.js'
 import { VERSION } from '../version.js'
 
 export interface DaemonOptions {
@@ -17,6 +18,19 @@ export interface DaemonOptions {
   cpuTimeoutMs?: number
   wallTimeoutMs?: number
   maxFrameBytes?: number
+  /** Largest reply sent (bigger: `too_large`). Default 64 MiB. */
+  maxReplyBytes?: number
+  /** How much one act may grow the heap, in MiB (ACT_OUT_OF_MEMORY past it). Default 256. */
+  actMemoryMb?: number
+  /** How long past its CPU limit sandbox code may run before the execution unit is ended. Default 1000 ms. */
+  graceMs?: number
+  /**
+   * Where acts run. 'process' (the default): a supervised child process, the execution unit, that
+   * the daemon ends and replaces when an act outruns its limits (see unit.ts). 'none': in this
+   * process, for embedding; the CPU limit and the memory check hold, but a native operation that
+   * outruns them, or a heap exhausted in one allocation, takes this process with it.
+   */
+  isolation?: 'process' | 'none'
   /** Serve the image for inspection only (see BridgeOptions.readOnly). */
   readOnly?: boolean
   /**
@@ -31,12 +45,28 @@ export interface DaemonOptions {
   quiet?: boolean
 }
 
-/** A running UVM: the image, its realm, and the bridge serving them. */
+export const DEFAULT_ACT_MEMORY_MB = 256
+
+/** A running UVM: the bridge, and the image it serves (in the execution unit, or here with isolation 'none'). */
 export class Daemon {
   private stopping: Promise<void> | undefined
+  private closeBackend: () => Promise<void> = async () => {}
   private onRejection: ((reason: unknown, promise: Promise<unknown>) => void) | undefined
 
-  private constructor(readonly image: Image, readonly realm: HardenedRealm, readonly bridge: BridgeServer, readonly path: string, readonly readerBridge: BridgeServer | undefined) {}
+  private constructor(
+    readonly backend: Backend,
+    readonly bridge: BridgeServer,
+    readonly path: string,
+    readonly readerBridge: BridgeServer | undefined,
+    /** This process's image and realm, with isolation 'none' only. */
+    readonly image: Image | undefined,
+    readonly realm: HardenedRealm | undefined,
+  ) {}
+
+  /** The execution unit (isolation 'process'). */
+  get unit(): UnitBackend | undefined {
+    return this.backend instanceof UnitBackend ? this.backend : undefined
+  }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
@@ -54,22 +84,50 @@ export class Daemon {
     if (opts.readOnly === true && !existsSync(path)) {
       throw new Error(`no image at ${path}: a read-only daemon serves an existing image and never creates one (check --image, or boot once without --read-only to create it)`)
     }
-    const { image, realm } = await openImage(path, {
-      ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
-      ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
-      ...(opts.wallTimeoutMs !== undefined && { wallTimeoutMs: opts.wallTimeoutMs }),
-    })
+    const actMemoryMb = opts.actMemoryMb ?? DEFAULT_ACT_MEMORY_MB
+    const log = (via: string | undefined) => opts.quiet ? undefined : (r: RequestLog) => out(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'request', ...(via && { via }), ...r }))
+    const notice = (level: string, msg: string, fields: Record<string, unknown> = {}) => out(JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields }))
+    let image: Image | undefined
+    let realm: HardenedRealm | undefined
+    let backend: Backend
+    let lastTid: () => number
+    if (opts.isolation === 'none') {
+      const opened = await openImage(path, {
+        ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
+        ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
+        ...(opts.wallTimeoutMs !== undefined && { wallTimeoutMs: opts.wallTimeoutMs }),
+        actMemoryMb,
+      })
+      image = opened.image
+      realm = opened.realm
+      backend = new LocalBackend(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+      lastTid = () => opened.image.lastTid
+    } else {
+      const unit = await UnitBackend.start({
+        image: path,
+        cacheSize: opts.cacheSize,
+        cpuTimeoutMs: opts.cpuTimeoutMs,
+        wallTimeoutMs: opts.wallTimeoutMs,
+        actMemoryMb,
+        ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
+        version: VERSION,
+        log: (level, msg, fields) => notice(level, msg, fields),
+      })
+      backend = unit
+      lastTid = () => unit.lastTid
+    }
+    const closeBackend = async () => { if (image !== undefined) await image.close(); else await (backend as UnitBackend).stop() }
     const common = {
       ...(opts.maxFrameBytes !== undefined && { maxFrameBytes: opts.maxFrameBytes }),
+      ...(opts.maxReplyBytes !== undefined && { maxReplyBytes: opts.maxReplyBytes }),
       version: VERSION,
       ...(opts.cpuTimeoutMs !== undefined && { cpuTimeoutMs: opts.cpuTimeoutMs }),
       ...(opts.wallTimeoutMs !== undefined && { wallTimeoutMs: opts.wallTimeoutMs }),
     }
-    const log = (via: string | undefined) => opts.quiet ? undefined : (r: RequestLog) => out(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'request', ...(via && { via }), ...r }))
     let bridge: BridgeServer | undefined
     let readerBridge: BridgeServer | undefined
     try {
-      bridge = await BridgeServer.start(image, realm, {
+      bridge = await BridgeServer.serve(backend, {
         ...common,
         bind: opts.bind,
         pub: opts.pub,
@@ -79,7 +137,7 @@ export class Daemon {
       })
       if (opts.readerBind !== undefined && opts.readerPub !== undefined) {
         // Its own BridgeServer, so its own zmq context and ZAP handler: the writers' endpoint never sees reader keys.
-        readerBridge = await BridgeServer.start(image, realm, {
+        readerBridge = await BridgeServer.serve(backend, {
           ...common,
           bind: opts.readerBind,
           pub: opts.readerPub,
@@ -93,23 +151,24 @@ export class Daemon {
       }
     } catch (e) {
       await bridge?.stop()
-      await image.close()
+      await closeBackend()
       throw e
     }
-    const daemon = new Daemon(image, realm, bridge, path, readerBridge)
+    const daemon = new Daemon(backend, bridge, path, readerBridge, image, realm)
+    daemon.closeBackend = closeBackend
     // Act code can leave a rejected promise with no handler; on Node that is a
     // process-wide event that kills the process by default. One act's sloppiness
     // must not take the daemon down: log it. Host rejections stay fatal.
-    daemon.onRejection = (reason, promise) => {
-      if (realm.isRealmValue(promise)) {
+    if (realm !== undefined) daemon.onRejection = (reason, promise) => {
+      if (realm!.isRealmValue(promise)) {
         out(JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'an act left a rejected promise unhandled' }))
         return
       }
       throw reason
     }
-    process.on('unhandledRejection', daemon.onRejection)
+    if (daemon.onRejection) process.on('unhandledRejection', daemon.onRejection)
     const size = await folderSize(path)
-    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${image.lastTid})${bridge.readOnly ? '; read-only: commands that would change the image are refused' : ''}${readerBridge ? `; readers (read-only): commands ${readerBridge.endpoint}, events ${readerBridge.pubEndpoint}` : ''}`)
+    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${lastTid()})${bridge.readOnly ? '; read-only: commands that would change the image are refused' : ''}${readerBridge ? `; readers (read-only): commands ${readerBridge.endpoint}, events ${readerBridge.pubEndpoint}` : ''}`)
     return daemon
   }
 
@@ -117,7 +176,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await Promise.all([this.bridge.stop(), this.readerBridge?.stop()])
-      await this.image.close()
+      await this.closeBackend()
       if (this.onRejection) process.off('unhandledRejection', this.onRejection)
     })()
     return this.stopping

@@ -58,7 +58,7 @@ describe('a daemon with a reader endpoint', () => {
   })
 
   it('a reader key reads on the reader endpoint and gets unauthorized for writes; nothing is written', async () => {
-    const before = daemon.image.lastTid
+    const before = daemon.unit!.lastTid
     const c = client(daemon.readerBridge!.endpoint, bob)
     try {
       expect(await c.ping()).toMatchObject({ event: 'pong', read_only: true })
@@ -75,7 +75,7 @@ describe('a daemon with a reader endpoint', () => {
       }
       expect(await c.request({ command: 'run_act', code: 'return genesis.label' })).toMatchObject({ event: 'result', value: 'by alice' })
     } finally { await c.close() }
-    expect(daemon.image.lastTid).toBe(before)
+    expect(daemon.unit!.lastTid).toBe(before)
   })
 
   it('a writer key on the reader endpoint is read-only there too', async () => {
@@ -92,14 +92,14 @@ describe('a daemon with a reader endpoint', () => {
     await writer.send(mp({ command: 'ping', id: 'alice' }))
     expect(decodeReply((await writer.receive()).at(-1)!)).toMatchObject({ event: 'pong', id: 'alice' })
     for (const routingId of ['alice', 'someone-else']) {
-      const before = daemon.image.lastTid
+      const before = daemon.unit!.lastTid
       const spoof = new zmq.Dealer({ linger: 0, receiveTimeout: 500, sendTimeout: 500, routingId, curveServerKey: bob.serverPublicKey, curvePublicKey: bob.publicKey, curveSecretKey: bob.secretKey })
       spoof.connect(daemon.bridge.endpoint)
       try {
         await spoof.send(mp({ command: 'update_property', property_name: 'label', property_value: 'spoofed' })).catch(() => {})
         await expect(spoof.receive()).rejects.toMatchObject({ code: 'EAGAIN' })
       } finally { spoof.close() }
-      expect(daemon.image.lastTid).toBe(before)
+      expect(daemon.unit!.lastTid).toBe(before)
     }
     writer.close()
     const c = client(daemon.bridge.endpoint, bob, 500)

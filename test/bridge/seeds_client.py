@@ -77,7 +77,10 @@ def session(name, dealer, request, sub):
 
     # The UvmStateUpdateEvent that commit published
     event = next_event(sub, ack["tid"], lambda: None)
-    slots = event["state"]["$slots"]
+    # An event names the commit and the objects it wrote; the state is asked for (get_full_state).
+    if "state" in event:
+        fail("a published event carries no state, got %r" % (event,))
+    slots = request(dealer, {"command": "get_full_state", "id": name + "-2s"})["state"]["$slots"]
     out(name, "pub", event["event"], "tid=%d" % event["tid"], "changed=%d" % len(event["changed"]),
         "label_ok=%s" % (slots.get(name + "_label") == label))
 

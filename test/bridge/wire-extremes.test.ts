@@ -58,7 +58,7 @@ describe('the byte MessagePack never uses', () => {
 })
 
 describe('bigints past 64 bits in MessagePack', () => {
-  it('a slot holding one: get_full_state and the PUB event still go out, with {"$bigint": "..."}', async () => {
+  it('a slot holding one: get_full_state goes out with {"$bigint": "..."}, and the PUB event too', async () => {
     const sub = new zmq.Subscriber({ linger: 0, receiveTimeout: 5000 })
     sub.connect(bridge.server.pubEndpoint)
     sub.subscribe()
@@ -72,7 +72,7 @@ describe('bigints past 64 bits in MessagePack', () => {
       expect(topic!.toString()).toBe('uvm_state_update')
       const ev = decode(payload!)
       expect(ev.tid).toBe(a.tid)
-      expect(ev.state.$slots.big).toEqual({ $bigint: big.toString() })
+      expect(ev.state).toBeUndefined() // events name the commit and its objects; the state is asked for
       const s = await askReply(dealer, mp({ command: 'get_full_state', id: 's' }))
       expect(s.event).toBe('uvm_state_update')
       expect(s.state.$slots.big).toEqual({ $bigint: big.toString() })

@@ -8,7 +8,7 @@ import { UsageError } from '../usage.js'
 export const boot: CommandSpec = {
   name: 'boot',
   summary: 'run the UVM daemon: open the image and serve the Synaptic Bridge',
-  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--reader-bind ADDR --reader-pub ADDR]',
+  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR]',
   options: [
     ['--image PATH', 'the live image folder, created when missing (env UVM_IMAGE; default ./image.db)'],
     ['--bind ADDR', 'ROUTER address for commands (env UVM_BIND; default ' + DEFAULT_BIND + ')'],
@@ -17,6 +17,8 @@ export const boot: CommandSpec = {
     ['--cache N', 'objects kept loaded before eviction (env UVM_CACHE; default 100000)'],
     ['--cpu-timeout MS', 'CPU limit per entry into sandbox code (env UVM_CPU_TIMEOUT; default 1000)'],
     ['--wall-timeout MS', 'wall-clock limit per act (env UVM_WALL_TIMEOUT; default 30000)'],
+    ['--act-memory MB', 'how much one act may grow the heap; past it the act fails with ACT_OUT_OF_MEMORY and the daemon serves on (env UVM_ACT_MEMORY; default 256)'],
+    ['--max-reply MB', 'largest reply sent; a bigger one is answered `too_large` naming the cap (env UVM_MAX_REPLY; default 64)'],
     ['--read-only', 'serve the image for inspection: update_property, create_method, undo, and sends and acts that write get `unauthorized`; nothing is written, and a missing image is not created (env UVM_READ_ONLY=1)'],
     ['--reader-bind ADDR', 'also serve a read-only endpoint for commands; with --keys it admits clients/ and readers/ keys (`uvm keys --reader NAME`), while --bind never admits readers/ (env UVM_READER_BIND)'],
     ['--reader-pub ADDR', 'PUB address for events on the read-only endpoint; required with --reader-bind (env UVM_READER_PUB)'],
@@ -26,6 +28,7 @@ export const boot: CommandSpec = {
     const { values } = parse(argv, {
       image: { type: 'string' }, bind: { type: 'string' }, pub: { type: 'string' }, keys: { type: 'string' },
       cache: { type: 'string' }, 'cpu-timeout': { type: 'string' }, 'wall-timeout': { type: 'string' }, quiet: { type: 'boolean' },
+      'act-memory': { type: 'string' }, 'max-reply': { type: 'string' },
       'read-only': { type: 'boolean' }, 'reader-bind': { type: 'string' }, 'reader-pub': { type: 'string' },
     }, 'boot', false)
     const env = io.env
@@ -39,6 +42,8 @@ export const boot: CommandSpec = {
       cacheSize: intOption(values.cache ?? env.UVM_CACHE, 'cache', 'boot', 1),
       cpuTimeoutMs: intOption(values['cpu-timeout'] ?? env.UVM_CPU_TIMEOUT, 'cpu-timeout', 'boot', 1),
       wallTimeoutMs: intOption(values['wall-timeout'] ?? env.UVM_WALL_TIMEOUT, 'wall-timeout', 'boot', 1),
+      actMemoryMb: intOption(values['act-memory'] ?? env.UVM_ACT_MEMORY, 'act-memory', 'boot', 16),
+      maxReplyBytes: mebibytes(intOption(values['max-reply'] ?? env.UVM_MAX_REPLY, 'max-reply', 'boot', 1)),
       readOnly: values['read-only'] === true || envFlag(env.UVM_READ_ONLY, 'UVM_READ_ONLY'),
       ...((values['reader-bind'] ?? env.UVM_READER_BIND) && { readerBind: values['reader-bind'] ?? env.UVM_READER_BIND }),
       ...((values['reader-pub'] ?? env.UVM_READER_PUB) && { readerPub: values['reader-pub'] ?? env.UVM_READER_PUB }),
@@ -50,6 +55,10 @@ export const boot: CommandSpec = {
     await daemon.stop()
     return 0
   },
+}
+
+function mebibytes(mb: number | undefined): number | undefined {
+  return mb === undefined ? undefined : mb * 1024 * 1024
 }
 
 /** A yes/no environment variable; anything else is refused rather than guessed (a typo must not leave a daemon writable). */

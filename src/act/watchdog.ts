@@ -1,0 +1,46 @@
+/**
+ * The last line of containment inside one process: a thread that watches the realm's shared
+ * stop signals (entry depth, CPU deadline) and, when sandbox code has run past its deadline by more
+ * than a grace, ends the whole process. That happens only when the code's own limits could not stop
+ * it: a native operation that never reaches a checkpoint (`new Array(1e8).fill(0)`, `indexOf` over
+ * a length of 2**32), where V8's own termination cannot land either.
+ *
+ * Only for a process that exists to run sandbox code and is supervised (the daemon's execution
+ * unit, daemon/unit.ts): its supervisor answers the requests in flight and starts a new one. The
+ * line written to stderr first tells it why, and which act (its tag) was running.
+ */
+import { Worker } from 'node:worker_threads'
+import type { HardenedRealm } from './realm.js'
+
+/** The stderr line's prefix: `<prefix> <tag> <ms>` (tag 0: no act; a direct call). */
+export const WATCHDOG_LINE = 'uvm-unit: watchdog stopped sandbox code:'
+
+const SOURCE = `
+const { workerData } = require('node:worker_threads')
+const { writeSync } = require('node:fs')
+const depth = new Int32Array(workerData.depth)
+const deadline = new Float64Array(workerData.deadline)
+const now = new Float64Array(workerData.now)
+setInterval(() => {
+  if (depth[0] > 0 && now[0] > deadline[1] + workerData.graceMs) {
+    try { writeSync(2, ${JSON.stringify(WATCHDOG_LINE)} + ' ' + depth[1] + ' ' + Math.round(now[0] - deadline[1]) + '\\n') } catch (e) {}
+    process.kill(process.pid, 'SIGKILL')
+  }
+}, ${25})
+`
+
+export interface WatchdogOptions {
+  /** How long past its CPU deadline sandbox code may still be running before the process ends. */
+  graceMs: number
+}
+
+export function startWatchdog(realm: HardenedRealm, opts: WatchdogOptions): Worker {
+  const { depth, deadline, now } = realm.stopSignals
+  const worker = new Worker(SOURCE, {
+    eval: true,
+    name: 'uvm-watchdog',
+    workerData: { depth: depth.buffer, deadline: deadline.buffer, now: now.buffer, graceMs: opts.graceMs },
+  })
+  worker.unref()
+  return worker
+}

@@ -1,0 +1,78 @@
+import type { HardenedRealm } from '../act/index.js'
+import type { Command, Reply } from '../covenant/index.js'
+import { CommitChain } from '../image/index.js'
+import type { Image } from '../image/index.js'
+import { handle, type HandlerContext } from './handlers.js'
+import { WriteGate } from './write-gate.js'
+
+/** What the bridge announces after a commit: the tid and the objects it wrote (never their state). */
+export interface CommitEvent {
+  tid: number
+  changed: number[]
+}
+
+/** How one request is to be served. */
+export interface ServeOptions {
+  /** The endpoint serves the image for inspection only. */
+  readOnly: boolean
+  /** How a client refused by a read-only endpoint gets write access (the end of the refusal's message). */
+  writeAccess?: string | undefined
+  /** Called once this request's transaction is in the commit queue (the client's next write may begin). */
+  onQueued?: (() => void) | undefined
+  /** A number naming the request to the sandbox's watchdog (see act/watchdog.ts). */
+  tag?: number | undefined
+}
+
+/**
+ * Where the bridge's commands are answered: the image and its realm in this process (LocalBackend),
+ * or an execution unit the daemon supervises in a child process (daemon/unit.ts). The bridge keeps
+ * the sockets, the order of each client's requests and the replies; a backend, the work.
+ */
+export interface Backend {
+  /** Answer one valid command; throws UvmErrors (the server turns them into error replies). `lane`: the client. */
+  handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply>
+  /** The client has nothing in flight any more: forget its commit chain. */
+  closeLane(lane: string): void
+  onCommit(listener: (e: CommitEvent) => void): () => void
+}
+
+export interface LocalBackendOptions {
+  version?: string
+  retries?: number
+  cpuTimeoutMs?: number | undefined
+  wallTimeoutMs?: number | undefined
+}
+
+/** The image and realm of this process, serving the covenant's commands. */
+export class LocalBackend implements Backend {
+  private readonly chains = new Map<string, CommitChain>()
+  private readonly gate: WriteGate
+  private readonly base: Omit<HandlerContext, 'readOnly' | 'writeAccess'>
+
+  constructor(readonly image: Image, realm: HardenedRealm, opts: LocalBackendOptions = {}) {
+    this.gate = new WriteGate(image)
+    this.base = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: this.gate, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+  }
+
+  async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply> {
+    let chain = this.chains.get(lane)
+    if (chain === undefined) this.chains.set(lane, chain = new CommitChain())
+    const ctx: HandlerContext = { ...this.base, readOnly: opts.readOnly, ...(opts.writeAccess !== undefined && { writeAccess: opts.writeAccess }), ...(opts.tag !== undefined && { tag: opts.tag }) }
+    // Handed over while this request runs: the chain calls it once this request's transaction is queued.
+    const queued = opts.onQueued
+    chain.onQueued = queued
+    try {
+      return await handle(ctx, cmd, chain)
+    } finally {
+      if (chain.onQueued === queued) chain.onQueued = undefined
+    }
+  }
+
+  closeLane(lane: string): void {
+    this.chains.delete(lane)
+  }
+
+  onCommit(listener: (e: CommitEvent) => void): () => void {
+    return this.image.onCommit((info) => listener({ tid: info.tid, changed: info.oids }))
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The daemon's side of its execution unit (unit-main.ts): a supervised child process that holds the
+ * image and runs every act. V8 has no heap limit per context, and a native operation can outrun
+ * every limit inside one thread, so what must be stoppable from outside lives in a process the
+ * daemon can end and replace: the daemon (sockets, request order, replies) never runs act code.
+ *
+ * When the unit stops unasked (its watchdog ended it, V8 ran out of heap, anything else), every
+ * request in flight gets an error reply: ACT_TIMEOUT for the act the watchdog named, ACT_OUT_OF_MEMORY
+ * when the heap ran out, BRIDGE_UNIT_RESTARTED for the others; then a new unit opens the image. A
+ * commit is acknowledged only once it is durable, so no acknowledged commit is lost; a write in
+ * flight may or may not have committed (like a request cut by a network failure).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Command, Reply } from '../covenant/index.js'
+import type { Backend, CommitEvent, ServeOptions } from '../bridge/index.js'
+import { errorReply } from '../bridge/index.js'
+import { WATCHDOG_LINE } from '../act/index.js'
+import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
+import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
+
+export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs'> {
+  /** How long past its CPU limit sandbox code may run before the unit is ended. Default 1000 ms. */
+  graceMs?: number
+  /** The unit's V8 heap cap in MiB. Default: act memory + 512 (the image cache and the unit's own needs). */
+  heapMb?: number
+  /** Where the unit's notices go (restarts, acts that left rejections unhandled): one line each. */
+  log?: (level: 'warn' | 'info', msg: string, fields?: Record<string, unknown>) => void
+}
+
+interface Pending {
+  cmd: Command
+  resolve: (r: Reply) => void
+  onQueued: (() => void) | undefined
+}
+
+/** The unit's entry point, next to this file; from the sources (tests), the build's copy. */
+function unitScript(): string {
+  const here = fileURLToPath(new URL('./unit-main.js', import.meta.url))
+  if (existsSync(here)) return here
+  return here.replace(/([\\/])src([\\/]daemon[\\/])/, '$1dist$2')
+}
+
+export class UnitBackend implements Backend {
+  private child: ChildProcess | undefined
+  private ready: Promise<void>
+  private readonly pending = new Map<number, Pending>()
+  private readonly listeners = new Set<(e: CommitEvent) => void>()
+  private n = 0
+  private stopping = false
+  private stderrTail = ''
+  /** Units started after the first (each after one stopped unasked). */
+  restarts = 0
+  lastTid = 0
+
+  private constructor(private readonly opts: UnitOptions) {
+    this.ready = Promise.resolve()
+  }
+
+  /** Start the unit and open the image; rejects as opening it would (e.g. IMAGE_IN_USE). */
+  static async start(opts: UnitOptions): Promise<UnitBackend> {
+    const b = new UnitBackend(opts)
+    b.ready = b.spawn()
+    await b.ready
+    return b
+  }
+
+  get pid(): number | undefined { return this.child?.pid }
+
+  private spawn(): Promise<void> {
+    const heapMb = this.opts.heapMb ?? this.opts.actMemoryMb + 512
+    const child = fork(unitScript(), [], {
+      serialization: 'advanced',
+      execArgv: [`--max-old-space-size=${heapMb}`],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    })
+    this.child = child
+    this.stderrTail = ''
+    child.stderr!.setEncoding('utf8')
+    child.stderr!.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-8192)
+      // The watchdog's line is for the daemon; V8's out-of-memory report is long, and the daemon reports it in one line.
+      if (!chunk.includes(WATCHDOG_LINE) && !/heap out of memory|Allocation failed|Reached heap limit/.test(chunk)) process.stderr.write(chunk)
+    })
+    return new Promise<void>((resolve, reject) => {
+      let opened = false
+      child.on('message', (m: FromUnit) => {
+        switch (m.t) {
+          case 'ready': opened = true; this.lastTid = m.lastTid; resolve(); return
+          case 'open-failed': reject(m.code !== undefined && Object.hasOwn(ErrorCodes, m.code) ? new UvmError(m.code as ErrorCode, m.message) : new Error(m.message)); return
+          case 'res': {
+            const p = this.pending.get(m.n)
+            if (p === undefined) return
+            this.pending.delete(m.n)
+            const tid = (m.reply as { tid?: unknown }).tid
+            if (typeof tid === 'number' && tid > this.lastTid) this.lastTid = tid
+            p.resolve(m.reply)
+            return
+          }
+          case 'queued': this.pending.get(m.n)?.onQueued?.(); return
+          case 'commit':
+            if (m.tid > this.lastTid) this.lastTid = m.tid
+            for (const l of this.listeners) l({ tid: m.tid, changed: m.changed })
+            return
+          case 'log': this.opts.log?.(m.level, m.msg); return
+        }
+      })
+      child.on('exit', (code, signal) => {
+        if (!opened) { reject(new Error(`the execution unit could not start (${signal ?? `exit code ${code}`}): ${this.stderrTail.trim().split('\n').slice(-3).join(' ') || 'no message'}`)); return }
+        this.stopped(code, signal)
+      })
+      child.on('error', (e) => { if (!opened) reject(e) })
+      const o = this.opts
+      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, version: o.version } })
+    })
+  }
+
+  /** A message that cannot be sent (the unit is gone) is answered by the unit's exit, which answers everything in flight. */
+  private post(m: ToUnit): void {
+    const child = this.child
+    if (child === undefined || !child.connected) return
+    try {
+      child.send(m, (e) => { if (e) child.kill('SIGKILL') })
+    } catch (e) {
+      // Not serializable (nothing the covenant admits should be): only this request fails.
+      const p = m.t === 'req' ? this.pending.get(m.n) : undefined
+      if (m.t !== 'req' || p === undefined) throw e
+      this.pending.delete(m.n)
+      p.resolve(errorReply(new UvmError('ACT_FAILED', `the request could not be handed to the execution unit: ${(e as Error).message}`), p.cmd.id))
+    }
+  }
+
+  /** The unit stopped: answer everything in flight, then start another (unless the daemon is stopping). */
+  private stopped(code: number | null, signal: NodeJS.Signals | null): void {
+    const tail = this.stderrTail
+    const watchdog = new RegExp(`${WATCHDOG_LINE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (\\d+) (\\d+)`).exec(tail)
+    const oom = /heap out of memory|Allocation failed|Reached heap limit/.test(tail)
+    const culprit = watchdog ? Number(watchdog[1]) : undefined
+    const heapMb = this.opts.heapMb ?? this.opts.actMemoryMb + 512
+    const inFlight = [...this.pending.entries()]
+    this.pending.clear()
+    for (const [n, p] of inFlight) {
+      let err: UvmError
+      if (watchdog && n === culprit) {
+        err = new UvmError('ACT_TIMEOUT', `sandbox code ran past its CPU limit in a native operation that no checkpoint interrupts; the execution unit was stopped ${watchdog[2]} ms past the limit and restarted, and nothing of this request was committed`, { limit: 'cpu' })
+      } else if (oom) {
+        err = new UvmError('ACT_OUT_OF_MEMORY', `the execution unit ran out of memory (its heap cap is ${heapMb} MiB) while this request was in flight${inFlight.length > 1 ? ` with ${inFlight.length - 1} other(s); the act that exhausted it was one of them` : ''}; it was restarted, and nothing of this request was committed`, { limit: 'memory', mb: heapMb })
+      } else {
+        err = new UvmError('BRIDGE_UNIT_RESTARTED', `the execution unit stopped (${watchdog ? 'another request\'s act ran past its CPU limit' : signal ?? `exit code ${code}`}) while this request was in flight, and was restarted; a read can be retried, a write may or may not have committed: check history before retrying it`)
+      }
+      p.resolve(errorReply(err, p.cmd.id))
+    }
+    if (this.stopping) return
+    this.restarts++
+    this.opts.log?.('warn', 'execution unit restarted', { reason: watchdog ? 'watchdog' : oom ? 'out of memory' : signal ?? `exit code ${code}`, inFlight: inFlight.length })
+    this.ready = this.respawn()
+  }
+
+  private async respawn(delayMs = 0): Promise<void> {
+    for (let wait = delayMs; ; wait = Math.min(5000, Math.max(100, wait * 2))) {
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      if (this.stopping) return
+      try {
+        await this.spawn()
+        return
+      } catch (e) {
+        this.opts.log?.('warn', `execution unit failed to start: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply> {
+    await this.ready
+    if (this.stopping) throw new UvmError('BRIDGE_UNIT_RESTARTED', 'the daemon is stopping')
+    const n = ++this.n
+    return new Promise<Reply>((resolve) => {
+      this.pending.set(n, { cmd, resolve, onQueued: opts.onQueued })
+      this.post({ t: 'req', n, cmd, lane, readOnly: opts.readOnly, writeAccess: opts.writeAccess })
+    })
+  }
+
+  closeLane(lane: string): void {
+    this.post({ t: 'close-lane', lane })
+  }
+
+  onCommit(listener: (e: CommitEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** Ask the unit to close the image and exit; end it if it does not within `timeoutMs`. */
+  async stop(timeoutMs = 10000): Promise<void> {
+    this.stopping = true
+    const child = this.child
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    this.post({ t: 'stop' })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    await exited
+    clearTimeout(timer)
+  }
+}
