@@ -169,7 +169,9 @@ function outOfMemory(mb: number): UvmError {
 }
 
 function heapUsed(): number {
-  return getHeapStatistics().used_heap_size
+  // External memory too: ArrayBuffers live outside the V8 heap, and an act can hold gigabytes of them.
+  const s = getHeapStatistics()
+  return s.used_heap_size + s.external_memory
 }
 
 export class HardenedRealm implements Realm {
@@ -205,6 +207,8 @@ export class HardenedRealm implements Realm {
   #overdue: false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' = false
   readonly #actMemoryMb: number | undefined
   readonly #collect: (() => void) | undefined
+  /** The heap in use after the last collection made between acts (or at start): garbage above it is what a collection may free. */
+  #lastLive = heapUsed()
   #drainPending = false
   /** The kit's call-mark cell, held here: the kit is a null-prototype object, which V8 keeps in dictionary mode (slow to read). */
   readonly #callCell: CallCell
@@ -229,6 +233,7 @@ export class HardenedRealm implements Realm {
     // swapping the Error whose prepareStackTrace node consults.
     const pin = (name: string, value: unknown) => Object.defineProperty(sandbox, name, { value, writable: false, enumerable: false, configurable: false })
     this.#kit.names.forEach((name, i) => { if (name !== 'globalThis') pin(name, this.#kit.values[i]) })
+    for (const name of this.#kit.hidden) pin(name, undefined)
     // `print` is a global so that methods (not only acts) can print: the seeds' first
     // method body is `print("New tool created!")`. It writes to the running act's sink.
     const print = this.hostFunction('print', (_this, args) => { (this.#current?.print ?? this.onPrint)?.(args) })
@@ -441,8 +446,10 @@ export class HardenedRealm implements Realm {
         this.#callCell.value = this.#callCell.key = undefined
         f()
       }
-      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, heapBase: this.#actMemoryMb === undefined ? 0 : heapUsed(), done: false, fail: (e) => settle(() => reject(e)) }
+      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, heapBase: this.#heapBase(), done: false, fail: (e) => settle(() => reject(e)) }
       const ok = (value: unknown) => settle(() => {
+        // What the act holds at its end counts too (a short act meets no periodic check): its value included.
+        if (this.#overMemory(act)) { reject(outOfMemory(this.#actMemoryMb!)); return }
         const hazard = this.#adoptionHazard(value)
         if (hazard === undefined) resolve(value)
         else reject(new UvmError('ACT_FAILED', `the act's result cannot be handed to the host: ${hazard}`))
@@ -510,12 +517,33 @@ export class HardenedRealm implements Realm {
     const now = this.#clock.now[0]!
     if (now > this.#deadline[1]!) return (this.#overdue = 'ACT_TIMEOUT')
     const act = this.#current
-    if (act !== undefined && this.#actMemoryMb !== undefined && heapUsed() - act.heapBase > this.#actMemoryMb * 1048576) {
-      this.#collect?.()
-      if (heapUsed() - act.heapBase > this.#actMemoryMb * 1048576) return (this.#overdue = 'ACT_OUT_OF_MEMORY')
-    }
+    if (act !== undefined && this.#overMemory(act)) return (this.#overdue = 'ACT_OUT_OF_MEMORY')
     this.#deadline[0] = this.#nextCheck(now)
     return false
+  }
+
+  /** Whether `act` holds more than its memory limit now (after a full collection, when the first look says so). */
+  #overMemory(act: Act): boolean {
+    const limit = this.#actMemoryMb
+    if (limit === undefined || heapUsed() - act.heapBase <= limit * 1048576) return false
+    // (Not a new floor for #heapBase: what this act holds is live now, and garbage once it ends.)
+    this.#collect?.()
+    return heapUsed() - act.heapBase > limit * 1048576
+  }
+
+  /**
+   * The heap an act's memory is counted from. Garbage left by earlier acts would count in its favour
+   * (a collection during the act frees it): past half the limit of it, collect first.
+   */
+  #heapBase(): number {
+    const limit = this.#actMemoryMb
+    if (limit === undefined) return 0
+    let used = heapUsed()
+    if (this.#collect !== undefined && used - this.#lastLive > limit * 524288) {
+      this.#collect()
+      used = this.#lastLive = heapUsed()
+    }
+    return used
   }
 
   #nextCheck(now: number): number {

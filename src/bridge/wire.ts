@@ -11,6 +11,7 @@ export class WireCodec {
   // No structured clones either: msgpackr's id/pointer extensions (0x69, 0x70) would let a few hundred bytes
   // decode to a graph sharing one node 2^n times (or a cycle), which everything after the decoder walks as a tree.
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: false, int64AsType: 'number', structuredClone: false })
+  private readonly mapPackr = new Packr({ useRecords: false, mapsAsObjects: false, useBigIntExtension: false, int64AsType: 'number', structuredClone: false })
 
   formatOf(frame: Uint8Array): WireFormat {
     return frame.length > 0 && frame[0] === 0x7b ? 'json' : 'msgpack'
@@ -28,7 +29,9 @@ export class WireCodec {
     if (frame.length === 0) throw new Error('empty frame: a request is a MessagePack map (or a JSON object)')
     let value: unknown
     try {
-      value = this.packr.unpack(frame)
+      // msgpackr renames a map key __proto__ to __proto_ (JSON.parse keeps it as an own key): a frame
+      // holding those bytes is decoded to Maps and made into objects here, key for key, as JSON's are.
+      value = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).includes(PROTO_KEY) ? fromMaps(this.mapPackr.unpack(frame)) : this.packr.unpack(frame)
     } catch (e) {
       throw new Error(`the frame is not valid MessagePack: ${(e as Error).message}`)
     }
@@ -107,4 +110,37 @@ function jsonSafe(_key: string, v: unknown): unknown {
     return { $bytes: Buffer.from((v as { data: number[] }).data).toString('base64') }
   }
   return v
+}
+
+const PROTO_KEY = Buffer.from('__proto__')
+
+/** Decoded Maps as plain objects, every key an own data property (`__proto__` included). Iterative: the input may nest deep. */
+function fromMaps(v: unknown): unknown {
+  const convert = (x: unknown): unknown => {
+    if (x instanceof Map) {
+      const o: Record<string, unknown> = {}
+      for (const [k, val] of x) {
+        if (typeof k !== 'string' && typeof k !== 'number') throw new Error(`a map key is ${k === null ? 'nil' : typeof k}: keys are strings (or numbers)`)
+        Object.defineProperty(o, String(k), { value: val, writable: true, enumerable: true, configurable: true })
+      }
+      return o
+    }
+    return x
+  }
+  const root = { v: convert(v) }
+  const stack: unknown[] = [root.v]
+  while (stack.length > 0) {
+    const x = stack.pop()
+    if (x === null || typeof x !== 'object' || x instanceof Uint8Array) continue
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) { x[i] = convert(x[i]); stack.push(x[i]) }
+    } else {
+      for (const k of Object.keys(x)) {
+        const c = convert((x as Record<string, unknown>)[k])
+        Object.defineProperty(x, k, { value: c, writable: true, enumerable: true, configurable: true })
+        stack.push(c)
+      }
+    }
+  }
+  return root.v
 }
