@@ -4,6 +4,8 @@ import { CommitChain } from '../image/index.js'
 import type { Image } from '../image/index.js'
 import { handle, type HandlerContext } from './handlers.js'
 import { WriteGate } from './write-gate.js'
+import type { EncodedReply } from './reply-bytes.js'
+import type { WireFormat } from './wire.js'
 
 /** What the bridge announces after a commit: the tid and the objects it wrote (never their state). */
 export interface CommitEvent {
@@ -21,6 +23,8 @@ export interface ServeOptions {
   onQueued?: (() => void) | undefined
   /** A number naming the request to the sandbox's watchdog (see act/watchdog.ts). */
   tag?: number | undefined
+  /** The request's wire format: a backend that encodes its replies itself answers in it. */
+  format?: WireFormat | undefined
 }
 
 /**
@@ -29,8 +33,11 @@ export interface ServeOptions {
  * the sockets, the order of each client's requests and the replies; a backend, the work.
  */
 export interface Backend {
-  /** Answer one valid command; throws UvmErrors (the server turns them into error replies). `lane`: the client. */
-  handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply>
+  /**
+   * Answer one valid command; throws UvmErrors (the server turns them into error replies). `lane`:
+   * the client. A reply may come encoded (the execution unit encodes, caps and counts its own).
+   */
+  handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply | EncodedReply>
   /** The client has nothing in flight any more: forget its commit chain. */
   closeLane(lane: string): void
   onCommit(listener: (e: CommitEvent) => void): () => void

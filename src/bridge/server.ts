@@ -10,6 +10,7 @@ import { ZapHandler } from './zap.js'
 import { WireCodec } from './wire.js'
 import type { WireFormat } from './wire.js'
 import { LocalBackend, type Backend, type CommitEvent } from './backend.js'
+import { isEncoded, mib, replyBytes, type EncodedReply } from './reply-bytes.js'
 
 export interface BridgeOptions {
   /** Commands (ROUTER). Default tcp://127.0.0.1:5555. */
@@ -295,12 +296,12 @@ export class BridgeServer {
   private async serve(envelope: Buffer[], request: Request, client: string, queued: (() => void) | undefined, previousReply: Promise<void>): Promise<void> {
     const started = performance.now()
     const { format, id, name } = request
-    let reply: Reply
+    let reply: Reply | EncodedReply
     if (request.command === undefined) reply = request.error!
     else {
       try {
         reply = await this.backend.handle(request.command, client, {
-          readOnly: this.opts.readOnly === true, writeAccess: this.opts.writeAccess, onQueued: queued, tag: ++this.tags,
+          readOnly: this.opts.readOnly === true, writeAccess: this.opts.writeAccess, onQueued: queued, tag: ++this.tags, format,
         })
       } catch (e) {
         reply = errorReply(e, id)
@@ -310,32 +311,29 @@ export class BridgeServer {
     this.reply(envelope, format, reply, { client, command: name, ...(id !== undefined && { id }), ms: performance.now() - started })
   }
 
-  private reply(envelope: Buffer[], format: WireFormat, reply: Reply, log: Omit<RequestLog, 'event'>): void {
+  private reply(envelope: Buffer[], format: WireFormat, made: Reply | EncodedReply, log: Omit<RequestLog, 'event'>): void {
     let bytes: Buffer
-    const replyId = (reply as { id?: RequestId }).id
-    try {
-      bytes = this.codec.encode(reply, format)
-    } catch (e) {
-      bytes = this.codec.encode(simpleError('act_failed', `the reply could not be encoded: ${(e as Error).message}`, replyId), format)
-    }
-    if (bytes.length > this.maxReply) {
-      const done = reply.event === 'error' ? 'the request failed' : (reply as { tid?: number }).tid !== undefined ? `the work was done (transaction ${(reply as { tid?: number }).tid} committed)` : 'the work was done'
-      reply = { event: 'error', ...(replyId !== undefined && { id: replyId }), error: { code: 'too_large', uvm_code: 'BRIDGE_REPLY_TOO_LARGE', message: `the reply would be ${mib(bytes.length)}, over the reply cap of ${mib(this.maxReply)} (--max-reply): ${done}, but its reply is not sent; ask for less (a smaller depth, a path to one slot)`, size: bytes.length, limit: this.maxReply } }
-      bytes = this.codec.encode(reply, format)
-    } else if (bytes.length > 65536 && this.queuedBytes + bytes.length > this.maxQueued) {
-      reply = simpleError('overloaded', `${mib(this.queuedBytes)} of replies are waiting to be sent; this ${mib(bytes.length)} reply would go past the ${mib(this.maxQueued)} budget: retry shortly`, replyId)
-      bytes = this.codec.encode(reply, format)
+    let event: string, code: string | undefined, tid: number | undefined
+    let sent: (() => void) | undefined
+    if (isEncoded(made)) {
+      // Encoded, capped and counted by the execution unit; counted here too while it waits for ZeroMQ.
+      bytes = Buffer.from(made.encoded.buffer, made.encoded.byteOffset, made.encoded.byteLength)
+      ;({ event, code, tid, sent } = made)
+    } else {
+      const out = replyBytes(this.codec, made, format, { maxReply: this.maxReply, queued: this.queuedBytes, maxQueued: this.maxQueued })
+      bytes = out.bytes
+      event = out.reply.event
+      code = out.reply.event === 'error' ? out.reply.error.code : undefined
+      tid = (out.reply as { tid?: number }).tid
     }
     // Counted until ZeroMQ has taken it: replies that clients read slowly hold memory, and count against new requests.
     const size = bytes.length
     this.queuedBytes += size
     // zeromq.js allows one send in progress per socket: chain them.
-    this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {}).finally(() => { this.queuedBytes -= size })
+    this.routerSends = this.routerSends.then(() => this.router.send([...envelope, bytes])).catch(() => {}).finally(() => { this.queuedBytes -= size; sent?.() })
     if (this.opts.log === undefined) return
-    const code = reply.event === 'error' ? reply.error.code : undefined
-    const tid = (reply as { tid?: number }).tid
     try {
-      this.log({ ...log, ms: Math.round(log.ms * 10) / 10, event: reply.event, ...(code && { code }), ...(tid !== undefined && { tid }) })
+      this.log({ ...log, ms: Math.round(log.ms * 10) / 10, event, ...(code && { code }), ...(tid !== undefined && { tid }) })
     } catch { /* a failing log sink must not cost anyone a reply */ }
   }
 
@@ -356,9 +354,6 @@ export class BridgeServer {
   }
 }
 
-function mib(n: number): string {
-  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`
-}
 
 const PUB_TOPIC_BYTES = Buffer.from(PUB_TOPIC)
 

@@ -110,6 +110,7 @@ export class Daemon {
         wallTimeoutMs: opts.wallTimeoutMs,
         actMemoryMb,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
+        ...(opts.maxReplyBytes !== undefined && { maxReplyBytes: opts.maxReplyBytes }),
         version: VERSION,
         log: (level, msg, fields) => notice(level, msg, fields),
       })

@@ -9,7 +9,8 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { openImage } from '../index.js'
 import { startWatchdog } from '../act/index.js'
-import { LocalBackend, errorReply } from '../bridge/index.js'
+import { LocalBackend, WireCodec, errorReply, replyBytes } from '../bridge/index.js'
+import type { Reply } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
@@ -35,6 +36,10 @@ let realm: HardenedRealm | undefined
 let backend: LocalBackend | undefined
 let stopping = false
 let collect: (() => void) | undefined
+let limits = { maxReply: 64 * 1048576, maxQueued: 256 * 1048576 }
+/** Reply bytes sent to the daemon that ZeroMQ has not taken yet. */
+let outstanding = 0
+const codec = new WireCodec()
 
 async function open(o: UnitOpenOptions): Promise<void> {
   try {
@@ -52,6 +57,7 @@ async function open(o: UnitOpenOptions): Promise<void> {
     process.exit(3)
   }
   startWatchdog(realm, { graceMs: o.graceMs })
+  limits = { maxReply: o.maxReplyBytes, maxQueued: o.maxQueuedBytes }
   backend = new LocalBackend(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs })
   backend.onCommit((e) => send({ t: 'commit', tid: e.tid, changed: e.changed }))
   // Act code can leave a rejected promise with no handler: on node that kills the process by
@@ -78,10 +84,16 @@ process.on('message', (m: ToUnit) => {
       const b = backend
       if (b === undefined) return
       const n = m.n
+      const answer = (made: Reply) => {
+        const { bytes, reply } = replyBytes(codec, made, m.format, { maxReply: limits.maxReply, queued: outstanding, maxQueued: limits.maxQueued })
+        outstanding += bytes.length
+        send({ t: 'res', n, bytes, event: reply.event, code: reply.event === 'error' ? reply.error.code : undefined, tid: (reply as { tid?: number }).tid })
+      }
       b.handle(m.cmd, m.lane, { readOnly: m.readOnly, writeAccess: m.writeAccess, tag: n, onQueued: () => send({ t: 'queued', n }) })
-        .then((reply) => send({ t: 'res', n, reply }), (e: unknown) => send({ t: 'res', n, reply: errorReply(e, m.cmd.id) }))
+        .then((reply) => answer(reply as Reply), (e: unknown) => answer(errorReply(e, m.cmd.id)))
       return
     }
+    case 'sent': outstanding -= m.size; return
     case 'close-lane': backend?.closeLane(m.lane); return
     case 'stop': void stop(); return
   }

@@ -3,7 +3,8 @@
  * process's IPC channel with node's 'advanced' serialization (structured clone: Uint8Arrays,
  * bigints and nested maps cross as they are). Internal: never on the wire, versioned with the code.
  */
-import type { Command, Reply } from '../covenant/index.js'
+import type { Command } from '../covenant/index.js'
+import type { WireFormat } from '../bridge/index.js'
 
 export interface UnitOpenOptions {
   image: string
@@ -13,19 +14,27 @@ export interface UnitOpenOptions {
   actMemoryMb: number
   graceMs: number
   version: string
+  /** Largest reply (bigger: too_large), and reply bytes the unit may have waiting for the daemon to send. */
+  maxReplyBytes: number
+  maxQueuedBytes: number
 }
 
 export type ToUnit =
   | { t: 'open'; options: UnitOpenOptions }
-  | { t: 'req'; n: number; cmd: Command; lane: string; readOnly: boolean; writeAccess?: string | undefined }
+  | { t: 'req'; n: number; cmd: Command; lane: string; readOnly: boolean; writeAccess?: string | undefined; format: WireFormat }
+  /** ZeroMQ took a reply of `size` bytes: it no longer counts against the unit's budget. */
+  | { t: 'sent'; size: number }
   | { t: 'close-lane'; lane: string }
   | { t: 'stop' }
 
 export type FromUnit =
   | { t: 'ready'; lastTid: number }
   | { t: 'open-failed'; message: string; code?: string | undefined }
-  /** The reply to request n (errors included: the unit turns them into error replies itself). */
-  | { t: 'res'; n: number; reply: Reply }
+  /**
+   * The reply to request n, encoded in its format and within the limits (errors included: the unit
+   * turns them into error replies itself), with what the request log needs.
+   */
+  | { t: 'res'; n: number; bytes: Uint8Array; event: string; code?: string | undefined; tid?: number | undefined }
   /** Request n's transaction is in the commit queue: its client's next write may begin. */
   | { t: 'queued'; n: number }
   | { t: 'commit'; tid: number; changed: number[] }

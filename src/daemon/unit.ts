@@ -14,13 +14,15 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Command, Reply } from '../covenant/index.js'
-import type { Backend, CommitEvent, ServeOptions } from '../bridge/index.js'
+import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
 import { errorReply } from '../bridge/index.js'
 import { WATCHDOG_LINE } from '../act/index.js'
 import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
 
-export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs'> {
+export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs' | 'maxReplyBytes' | 'maxQueuedBytes'> {
+  maxReplyBytes?: number
+  maxQueuedBytes?: number
   /** How long past its CPU limit sandbox code may run before the unit is ended. Default 1000 ms. */
   graceMs?: number
   /** The unit's V8 heap cap in MiB. Default: act memory + 512 (the image cache and the unit's own needs). */
@@ -31,7 +33,7 @@ export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs'> {
 
 interface Pending {
   cmd: Command
-  resolve: (r: Reply) => void
+  resolve: (r: Reply | EncodedReply) => void
   onQueued: (() => void) | undefined
 }
 
@@ -93,9 +95,10 @@ export class UnitBackend implements Backend {
             const p = this.pending.get(m.n)
             if (p === undefined) return
             this.pending.delete(m.n)
-            const tid = (m.reply as { tid?: unknown }).tid
-            if (typeof tid === 'number' && tid > this.lastTid) this.lastTid = tid
-            p.resolve(m.reply)
+            if (m.tid !== undefined && m.tid > this.lastTid) this.lastTid = m.tid
+            const size = m.bytes.byteLength
+            // Only to the unit that counted it: a unit started since never did.
+            p.resolve({ encoded: m.bytes, event: m.event, code: m.code, tid: m.tid, sent: () => { if (this.child === child) this.post({ t: 'sent', size }) } })
             return
           }
           case 'queued': this.pending.get(m.n)?.onQueued?.(); return
@@ -112,7 +115,7 @@ export class UnitBackend implements Backend {
       })
       child.on('error', (e) => { if (!opened) reject(e) })
       const o = this.opts
-      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, version: o.version } })
+      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576 } })
     })
   }
 
@@ -170,13 +173,13 @@ export class UnitBackend implements Backend {
     }
   }
 
-  async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply> {
+  async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply | EncodedReply> {
     await this.ready
     if (this.stopping) throw new UvmError('BRIDGE_UNIT_RESTARTED', 'the daemon is stopping')
     const n = ++this.n
-    return new Promise<Reply>((resolve) => {
+    return new Promise<Reply | EncodedReply>((resolve) => {
       this.pending.set(n, { cmd, resolve, onQueued: opts.onQueued })
-      this.post({ t: 'req', n, cmd, lane, readOnly: opts.readOnly, writeAccess: opts.writeAccess })
+      this.post({ t: 'req', n, cmd, lane, readOnly: opts.readOnly, writeAccess: opts.writeAccess, format: opts.format ?? 'msgpack' })
     })
   }
 
