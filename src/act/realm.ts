@@ -197,8 +197,8 @@ export class HardenedRealm implements Realm {
    * and a watchdog thread (watchdog.ts) may read both while this thread is stuck in a native call.
    */
   readonly #depthView = new Int32Array(new SharedArrayBuffer(8))
-  get #depth(): number { return this.#depthView[0]! }
-  set #depth(n: number) { this.#depthView[0] = n }
+  /** The depth itself, a plain field (the hot paths read it); the shared view mirrors whether it is 0 (#top). */
+  #depth = 0
   #actCount = 0
   /** The process clock the checkpoints read (clock.ts), and the running entry's deadline on it (Infinity between entries). */
   readonly #clock: Clock
@@ -485,6 +485,7 @@ export class HardenedRealm implements Realm {
     if (owner !== undefined) this.#deadline[0] = this.#nextCheck(this.#clock.now[0]!)
     this.#depthView[1] = owner?.tag ?? 0
     this.#depth++
+    this.#depthView[0] = 1
     try {
       result = this.#trampoline.runInContext(this.#context, { timeout: this.#clock.running ? timeoutMs + backstopMargin(timeoutMs) : timeoutMs })
     } catch (e) {
@@ -492,7 +493,7 @@ export class HardenedRealm implements Realm {
       throw this.#timedOut(timeoutMs, owner)
     } finally {
       // Not a decrement: a timeout unwinds nested frames without running their finally blocks.
-      this.#depth = 0
+      this.#depth = 0; this.#depthView[0] = 0
       this.#current = undefined
       this.#deadline[0] = this.#deadline[1] = Infinity
     }
@@ -565,7 +566,7 @@ export class HardenedRealm implements Realm {
     if (this.#depth !== 0 || !this.#clock.running) return this.#callMethodOther(fn, self, args)
     // An entry from the host (as #call, without building an arguments array).
     this.#startEntry(this.cpuTimeoutMs)
-    this.#depth = 1
+    this.#depth = 1; this.#depthView[0] = 1
     let result: unknown
     try {
       result = callWithSelf(fn, self, args)
@@ -599,7 +600,7 @@ export class HardenedRealm implements Realm {
    * entries, and the next entry sets its own.
    */
   #endCall(): void {
-    this.#depth = 0
+    this.#depth = 0; this.#depthView[0] = 0
     if (!this.#drainPending) this.#scheduleDrain()
   }
 
@@ -610,7 +611,7 @@ export class HardenedRealm implements Realm {
 
   /** A direct call from the host: no trampoline, so the context's promise jobs are drained soon after. */
   #call(fn: RealmFunction, thisArg: unknown, args: readonly unknown[], timeoutMs: number): unknown {
-    this.#depth = 1
+    this.#depth = 1; this.#depthView[0] = 1
     let result: unknown
     try {
       result = Reflect.apply(fn, thisArg, args)
@@ -644,14 +645,14 @@ export class HardenedRealm implements Realm {
     if (this.#depth > 0) return
     this.#kit.arm(undefined, undefined, [])
     this.#startEntry(this.#drainLimit())
-    this.#depth = 1
+    this.#depth = 1; this.#depthView[0] = 1
     try {
       this.#trampoline.runInContext(this.#context, this.#clock.running ? undefined : { timeout: this.#drainLimit() })
     } catch (e) {
       if (!isScriptTimeout(e)) throw e
       this.#overdue = 'ACT_TIMEOUT'
     } finally {
-      this.#depth = 0
+      this.#depth = 0; this.#depthView[0] = 0
       this.#deadline[0] = this.#deadline[1] = Infinity
     }
     if (this.#overdue) {
