@@ -236,6 +236,8 @@ const ${kitName} = (function () {
   const callCell = { value: undefined, key: undefined }
   const callMark = (v, key) => { callCell.value = v; callCell.key = key; return v }
 
+  const regexpExec = RegExp.prototype.exec
+  const emptyMatch = /(?:)/
   const sanitize = (e) => isPrimitive(e) || isRealm(e) ? e : new TypeError('a host function failed')
   const then = Promise.prototype.then
   const bind = Function.prototype.bind
@@ -285,7 +287,9 @@ const ${kitName} = (function () {
       const promise = new Promise((a, b) => { resolve = a; reject = b })
       return { __proto__: null, promise, resolve, reject }
     },
-    startAct: (fn, args, ok, fail) => { apply(then, apply(fn, undefined, args), [ok, fail]) },
+    // RegExp's legacy statics (RegExp.$1, lastMatch, input) are realm-wide state every match updates:
+    // emptied before each act, so the last act's matched text is not the next act's to read.
+    startAct: (fn, args, ok, fail) => { apply(regexpExec, emptyMatch, ['']); apply(then, apply(fn, undefined, args), [ok, fail]) },
     ignore: (p) => { apply(then, p, [undefined, () => {}]) },
     errors,
     Array, Object, Uint8Array, ObjectProto, ArrayProto: Array.prototype, ErrorProto: Error.prototype,

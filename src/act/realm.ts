@@ -785,6 +785,11 @@ export class HardenedRealm implements Realm {
     }
     // Frozen: a method can name itself (`function m() { m.call = ... }`), and the kernel calls it with `fn.call`.
     const fn = Object.freeze(wrapper(this.#kit.tick, this.#kit.callMark))
+    // Its prototype object too: the function lives as long as the realm, shared by every act and send
+    // that calls it, so a writable `f.prototype` (or a generator's) would carry state from one act to
+    // the next (and a parked resolver into another act's run).
+    const proto = Object.getOwnPropertyDescriptor(fn, 'prototype')?.value as unknown
+    if (proto !== null && typeof proto === 'object') Object.freeze(proto)
     this.#made.add(fn)
     return fn
   }

@@ -14,6 +14,8 @@ import type { HardenedRealm } from './realm.js'
 
 /** The stderr line's prefix: `<prefix> <tag> <ms>` (tag 0: no act; a direct call). */
 export const WATCHDOG_LINE = 'uvm-unit: watchdog stopped sandbox code:'
+/** The line when the process outgrew its resident-memory ceiling: `<prefix> <tag> <MiB>`. */
+export const WATCHDOG_MEMORY_LINE = 'uvm-unit: watchdog stopped the unit for memory:'
 
 const SOURCE = `
 const { workerData } = require('node:worker_threads')
@@ -26,12 +28,24 @@ setInterval(() => {
     try { writeSync(2, ${JSON.stringify(WATCHDOG_LINE)} + ' ' + depth[1] + ' ' + Math.round(now[0] - deadline[1]) + '\\n') } catch (e) {}
     process.kill(process.pid, 'SIGKILL')
   }
+  // Memory V8's heap cap does not see (ArrayBuffers, typed arrays: malloc'd outside the heap), filled
+  // inside one native call where no per-act check runs.
+  // Only while sandbox code runs: what the image itself holds must never end the unit (a restart loop).
+  if (workerData.rssLimitMb > 0 && depth[0] > 0) {
+    const mb = process.memoryUsage.rss() / 1048576
+    if (mb > workerData.rssLimitMb) {
+      try { writeSync(2, ${JSON.stringify(WATCHDOG_MEMORY_LINE)} + ' ' + depth[1] + ' ' + Math.round(mb) + '\\n') } catch (e) {}
+      process.kill(process.pid, 'SIGKILL')
+    }
+  }
 }, ${25})
 `
 
 export interface WatchdogOptions {
   /** How long past its CPU deadline sandbox code may still be running before the process ends. */
   graceMs: number
+  /** Resident memory (MiB) past which the process ends (0: not watched). */
+  rssLimitMb?: number
 }
 
 export function startWatchdog(realm: HardenedRealm, opts: WatchdogOptions): Worker {
@@ -39,7 +53,7 @@ export function startWatchdog(realm: HardenedRealm, opts: WatchdogOptions): Work
   const worker = new Worker(SOURCE, {
     eval: true,
     name: 'uvm-watchdog',
-    workerData: { depth: depth.buffer, deadline: deadline.buffer, now: now.buffer, graceMs: opts.graceMs },
+    workerData: { depth: depth.buffer, deadline: deadline.buffer, now: now.buffer, graceMs: opts.graceMs, rssLimitMb: opts.rssLimitMb ?? 0 },
   })
   worker.unref()
   return worker

@@ -56,7 +56,7 @@ async function open(o: UnitOpenOptions): Promise<void> {
     send({ t: 'open-failed', message: (e as Error).message, code: (e as { code?: string }).code })
     process.exit(3)
   }
-  startWatchdog(realm, { graceMs: o.graceMs })
+  startWatchdog(realm, { graceMs: o.graceMs, rssLimitMb: o.rssLimitMb })
   limits = { maxReply: o.maxReplyBytes, maxQueued: o.maxQueuedBytes }
   backend = new LocalBackend(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs })
   backend.onCommit((e) => send({ t: 'commit', tid: e.tid, changed: e.changed }))

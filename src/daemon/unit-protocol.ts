@@ -13,6 +13,8 @@ export interface UnitOpenOptions {
   wallTimeoutMs?: number | undefined
   actMemoryMb: number
   graceMs: number
+  /** Resident memory past which the unit's watchdog ends it (MiB). */
+  rssLimitMb: number
   version: string
   /** Largest reply (bigger: too_large), and reply bytes the unit may have waiting for the daemon to send. */
   maxReplyBytes: number

@@ -16,11 +16,11 @@ import { fileURLToPath } from 'node:url'
 import type { Command, Reply } from '../covenant/index.js'
 import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
 import { errorReply } from '../bridge/index.js'
-import { WATCHDOG_LINE } from '../act/index.js'
+import { WATCHDOG_LINE, WATCHDOG_MEMORY_LINE } from '../act/index.js'
 import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
 
-export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs' | 'maxReplyBytes' | 'maxQueuedBytes'> {
+export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs' | 'maxReplyBytes' | 'maxQueuedBytes' | 'rssLimitMb'> {
   maxReplyBytes?: number
   maxQueuedBytes?: number
   /** How long past its CPU limit sandbox code may run before the unit is ended. Default 1000 ms. */
@@ -70,8 +70,14 @@ export class UnitBackend implements Backend {
 
   get pid(): number | undefined { return this.child?.pid }
 
+  /** The unit's V8 heap cap (MiB). */
+  get heapMb(): number { return this.opts.heapMb ?? this.opts.actMemoryMb + 512 }
+
+  /** Resident memory past which the watchdog ends the unit while sandbox code runs: the heap cap, one act's memory outside it, and room for code and buffers. */
+  get rssLimitMb(): number { return this.heapMb + this.opts.actMemoryMb + 512 }
+
   private spawn(): Promise<void> {
-    const heapMb = this.opts.heapMb ?? this.opts.actMemoryMb + 512
+    const heapMb = this.heapMb
     const child = fork(unitScript(), [], {
       serialization: 'advanced',
       execArgv: [`--max-old-space-size=${heapMb}`],
@@ -83,7 +89,7 @@ export class UnitBackend implements Backend {
     child.stderr!.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-8192)
       // The watchdog's line is for the daemon; V8's out-of-memory report is long, and the daemon reports it in one line.
-      if (!chunk.includes(WATCHDOG_LINE) && !/heap out of memory|Allocation failed|Reached heap limit/.test(chunk)) process.stderr.write(chunk)
+      if (!chunk.includes(WATCHDOG_LINE) && !chunk.includes(WATCHDOG_MEMORY_LINE) && !/heap out of memory|Allocation failed|Reached heap limit/.test(chunk)) process.stderr.write(chunk)
     })
     return new Promise<void>((resolve, reject) => {
       let opened = false
@@ -115,7 +121,7 @@ export class UnitBackend implements Backend {
       })
       child.on('error', (e) => { if (!opened) reject(e) })
       const o = this.opts
-      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576 } })
+      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, rssLimitMb: this.rssLimitMb, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576 } })
     })
   }
 
@@ -137,10 +143,11 @@ export class UnitBackend implements Backend {
   /** The unit stopped: answer everything in flight, then start another (unless the daemon is stopping). */
   private stopped(code: number | null, signal: NodeJS.Signals | null): void {
     const tail = this.stderrTail
-    const watchdog = new RegExp(`${WATCHDOG_LINE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (\\d+) (\\d+)`).exec(tail)
-    const oom = /heap out of memory|Allocation failed|Reached heap limit/.test(tail)
+    const watchdog = lineOf(tail, WATCHDOG_LINE)
+    const rss = lineOf(tail, WATCHDOG_MEMORY_LINE)
+    const oom = rss !== undefined || /heap out of memory|Allocation failed|Reached heap limit/.test(tail)
     const culprit = watchdog ? Number(watchdog[1]) : undefined
-    const heapMb = this.opts.heapMb ?? this.opts.actMemoryMb + 512
+    const heapMb = this.heapMb
     const inFlight = [...this.pending.entries()]
     this.pending.clear()
     for (const [n, p] of inFlight) {
@@ -148,7 +155,7 @@ export class UnitBackend implements Backend {
       if (watchdog && n === culprit) {
         err = new UvmError('ACT_TIMEOUT', `sandbox code ran past its CPU limit in a native operation that no checkpoint interrupts; the execution unit was stopped ${watchdog[2]} ms past the limit and restarted, and nothing of this request was committed`, { limit: 'cpu' })
       } else if (oom) {
-        err = new UvmError('ACT_OUT_OF_MEMORY', `the execution unit ran out of memory (its heap cap is ${heapMb} MiB) while this request was in flight${inFlight.length > 1 ? ` with ${inFlight.length - 1} other(s); the act that exhausted it was one of them` : ''}; it was restarted, and nothing of this request was committed`, { limit: 'memory', mb: heapMb })
+        err = new UvmError('ACT_OUT_OF_MEMORY', `the execution unit ran out of memory (${rss ? `${rss[2]} MiB resident, past its ceiling of ${this.rssLimitMb} MiB` : `its heap cap is ${heapMb} MiB`}) while this request was in flight${inFlight.length > 1 ? ` with ${inFlight.length - 1} other(s); the act that exhausted it was one of them` : ''}; it was restarted, and nothing of this request was committed`, { limit: 'memory', mb: heapMb })
       } else {
         err = new UvmError('BRIDGE_UNIT_RESTARTED', `the execution unit stopped (${watchdog ? 'another request\'s act ran past its CPU limit' : signal ?? `exit code ${code}`}) while this request was in flight, and was restarted; a read can be retried, a write may or may not have committed: check history before retrying it`)
       }
@@ -203,4 +210,9 @@ export class UnitBackend implements Backend {
     await exited
     clearTimeout(timer)
   }
+}
+
+/** The watchdog's `<prefix> <n> <m>` line in the unit's last output: [, n, m]. */
+function lineOf(tail: string, prefix: string): RegExpExecArray | undefined {
+  return new RegExp(`${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (\\d+) (\\d+)`).exec(tail) ?? undefined
 }

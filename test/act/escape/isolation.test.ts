@@ -29,6 +29,20 @@ describe('no state between acts (through the daemon)', () => {
     await t.unharmed()
   })
 
+  it('a method\'s own prototype object is no channel between acts (found by the second, black-box audit)', async () => {
+    const made = await t.client.request({ command: 'create_method', method_name: 'chan', method_code: 'function f(k, v) { const o = f.prototype; if (v !== undefined) o[k] = v; return o[k] }' })
+    expect(made.event).toBe('ack')
+    expect(errorOf(await t.act('genesis.chan("secret", "from act 1"); return 1')).message).toMatch(/not extensible|read only/)
+    expect(valueOf(await t.act('return genesis.chan("secret")'))).toBeNull()
+    await t.client.request({ command: 'create_method', method_name: 'gen', method_code: 'function* g() { g.prototype.kept = 1; yield 1 }' })
+    expect(errorOf(await t.act('return [...genesis.gen()]')).code).toBe('act_failed')
+  })
+
+  it('RegExp\'s legacy statics do not carry one act\'s matched text to the next', async () => {
+    await t.act('/(secret\\d+)/.exec("secret123"); throw new Error("fails, as in the audit")')
+    expect(valueOf(await t.act('return [RegExp.$1, RegExp.lastMatch, RegExp.input]'))).toEqual(['', '', ''])
+  })
+
   it('positive control: a local alias inside one act writes in that act', async () => {
     expect(valueOf(await t.act('const g = genesis; g.aliased = 1; return globalThis.Array === Array && typeof print'))).toBe('function')
     expect(await t.slot('aliased')).toBe(1)

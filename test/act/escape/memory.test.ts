@@ -25,6 +25,7 @@ describe('memory (--act-memory 128)', () => {
     ['a 1 GiB ArrayBuffer, held while the act goes on', 'const b = new ArrayBuffer(2 ** 30); let s = 0; for (let i = 0; i < 1e9; i++) s += i; return b.byteLength'],
     ['a 1 GiB ArrayBuffer, returned', 'return new ArrayBuffer(2 ** 30)'],
     ['one native operation allocating past the execution unit\'s heap cap (128 + 512 MiB)', "return JSON.parse('[' + '0,'.repeat(1e8) + '0]').length"],
+    ['memory outside the heap filled in one native call (the second audit: 4 GB)', 'return new Uint8Array(4e9).fill(7).length'],
   ])('%s: ACT_OUT_OF_MEMORY, then the daemon serves on with committed data intact', async (_what, code) => {
     const e = errorOf(await t.act(code))
     expect(e.uvm_code).toBe('ACT_OUT_OF_MEMORY')
