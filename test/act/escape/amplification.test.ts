@@ -47,6 +47,7 @@ describe('bounded output', () => {
       await Promise.all(clients.map((c) => c.close()))
     }
     // The audit saw 3.5 GB. Bounded: the reply budget (256 MiB) in each process, plus the slot's copies.
+    console.log(`amplification: RSS ${before.toFixed(0)} MiB before, peak ${peak.toFixed(0)} MiB`)
     expect(peak - before).toBeLessThan(1200)
   }, 120_000)
 
@@ -59,6 +60,7 @@ describe('bounded output', () => {
       const without = await writeRate(plain, 150)
       await writeRate(t.client, 30)
       const withSlot = await writeRate(t.client, 150)
+      console.log(`write rate: ${without.toFixed(0)}/s without the 15 MB slot, ${withSlot.toFixed(0)}/s with it`)
       expect(withSlot).toBeGreaterThan(without / 2)
     } finally {
       await plain.close()
