@@ -1,7 +1,7 @@
 import { UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Obj } from '../kernel/index.js'
-import { ACCESSOR, arrayLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
+import { ACCESSOR, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
@@ -155,7 +155,7 @@ export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
   if (depth > 4) return '…'
   const shown = (x: unknown): string => x === ACCESSOR ? '[getter]' : formatValue(tx, x, depth + 1)
   switch (shapeOf(v)) {
-    case 'bytes': return `<${arrayLength(v)} bytes>`
+    case 'bytes': return `<${bytesLength(v as Uint8Array)} bytes>`
     case 'array': {
       const n = arrayLength(v)
       const items: string[] = []

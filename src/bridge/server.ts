@@ -86,7 +86,6 @@ export class BridgeServer {
   private readonly log: (r: RequestLog) => void
   private readonly lanes = new Map<string, Lane>()
   private inFlight = 0
-  private tags = 0
   private idle: (() => void) | undefined
   private routerSends: Promise<unknown> = Promise.resolve()
   private pubSends: Promise<unknown> = Promise.resolve()
@@ -301,7 +300,7 @@ export class BridgeServer {
     else {
       try {
         reply = await this.backend.handle(request.command, client, {
-          readOnly: this.opts.readOnly === true, writeAccess: this.opts.writeAccess, onQueued: queued, tag: ++this.tags, format,
+          readOnly: this.opts.readOnly === true, writeAccess: this.opts.writeAccess, onQueued: queued, format,
         })
       } catch (e) {
         reply = errorReply(e, id)

@@ -10,6 +10,8 @@ import { types } from 'node:util'
 const { getOwnPropertyDescriptor, ownKeys, getPrototypeOf } = Reflect
 const isArray = Array.isArray
 const { isProxy, isUint8Array } = types
+// The intrinsic getter, called on the value: a typed array's length lives in an internal slot, not in an own property.
+const typedLength = Reflect.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get!
 
 /** What host code may copy out of a value: its kind, found from internal slots and prototypes only. */
 export type Shape = 'array' | 'map' | 'bytes' | 'exotic'
@@ -41,6 +43,11 @@ export function hasOwn(o: object, key: string | number): boolean {
 export function arrayLength(a: object): number {
   const n = getOwnPropertyDescriptor(a, 'length')?.value
   return typeof n === 'number' ? n : 0
+}
+
+/** A Uint8Array's length (from its internal slot, through the host's intrinsic getter: no code of the value runs). */
+export function bytesLength(b: Uint8Array): number {
+  return Reflect.apply(typedLength, b, []) as number
 }
 
 /** Own enumerable string keys, in property order (what Object.keys gives, without a proxy's traps). */

@@ -43,8 +43,8 @@ describe('no host reach (run_act)', () => {
   it('the same shapes doing legitimate work succeed (positive control)', async () => {
     expect(valueOf(await t.act('genesis.list = [1, [2, 3], { a: "b" }]; return genesis.list'))).toEqual([1, [2, 3], { a: 'b' }])
     expect(valueOf(await t.act('const n = genesis.list; n.push(4); return genesis.list.length'))).toBe(4)
-    const printed = await t.act('print([1, 2], { a: 1 }, "text"); return 1')
-    expect(printed.event === 'result' && printed.output).toBe('[1, 2] {a: 1} text\n')
+    const printed = await t.act('print([1, 2], { a: 1 }, "text", new Uint8Array(3)); return 1')
+    expect(printed.event === 'result' && printed.output).toBe('[1, 2] {a: 1} text <3 bytes>\n')
     expect(valueOf(await t.act('class Good extends Array {}; genesis.g = Good.from([1, 2]); return genesis.g'))).toEqual([1, 2])
     expect(valueOf(await t.act('const o = new UvmObject(); o.v = 7; genesis.made = o; return genesis.made.v'))).toBe(7)
     expect(errorOf(await t.act('genesis.u = undefined')).message).toMatch(/cannot store undefined/)
