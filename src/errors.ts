@@ -30,6 +30,11 @@ export const ErrorCodes = {
   BRIDGE_REPLY_TOO_LARGE: 'a reply would be larger than the reply cap (--max-reply)',
   BRIDGE_UNIT_RESTARTED: "the daemon's execution unit stopped (another request ran past its limits) while this request was in flight",
   BRIDGE_READ_ONLY: 'the daemon serves the image read-only and the command would change it',
+  JIT_FAILED: 'the JIT could not compile the missing behaviour: every attempt failed (the sender gets KERNEL_DOES_NOT_UNDERSTAND listing them)',
+  JIT_BAD_ANSWER: "the LLM's reply held no valid uvm_jit answer ({explanation, code}): not JSON, or not that shape",
+  JIT_LLM_ERROR: 'the LLM server could not be reached, or answered with an HTTP error',
+  JIT_LLM_TIMEOUT: 'the LLM server did not answer within the request timeout (--llm-timeout)',
+  JIT_LLM_NOT_FOUND: 'the LLM server has no such endpoint (runtime LoRA needs vLLM started with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes

@@ -1,5 +1,6 @@
 import { ErrorCodes, UvmError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
+import type { Need } from '../kernel/index.js'
 
 /**
  * A failed act, as data: what went wrong, where in the act (line/column
@@ -7,6 +8,9 @@ import type { ErrorCode } from '../errors.js'
  * raised it (e.g. KERNEL_DOES_NOT_UNDERSTAND with selector and receiver).
  */
 export class ActError extends UvmError {
+  /** The act sent a message nothing answered while a compiler stood behind it (ActOptions.deferMissing): what to compile. */
+  need: Need | undefined = undefined
+
   constructor(code: ErrorCode, message: string, details: Record<string, unknown>, readonly output: string) {
     super(code, message, details, code === 'IMAGE_CONFLICT')
   }

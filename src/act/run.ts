@@ -1,6 +1,6 @@
-import { UvmError } from '../errors.js'
+import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
-import type { Obj } from '../kernel/index.js'
+import type { Need, Obj } from '../kernel/index.js'
 import { ACCESSOR, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 import { Output } from './output.js'
@@ -24,8 +24,19 @@ export interface ActOptions {
    * (made with the realm's hostFunction/newObject).
    */
   capabilities?: Record<string, unknown>
-  /** Bindings made inside the act's transaction (the bridge binds the target of a send this way). */
+  /**
+   * Bindings made inside the act's transaction (the bridge binds the target of a send this way; the
+   * JIT binds `self` and `message`). Host-made and trusted: reserved names are the caller's to bind.
+   */
   bind?: (tx: Transaction) => Record<string, unknown>
+  /**
+   * A compiler stands behind this act (Heap.deferMissing): when it sends a message nothing answers,
+   * the act is aborted whatever it then did, and fails with an ActError whose `need` says what to
+   * compile; the caller compiles it and runs the act again.
+   */
+  deferMissing?: boolean
+  /** The act is a recorded cycle: every slot it changes points to its transaction (State.origins). */
+  marksOrigins?: boolean
   /**
    * Runs inside the commit, after the last write-back of mutated copies and just before the records
    * are written: the definitive look at what the act wrote. Throwing aborts the transaction (the
@@ -76,9 +87,11 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
     ...opts.meta,
   }
   const tx = image.begin(meta)
+  if (opts.deferMissing === true) tx.deferMissing = true
+  if (opts.marksOrigins === true) tx.marksOrigins = true
   const output = new Output(opts.outputLimit ?? 1 << 20)
   try {
-    const bindings = actBindings(tx, realm, { ...opts.capabilities, ...opts.bind?.(tx) })
+    const bindings = { ...actBindings(tx, realm, opts.capabilities), ...opts.bind?.(tx) }
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
     const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print, owner: tx, ...(opts.tag !== undefined && { tag: opts.tag }) })
     // Everything the host does with what the act left (copying its value out, writing back the
@@ -92,13 +105,27 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
       tx.surface.flush()
       shown = opts.present !== undefined ? opts.present(tx, value) : value
     }), undefined, [], opts.cpuTimeoutMs)
+    // What the act did after the message it needed failed (it may have caught the error) is not
+    // what it would have done with an answer: nothing of this run is kept.
+    if (tx.missing !== undefined) throw missingError(tx.missing, tx)
     if (opts.beforeCommit !== undefined) tx.beforeCommit = opts.beforeCommit
     const info = await tx.commit()
     return { value: shown, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {
+    const need = tx.missing
     tx.abort()
-    throw ActError.from(e, output.text())
+    const err = ActError.from(need !== undefined ? missingError(need, tx) : e, output.text())
+    if (need !== undefined) err.need = need
+    throw err
   }
+}
+
+function missingError(need: Need, tx: Transaction): DoesNotUnderstand {
+  let label: string
+  try { label = printString(tx, need.receiver) } catch { label = `#${need.receiver.oid}` }
+  const e = new DoesNotUnderstand(need.selector, need.receiver.oid, 'no compiler answered it', label)
+  e.details.deferred = true
+  return e
 }
 
 /**

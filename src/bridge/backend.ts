@@ -1,8 +1,8 @@
 import type { HardenedRealm } from '../act/index.js'
-import type { Command, Reply } from '../covenant/index.js'
+import type { CemReply, Command, JitEvent, Reply } from '../covenant/index.js'
 import { CommitChain } from '../image/index.js'
 import type { Image } from '../image/index.js'
-import { handle, type HandlerContext } from './handlers.js'
+import { handle, type ActRunner, type HandlerContext } from './handlers.js'
 import { WriteGate } from './write-gate.js'
 import type { EncodedReply } from './reply-bytes.js'
 import type { WireFormat } from './wire.js'
@@ -41,6 +41,8 @@ export interface Backend {
   /** The client has nothing in flight any more: forget its commit chain. */
   closeLane(lane: string): void
   onCommit(listener: (e: CommitEvent) => void): () => void
+  /** Events besides commits (JIT cycles), published on their own topic. */
+  onEvent?(listener: (e: JitEvent) => void): () => void
 }
 
 export interface LocalBackendOptions {
@@ -48,7 +50,18 @@ export interface LocalBackendOptions {
   retries?: number
   cpuTimeoutMs?: number | undefined
   wallTimeoutMs?: number | undefined
+  /** How acts and sends run (the daemon puts the JIT here). */
+  run?: ActRunner | undefined
+  /** Answers `cem`. */
+  cem?: (() => Promise<CemReply>) | undefined
+  /** The LLM behind doesNotUnderstand:, for ping. */
+  jitInfo?: { server: string; model?: string } | undefined
+  /** Where this backend's JIT announces its cycles (the PUB socket's `uvm_jit` topic). */
+  events?: EventSource | undefined
 }
+
+/** A source of PUB events besides commits (the JIT's cycles): subscribe, get an unsubscribe. */
+export type EventSource = (listener: (e: JitEvent) => void) => () => void
 
 /** The image and realm of this process, serving the covenant's commands. */
 export class LocalBackend implements Backend {
@@ -58,7 +71,14 @@ export class LocalBackend implements Backend {
 
   constructor(readonly image: Image, realm: HardenedRealm, opts: LocalBackendOptions = {}) {
     this.gate = new WriteGate(image)
-    this.base = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: this.gate, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs }
+    this.base = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: this.gate, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: opts.run, cem: opts.cem, jitInfo: opts.jitInfo }
+    this.events = opts.events
+  }
+
+  private readonly events: EventSource | undefined
+
+  onEvent(listener: (e: JitEvent) => void): () => void {
+    return this.events?.(listener) ?? (() => {})
   }
 
   async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply> {

@@ -1,6 +1,7 @@
 import * as zmq from 'zeromq'
-import { PUB_TOPIC, Reply, UvmStateUpdateEvent } from '../covenant/index.js'
-import type { CommandInput, ErrorReply, RequestId, Target } from '../covenant/index.js'
+import { JIT_TOPIC, JitCycleEvent, PUB_TOPIC, Reply, UvmStateUpdateEvent } from '../covenant/index.js'
+import type { z } from 'zod'
+import type { CommandInput, ErrorReply, JitEvent, RequestId, Target } from '../covenant/index.js'
 import type { ClientKeys } from './keys.js'
 import { WireCodec } from './wire.js'
 import type { WireFormat } from './wire.js'
@@ -147,14 +148,24 @@ export class BridgeClient {
 }
 
 /** Events from the PUB socket: every commit's `uvm_state_update`. */
-export async function* subscribe(endpoint: string, opts: { keys?: ClientKeys; signal?: AbortSignal } = {}): AsyncGenerator<UvmStateUpdateEvent> {
+export function subscribe(endpoint: string, opts: { keys?: ClientKeys; signal?: AbortSignal } = {}): AsyncGenerator<UvmStateUpdateEvent> {
+  return events(endpoint, PUB_TOPIC, UvmStateUpdateEvent, opts)
+}
+
+/** The JIT's cycles as the daemon announces them (topic `uvm_jit`): what a client shows while the LLM works. */
+export function subscribeJit(endpoint: string, opts: { keys?: ClientKeys; signal?: AbortSignal } = {}): AsyncGenerator<JitEvent> {
+  return events(endpoint, JIT_TOPIC, JitCycleEvent, opts)
+}
+
+/** The events of one topic, checked against their schema (anything else on the socket is skipped). */
+async function* events<T>(endpoint: string, topic: string, schema: z.ZodType<T>, opts: { keys?: ClientKeys; signal?: AbortSignal }): AsyncGenerator<T> {
   const codec = new WireCodec()
   const sub = new zmq.Subscriber({
     linger: 0,
     ...(opts.keys && { curveServerKey: opts.keys.serverPublicKey, curvePublicKey: opts.keys.publicKey, curveSecretKey: opts.keys.secretKey }),
   })
   sub.connect(endpoint)
-  sub.subscribe(PUB_TOPIC)
+  sub.subscribe(topic)
   opts.signal?.addEventListener('abort', () => sub.close(), { once: true })
   try {
     for (;;) {
@@ -164,9 +175,12 @@ export async function* subscribe(endpoint: string, opts: { keys?: ClientKeys; si
       } catch {
         return
       }
+      if (frames.length < 2 || frames[0]!.toString() !== topic) continue
       const payload = frames[frames.length - 1]
       if (!payload) continue
-      const parsed = UvmStateUpdateEvent.safeParse(codec.decode(payload, 'msgpack'))
+      let body: unknown
+      try { body = codec.decode(payload, 'msgpack') } catch { continue }
+      const parsed = schema.safeParse(body)
       if (parsed.success) yield parsed.data
     }
   } finally {

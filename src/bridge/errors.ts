@@ -32,6 +32,8 @@ export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
       if (Number.isInteger(v)) extra[k] = v
     }
     if (typeof e.details.selector === 'string') extra.selector = e.details.selector
+    // Only the JIT sets these (an act's errors reach the host as ActErrors, which never carry them).
+    if (Array.isArray(e.details.attempts)) extra.attempts = e.details.attempts.filter((a): a is string => typeof a === 'string')
     extra.uvm_code = e.code
     const output = (e as { output?: unknown }).output
     if (typeof output === 'string' && output.length > 0) extra.output = output

@@ -1,10 +1,11 @@
-import type { HardenedRealm } from '../act/index.js'
+import type { ActOptions, ActResult, HardenedRealm } from '../act/index.js'
 import { runAct } from '../act/index.js'
-import type { Command, Reply } from '../covenant/index.js'
+import type { CemReply, Command, JitSummary, Reply, RequestId } from '../covenant/index.js'
 import { covenantJsonSchema } from '../covenant/index.js'
 import type { CommitChain, Image, Transaction } from '../image/index.js'
 import { Method, setSlot, writeSlot } from '../kernel/index.js'
 import { resolveTarget } from './target.js'
+import { why } from './why.js'
 import type { WriteGate } from './write-gate.js'
 import { ReadOnlyRefused, UvmError } from '../errors.js'
 import { WireWriter, assertNesting, fromWire } from './values.js'
@@ -29,7 +30,22 @@ export interface HandlerContext {
   wallTimeoutMs?: number | undefined
   /** Names the request to the sandbox watchdog (RealmActOptions.tag). */
   tag?: number
+  /** How acts and sends run (default runAct); the daemon puts the JIT here (runWithJit). */
+  run?: ActRunner | undefined
+  /** The LLM behind doesNotUnderstand:, for ping. */
+  jitInfo?: { server: string; model?: string } | undefined
+  /** Answers the cem command (the JIT's metric); absent: cem is refused. */
+  cem?: (() => Promise<CemReply>) | undefined
 }
+
+/** Who a request's act works for: the Architect's words and the request id (the JIT records and announces them). */
+export interface ActContext {
+  utterance?: string | undefined
+  request?: RequestId | undefined
+}
+
+/** Runs an act for a command: runAct, or runAct with a compiler behind it that reports the cycles it ran. */
+export type ActRunner = (code: string, opts: ActOptions, context: ActContext) => Promise<ActResult & { cycles?: JitSummary[] }>
 
 /**
  * The UVM's answer to one valid command. Throws UvmErrors; the server turns them into error replies.
@@ -51,7 +67,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
   const guard = readOnly && (cmd.command === 'send_message' || cmd.command === 'run_act') ? new WriteRefusal(cmd.command, writeAccess) : undefined
   switch (cmd.command) {
     case 'ping':
-      return { event: 'pong', ...echo, version: ctx.version, ...(readOnly && { read_only: true }) }
+      return { event: 'pong', ...echo, version: ctx.version, ...(readOnly && { read_only: true }), ...(ctx.jitInfo && { jit: ctx.jitInfo }) }
     case 'describe':
       return { event: 'covenant', ...echo, schema: covenantJsonSchema(ctx.version), ...(readOnly && { read_only: true }) }
     case 'history':
@@ -82,7 +98,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       // An unknown target (or $ref in args) is raised inside the act, where the realm strips its
       // unknownTarget mark on the way out: keep the host error to reply unknown_target, not act_failed.
       let unknownTarget: UvmError | undefined
-      const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, SEND_ACT, {
+      const result = await withRetries(ctx, () => runner(ctx)(SEND_ACT, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         ...(ctx.tag !== undefined && { tag: ctx.tag }),
@@ -102,17 +118,17 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
             return tx.kernel.send(tx, receiver, cmd.selector, args)
           }),
         }),
-      })).catch((e: unknown) => {
+      }, { utterance: cmd.intent, request: id })).catch((e: unknown) => {
         guard?.rethrow(e, `'${cmd.selector}'`)
         if (unknownTarget !== undefined) throw unknownTarget
         // Positions would point into the one-line act that carries the send, not at anything the client wrote.
         if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
         throw e
       })
-      return { event: 'result', ...echo, value: result.value, ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }) }
+      return { event: 'result', ...echo, value: result.value, ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }
     }
     case 'run_act': {
-      const result = await withRetries(ctx, () => runAct(ctx.image, ctx.realm, cmd.code, {
+      const result = await withRetries(ctx, () => runner(ctx)(cmd.code, {
         cpuTimeoutMs: ctx.cpuTimeoutMs,
         wallTimeoutMs: ctx.wallTimeoutMs,
         ...(ctx.tag !== undefined && { tag: ctx.tag }),
@@ -120,13 +136,22 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
         ...(guard && { beforeCommit: guard.check }),
         present: wireValue,
-      })).catch((e: unknown) => {
+      }, { utterance: cmd.intent, request: id })).catch((e: unknown) => {
         guard?.rethrow(e, 'the act')
         throw e
       })
-      return { event: 'result', ...echo, value: result.value, output: result.output, ...(result.tid !== undefined && { tid: result.tid }) }
+      return { event: 'result', ...echo, value: result.value, output: result.output, ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }
     }
+    case 'why':
+      return { ...echo, ...await why(ctx.image, target, cmd.selector) }
+    case 'cem':
+      if (ctx.cem === undefined) throw new UvmError('JIT_FAILED', 'this UVM computes no Composite Entropy Metric (it has no JIT)')
+      return { ...await ctx.cem(), ...echo }
   }
+}
+
+function runner(ctx: HandlerContext): ActRunner {
+  return ctx.run ?? ((code, opts) => runAct(ctx.image, ctx.realm, code, opts))
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq'
 import type { HardenedRealm } from '../act/index.js'
-import { Command, PUB_TOPIC } from '../covenant/index.js'
+import { Command, JIT_TOPIC, PUB_TOPIC } from '../covenant/index.js'
 import type { Reply, RequestId } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import { errorReply, simpleError } from './errors.js'
@@ -76,8 +76,8 @@ export class BridgeServer {
   private readonly maxQueued: number
   /** Reply bytes handed to the send chain and not yet taken by ZeroMQ. */
   private queuedBytes = 0
-  /** Subscriptions on the event socket that match the event topic (XPUB reports them): none, no event is encoded. */
-  private subscribers = 0
+  /** Subscriptions on the event socket that match each topic (XPUB reports them): none, no event of it is encoded. */
+  private readonly subscribers = new Map<string, number>([[PUB_TOPIC, 0], [JIT_TOPIC, 0]])
   private subscriptionLoop: Promise<void> | undefined
   private readonly maxInFlight: number
   private readonly maxPerClient: number
@@ -143,7 +143,9 @@ export class BridgeServer {
     }
     server.endpoint = server.router.lastEndpoint ?? bind
     server.pubEndpoint = server.publisher.lastEndpoint ?? pub
-    server.unsubscribe = backend.onCommit((e) => server.publish(e))
+    const offCommit = backend.onCommit((e) => server.publish(e))
+    const offEvent = backend.onEvent?.((e) => server.publishEvent(JIT_TOPIC, e))
+    server.unsubscribe = () => { offCommit(); offEvent?.() }
     server.loop = server.receiveLoop()
     server.subscriptionLoop = server.watchSubscriptions()
     return server
@@ -179,9 +181,12 @@ export class BridgeServer {
       const frame = msg[0]
       if (frame === undefined || frame.length === 0) continue
       const prefix = frame.subarray(1)
-      if (!PUB_TOPIC_BYTES.subarray(0, prefix.length).equals(prefix) || prefix.length > PUB_TOPIC_BYTES.length) continue
-      if (frame[0] === 1) this.subscribers++
-      else if (frame[0] === 0) this.subscribers = Math.max(0, this.subscribers - 1)
+      for (const [topic, n] of this.subscribers) {
+        const bytes = Buffer.from(topic)
+        if (prefix.length > bytes.length || !bytes.subarray(0, prefix.length).equals(prefix)) continue
+        if (frame[0] === 1) this.subscribers.set(topic, n + 1)
+        else if (frame[0] === 0) this.subscribers.set(topic, Math.max(0, n - 1))
+      }
     }
   }
 
@@ -342,19 +347,20 @@ export class BridgeServer {
    * encoded while nobody subscribes.
    */
   private publish(e: CommitEvent): void {
-    if ((this.stopping && this.router.closed) || this.subscribers === 0) return
+    this.publishEvent(PUB_TOPIC, { event: 'uvm_state_update', tid: e.tid, changed: e.changed })
+  }
+
+  private publishEvent(topic: string, body: object): void {
+    if ((this.stopping && this.router.closed) || this.subscribers.get(topic) === 0) return
     let payload: Buffer
     try {
-      payload = Buffer.from(this.codec.encode({ event: 'uvm_state_update', tid: e.tid, changed: e.changed }, 'msgpack'))
+      payload = Buffer.from(this.codec.encode(body, 'msgpack'))
     } catch {
       return
     }
-    this.pubSends = this.pubSends.then(() => this.publisher.send([PUB_TOPIC, payload])).catch(() => {})
+    this.pubSends = this.pubSends.then(() => this.publisher.send([topic, payload])).catch(() => {})
   }
 }
-
-
-const PUB_TOPIC_BYTES = Buffer.from(PUB_TOPIC)
 
 
 /**

@@ -5,10 +5,11 @@ import { clientCommands } from './commands/client.js'
 import { imageCommands } from './commands/image.js'
 import { covenant, keys } from './commands/misc.js'
 import { replCommand } from './commands/repl.js'
+import { llm } from './commands/llm.js'
 import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 
-const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, ...imageCommands, keys, covenant]
+const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, ...imageCommands, llm, keys, covenant]
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { BridgeClient, DEFAULT_BIND, endpointProblem, loadClientKeys } from '../bridge/index.js'
+import type { ClientKeys } from '../bridge/index.js'
 import type { Io } from './usage.js'
 import { UsageError } from './usage.js'
 import { intOption } from './args.js'
@@ -23,6 +24,12 @@ export const clientOptionHelp: [string, string][] = [
 export function codeTimeoutMs(io: { env: NodeJS.ProcessEnv }): number {
   const wall = Number(io.env.UVM_WALL_TIMEOUT)
   return (Number.isInteger(wall) && wall > 0 ? wall : 30_000) + 5_000
+}
+
+/** The client's CURVE keys (--keys, UVM_KEYS), when it has any. */
+export async function clientKeys(values: { keys?: string }, io: Io): Promise<ClientKeys | undefined> {
+  const keysDir = values.keys ?? io.env.UVM_KEYS
+  return keysDir ? await loadClientKeys(keysDir) : undefined
 }
 
 export async function connect(values: { connect?: string; keys?: string; timeout?: string }, io: Io, command: string): Promise<BridgeClient> {

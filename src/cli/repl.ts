@@ -10,13 +10,14 @@ import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
 import { runAct } from '../act/index.js'
 import { formatValue } from './format.js'
+import { explanations } from './jit-status.js'
 import { targetOption } from './connect.js'
 import type { Io } from './usage.js'
 
 /** What the REPL needs from a UVM: the daemon over the bridge, or an image opened in-process. */
 export interface ReplBackend {
   readonly where: string
-  act(code: string): Promise<{ value: unknown; output: string; tid?: number | undefined }>
+  act(code: string): Promise<{ value: unknown; output: string; tid?: number | undefined; explanations?: string[] }>
   state(target: Target | undefined, depth: number): Promise<unknown>
   history(limit: number): Promise<{ tid: number; time: number; user: string; description: string }[]>
   undo(tid: number): Promise<number | undefined>
@@ -26,7 +27,7 @@ export interface ReplBackend {
 /** A failure to show as one line (the REPL keeps going). */
 class ReplFailure extends Error {}
 
-export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number } = {}): ReplBackend {
+export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void } } = {}): ReplBackend {
   const ok = <E extends Reply['event']>(r: Reply, e: E): Extract<Reply, { event: E }> => {
     if (r.event === 'error') {
       const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
@@ -38,8 +39,15 @@ export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: numbe
   return {
     where: client.endpoint,
     async act(code) {
-      const r = ok(await client.request({ command: 'run_act', code }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {}), 'result')
-      return { value: r.value, output: r.output ?? '', tid: r.tid }
+      // The JIT's status line while an LLM works (a daemon with a JIT only).
+      const watch = opts.watch?.()
+      try {
+        await watch?.ready
+        const r = ok(await client.request({ command: 'run_act', code, ...(watch && { id: watch.id }) }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {}), 'result')
+        return { value: r.value, output: r.output ?? '', tid: r.tid, explanations: explanations(r) }
+      } finally {
+        watch?.stop()
+      }
     },
     async state(target, depth) {
       return ok(await client.request({ command: 'get_full_state', depth, ...(target && { target }) }), 'uvm_state_update').state
@@ -190,6 +198,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
       if (incomplete(code)) return callback(new repl.Recoverable(new SyntaxError('incomplete act')))
       const rewrite = rewriteLastExpression(code)
       enqueue(() => backend.act(rewrite.code).then((r) => {
+        for (const line of r.explanations ?? []) output.write(line + '\n')
         if (r.output) output.write(r.output.endsWith('\n') ? r.output : r.output + '\n')
         callback(null, r.value === null ? undefined : r.value)
       }, (e: unknown) => {

@@ -28,6 +28,7 @@ export const SendMessageCommand = z.object({
   ...commandBase,
   selector,
   args: z.array(z.unknown()).max(10_000).default([]),
+  intent: z.string().max(100_000).optional().describe("the Architect's words: recorded with any JIT cycle the send starts, and shown to the LLM"),
 }).meta({ id: 'SendMessageCommand', description: 'send a message to the target; a missing selector goes to doesNotUnderstand: (a read-only daemon runs it and answers unauthorized if it wrote)' })
 
 export const RunActCommand = z.object({
@@ -50,6 +51,14 @@ export const UndoCommand = z.object({
   tid: z.number().int().positive(),
 }).meta({ id: 'UndoCommand', description: 'undo a transaction: a new transaction restores what it changed (refused when later ones changed the same objects) (a read-only daemon refuses it: unauthorized)' })
 
+export const WhyCommand = z.object({
+  command: z.literal('why'),
+  ...commandBase,
+  selector: selector.describe('the slot to explain (looked up from the target as a send would)'),
+}).meta({ id: 'WhyCommand', description: 'how a slot was made: the holder, the transaction that last wrote it, and the JIT cycle or curriculum turn when one did' })
+
+export const CemCommand = z.object({ command: z.literal('cem'), ...commandBase }).meta({ id: 'CemCommand', description: 'the Composite Entropy Metric and its parts' })
+
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
 
@@ -63,6 +72,8 @@ export const Command = z.discriminatedUnion('command', [
   UndoCommand,
   PingCommand,
   DescribeCommand,
+  WhyCommand,
+  CemCommand,
 ]).meta({ id: 'Command' })
 
 export type GetFullStateCommand = z.infer<typeof GetFullStateCommand>
@@ -74,6 +85,8 @@ export type HistoryCommand = z.infer<typeof HistoryCommand>
 export type UndoCommand = z.infer<typeof UndoCommand>
 export type PingCommand = z.infer<typeof PingCommand>
 export type DescribeCommand = z.infer<typeof DescribeCommand>
+export type WhyCommand = z.infer<typeof WhyCommand>
+export type CemCommand = z.infer<typeof CemCommand>
 export type Command = z.infer<typeof Command>
 /** What a client sends (defaults not yet applied). */
 export type CommandInput = z.input<typeof Command>

@@ -2,4 +2,5 @@
 export * from './common.js'
 export * from './commands.js'
 export * from './replies.js'
+export * from './jit.js'
 export { covenantJsonSchema, PUB_TOPIC } from './schema.js'

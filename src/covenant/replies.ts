@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { RequestId, WireValue } from './common.js'
+import { JitCycleRecordSchema, JitSummary } from './jit.js'
 
 /** The error codes a reply can carry: stable, for clients to branch on. */
 export const ErrorCode = z.enum([
@@ -38,6 +39,7 @@ export const ResultReply = z.object({
   value: WireValue,
   output: z.string().optional(),
   tid: Tid.optional().describe('present when the command wrote to the image'),
+  jit: z.array(JitSummary).optional().describe('the JIT cycles this request ran (each compiled what a send did not understand), in order'),
 }).meta({ id: 'ResultReply' })
 
 export const TransactionRecord = z.object({
@@ -54,7 +56,13 @@ export const HistoryReply = z.object({ event: z.literal('history'), id, transact
 /** Sent only when true: absent means writable, as from every server before read-only mode existed. */
 const ReadOnly = z.boolean().optional().describe('true when this daemon serves its image read-only (uvm boot --read-only): commands that would change it get `unauthorized`; absent when writable')
 
-export const PongReply = z.object({ event: z.literal('pong'), id, version: z.string(), read_only: ReadOnly }).meta({ id: 'PongReply' })
+export const PongReply = z.object({
+  event: z.literal('pong'),
+  id,
+  version: z.string(),
+  read_only: ReadOnly,
+  jit: z.object({ server: z.string(), model: z.string().optional() }).optional().describe('the LLM behind doesNotUnderstand:, when one is configured (never its key)'),
+}).meta({ id: 'PongReply' })
 
 export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()), read_only: ReadOnly }).meta({ id: 'CovenantReply' })
 
@@ -78,10 +86,36 @@ export const ErrorReply = z.object({
     /** too_large: the request's size in bytes (it carries no id: it was not decoded) and the limit. */
     size: z.number().int().optional(),
     limit: z.number().int().optional(),
+    /** does_not_understand after a JIT cycle failed: each attempt's failure. */
+    attempts: z.array(z.string()).optional(),
   }).loose(),
 }).meta({ id: 'ErrorReply' })
 
-export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply]).meta({ id: 'Reply' })
+export const ProvenanceReply = z.object({
+  event: z.literal('provenance'),
+  id,
+  selector: z.string(),
+  holder: z.number().int().describe('the object holding the slot a send of the selector finds'),
+  holder_print: z.string(),
+  kind: z.string().describe('the slot kind: method, data, reference, parent, primitive, intent'),
+  source: z.string().optional().describe('a method\'s source'),
+  origin: Tid.optional().describe('the recorded cycle (JIT compile, curriculum turn) that made the slot, when one did'),
+  tid: Tid.optional().describe('the transaction that last wrote the slot, when still in the history'),
+  description: z.string().optional().describe("that transaction's description"),
+  jit: JitCycleRecordSchema.optional().describe('the JIT cycle that made the slot'),
+  curriculum: z.record(z.string(), z.unknown()).optional().describe('the curriculum turn that made the slot'),
+}).meta({ id: 'ProvenanceReply', description: 'the reply to why' })
+
+export const CemReply = z.object({
+  event: z.literal('cem'),
+  id,
+  cem: z.number(),
+  parts: z.object({ rel: z.number().optional(), cog: z.number(), sol: z.number(), struc: z.number() }),
+  weights: z.object({ rel: z.number(), cog: z.number(), sol: z.number(), struc: z.number() }).describe('the effective weights (rel left out and the rest renormalised when no relevance was recorded)'),
+  cycles: z.number().int().describe('JIT cycles the metric was computed over (the last 100)'),
+}).meta({ id: 'CemReply', description: 'the reply to cem' })
+
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply]).meta({ id: 'Reply' })
 
 export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
 export type AckReply = z.infer<typeof AckReply>
@@ -91,4 +125,6 @@ export type HistoryReply = z.infer<typeof HistoryReply>
 export type PongReply = z.infer<typeof PongReply>
 export type CovenantReply = z.infer<typeof CovenantReply>
 export type ErrorReply = z.infer<typeof ErrorReply>
+export type ProvenanceReply = z.infer<typeof ProvenanceReply>
+export type CemReply = z.infer<typeof CemReply>
 export type Reply = z.infer<typeof Reply>

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { Command } from './commands.js'
 import { Reply, UvmStateUpdateEvent } from './replies.js'
+import { JIT_TOPIC, JitCycleEvent } from './jit.js'
 
 export const PUB_TOPIC = 'uvm_state_update'
 
@@ -13,10 +14,11 @@ export function covenantJsonSchema(version: string): Record<string, unknown> {
     version,
     wire: {
       commands: 'ROUTER socket; the request is the last frame; MessagePack map, or JSON when the first byte is "{"',
-      events: `PUB socket; frames [topic "${PUB_TOPIC}", payload]`,
+      events: `PUB socket; frames [topic, payload]: topic "${PUB_TOPIC}" after every commit, topic "${JIT_TOPIC}" for every step of a JIT cycle; payload MessagePack`,
     },
     command: z.toJSONSchema(Command, opts),
     reply: z.toJSONSchema(Reply, { ...opts, io: 'output' }),
     event: z.toJSONSchema(UvmStateUpdateEvent, { ...opts, io: 'output' }),
+    jit_event: z.toJSONSchema(JitCycleEvent, { ...opts, io: 'output' }),
   }
 }

@@ -8,6 +8,8 @@ import { BridgeServer, LocalBackend, loadServerKeys, requireCurveFor } from '../
 import type { Backend, RequestLog } from '../bridge/index.js'
 import { UnitBackend } from './unit.js'
 import { VERSION } from '../version.js'
+import { setUpJit } from '../jit/index.js'
+import type { JitConfig } from '../jit/index.js'
 
 export interface DaemonOptions {
   image: string
@@ -40,6 +42,8 @@ export interface DaemonOptions {
    */
   readerBind?: string
   readerPub?: string
+  /** The JIT for intent: an OpenAI-compatible LLM behind doesNotUnderstand: (absent url: none). */
+  jit?: Omit<JitConfig, 'examples'> | undefined
   /** Where the ready line and request logs go (one JSON object per line for logs). */
   out?: (line: string) => void
   quiet?: boolean
@@ -91,6 +95,7 @@ export class Daemon {
     let realm: HardenedRealm | undefined
     let backend: Backend
     let lastTid: () => number
+    let stopJit = () => {}
     if (opts.isolation === 'none') {
       const opened = await openImage(path, {
         ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
@@ -100,7 +105,9 @@ export class Daemon {
       })
       image = opened.image
       realm = opened.realm
-      backend = new LocalBackend(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+      const jit = setUpJit(image, realm, { ...opts.jit, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+      stopJit = () => jit.stop()
+      backend = new LocalBackend(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: jit.run, cem: jit.cem, jitInfo: jit.info, events: (l) => jit.onEvent(l) })
       lastTid = () => opened.image.lastTid
     } else {
       const unit = await UnitBackend.start({
@@ -112,12 +119,13 @@ export class Daemon {
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
         ...(opts.maxReplyBytes !== undefined && { maxReplyBytes: opts.maxReplyBytes }),
         version: VERSION,
+        jit: opts.jit,
         log: (level, msg, fields) => notice(level, msg, fields),
       })
       backend = unit
       lastTid = () => unit.lastTid
     }
-    const closeBackend = async () => { if (image !== undefined) await image.close(); else await (backend as UnitBackend).stop() }
+    const closeBackend = async () => { stopJit(); if (image !== undefined) await image.close(); else await (backend as UnitBackend).stop() }
     const common = {
       ...(opts.maxFrameBytes !== undefined && { maxFrameBytes: opts.maxFrameBytes }),
       ...(opts.maxReplyBytes !== undefined && { maxReplyBytes: opts.maxReplyBytes }),
@@ -169,7 +177,8 @@ export class Daemon {
     }
     if (daemon.onRejection) process.on('unhandledRejection', daemon.onRejection)
     const size = await folderSize(path)
-    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${lastTid()})${bridge.readOnly ? '; read-only: commands that would change the image are refused' : ''}${readerBridge ? `; readers (read-only): commands ${readerBridge.endpoint}, events ${readerBridge.pubEndpoint}` : ''}`)
+    const jitLine = opts.jit?.url ? `; JIT: ${serverName(opts.jit.url)}${opts.jit.model ? ` (model ${opts.jit.model})` : ''}` : ''
+    out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${lastTid()})${jitLine}${bridge.readOnly ? '; read-only: commands that would change the image are refused' : ''}${readerBridge ? `; readers (read-only): commands ${readerBridge.endpoint}, events ${readerBridge.pubEndpoint}` : ''}`)
     return daemon
   }
 
@@ -181,6 +190,18 @@ export class Daemon {
       if (this.onRejection) process.off('unhandledRejection', this.onRejection)
     })()
     return this.stopping
+  }
+}
+
+/** A server URL as logs may show it: never with credentials. */
+function serverName(url: string): string {
+  try {
+    const u = new URL(url)
+    u.username = ''
+    u.password = ''
+    return u.toString().replace(/\/$/, '')
+  } catch {
+    return '(an invalid URL)'
   }
 }
 

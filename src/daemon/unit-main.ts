@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { openImage } from '../index.js'
 import { startWatchdog } from '../act/index.js'
+import { setUpJit } from '../jit/index.js'
 import { LocalBackend, WireCodec, errorReply, replyBytes } from '../bridge/index.js'
 import type { Reply } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
@@ -58,7 +59,9 @@ async function open(o: UnitOpenOptions): Promise<void> {
   }
   startWatchdog(realm, { graceMs: o.graceMs, rssLimitMb: o.rssLimitMb })
   limits = { maxReply: o.maxReplyBytes, maxQueued: o.maxQueuedBytes }
-  backend = new LocalBackend(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs })
+  const jit = setUpJit(image, realm, { ...o.jit, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs })
+  jit.onEvent((event) => send({ t: 'jit', event }))
+  backend = new LocalBackend(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, run: jit.run, cem: jit.cem, jitInfo: jit.info })
   backend.onCommit((e) => send({ t: 'commit', tid: e.tid, changed: e.changed }))
   // Act code can leave a rejected promise with no handler: on node that kills the process by
   // default. Log it; a host rejection stays fatal (the daemon restarts the unit).

@@ -5,6 +5,8 @@
  */
 import type { Command } from '../covenant/index.js'
 import type { WireFormat } from '../bridge/index.js'
+import type { JitEvent } from '../covenant/index.js'
+import type { JitConfig } from '../jit/index.js'
 
 export interface UnitOpenOptions {
   image: string
@@ -19,6 +21,8 @@ export interface UnitOpenOptions {
   /** Largest reply (bigger: too_large), and reply bytes the unit may have waiting for the daemon to send. */
   maxReplyBytes: number
   maxQueuedBytes: number
+  /** The JIT (no url: none, and a DNU says how to configure one). */
+  jit?: Omit<JitConfig, 'examples'> | undefined
 }
 
 export type ToUnit =
@@ -41,3 +45,5 @@ export type FromUnit =
   | { t: 'queued'; n: number }
   | { t: 'commit'; tid: number; changed: number[] }
   | { t: 'log'; level: 'warn' | 'info'; msg: string }
+  /** A JIT cycle's progress, for the PUB socket. */
+  | { t: 'jit'; event: JitEvent }

@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Command, Reply } from '../covenant/index.js'
+import type { Command, JitEvent, Reply } from '../covenant/index.js'
 import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
 import { errorReply } from '../bridge/index.js'
 import { WATCHDOG_LINE, WATCHDOG_MEMORY_LINE } from '../act/index.js'
@@ -113,6 +113,7 @@ export class UnitBackend implements Backend {
             for (const l of this.listeners) l({ tid: m.tid, changed: m.changed })
             return
           case 'log': this.opts.log?.(m.level, m.msg); return
+          case 'jit': for (const l of this.jitListeners) l(m.event); return
         }
       })
       child.on('exit', (code, signal) => {
@@ -121,7 +122,7 @@ export class UnitBackend implements Backend {
       })
       child.on('error', (e) => { if (!opened) reject(e) })
       const o = this.opts
-      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, rssLimitMb: this.rssLimitMb, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576 } })
+      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, rssLimitMb: this.rssLimitMb, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576, jit: o.jit } })
     })
   }
 
@@ -192,6 +193,13 @@ export class UnitBackend implements Backend {
 
   closeLane(lane: string): void {
     this.post({ t: 'close-lane', lane })
+  }
+
+  private readonly jitListeners = new Set<(e: JitEvent) => void>()
+
+  onEvent(listener: (e: JitEvent) => void): () => void {
+    this.jitListeners.add(listener)
+    return () => { this.jitListeners.delete(listener) }
   }
 
   onCommit(listener: (e: CommitEvent) => void): () => void {

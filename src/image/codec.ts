@@ -14,6 +14,12 @@ import { RecordWriter } from './record-writer.js'
  * -0 as 0x45 because msgpack integers have no sign of zero.
  */
 export const RECORD_FORMAT = 1
+/**
+ * A record whose state has slot origins (State.origins): `[2, serial, prevSerial, [name, tid, ...],
+ * name1, value1, ...]`. Records without origins stay format 1, so images written before origins
+ * existed read as they are, and an ordinary record costs nothing more.
+ */
+export const RECORD_FORMAT_ORIGINS = 2
 
 class OidRef { constructor(readonly oid: number) {} }
 class MapEntries { constructor(readonly flat: unknown[]) {} }
@@ -36,12 +42,14 @@ export class Codec {
   constructor(private readonly handle: (oid: number) => Obj) {}
 
   encodeState(state: State, serial: number, prevSerial: number): Uint8Array {
-    return this.writer.record(RECORD_FORMAT, serial, prevSerial, state.slots)
+    const origins = state.origins
+    if (origins === undefined) return this.writer.record(RECORD_FORMAT, serial, prevSerial, state.slots)
+    return this.writer.record(RECORD_FORMAT_ORIGINS, serial, prevSerial, state.slots, flatOrigins(origins))
   }
 
   /** The same record through msgpackr alone: the reference the record writer is tested against. */
   encodeStateGeneric(state: State, serial: number, prevSerial: number): Uint8Array {
-    const rec: unknown[] = [RECORD_FORMAT, serial, prevSerial]
+    const rec: unknown[] = state.origins === undefined ? [RECORD_FORMAT, serial, prevSerial] : [RECORD_FORMAT_ORIGINS, serial, prevSerial, flatOrigins(state.origins)]
     for (const [name, value] of state.slots) rec.push(name, outbound(value))
     return this.packr.pack(rec)
   }
@@ -53,15 +61,28 @@ export class Codec {
     } catch (e) {
       throw corrupt(oid, (e as Error).message)
     }
-    if (!Array.isArray(rec) || rec.length < 3 || (rec.length - 3) % 2 !== 0) throw corrupt(oid, 'not an object record')
-    if (rec[0] !== RECORD_FORMAT) throw corrupt(oid, `record format ${String(rec[0])}; this UVM reads format ${RECORD_FORMAT}`)
+    if (!Array.isArray(rec) || rec.length < 3) throw corrupt(oid, 'not an object record')
+    if (rec[0] !== RECORD_FORMAT && rec[0] !== RECORD_FORMAT_ORIGINS) throw corrupt(oid, `record format ${String(rec[0])}; this UVM reads formats ${RECORD_FORMAT} and ${RECORD_FORMAT_ORIGINS}`)
+    const first = rec[0] === RECORD_FORMAT ? 3 : 4
+    if (rec.length < first || (rec.length - first) % 2 !== 0) throw corrupt(oid, 'not an object record')
+    let origins: Map<string, number> | undefined
+    if (first === 4) {
+      const flat = rec[3]
+      if (!Array.isArray(flat) || flat.length % 2 !== 0) throw corrupt(oid, 'its slot origins are not a list of names and tids')
+      origins = new Map()
+      for (let i = 0; i < flat.length; i += 2) {
+        if (typeof flat[i] !== 'string' || typeof flat[i + 1] !== 'number') throw corrupt(oid, 'a slot origin is not a name and a tid')
+        origins.set(flat[i] as string, flat[i + 1] as number)
+      }
+    }
     const slots = new Map<string, SlotValue>()
-    for (let i = 3; i < rec.length; i += 2) {
+    for (let i = first; i < rec.length; i += 2) {
       const name = rec[i]
       if (typeof name !== 'string') throw corrupt(oid, 'a slot name is not a string')
       slots.set(name, this.inbound(rec[i + 1]) as SlotValue)
     }
     const state = new State(slots)
+    if (origins !== undefined && origins.size > 0) state.origins = origins
     state.serial = Number(rec[1])
     state.prevSerial = Number(rec[2])
     return state
@@ -95,6 +116,12 @@ export class Codec {
     }
     throw new UvmError('IMAGE_CORRUPT', 'a slot holds a value of unknown kind')
   }
+}
+
+function flatOrigins(origins: ReadonlyMap<string, number>): unknown[] {
+  const flat: unknown[] = []
+  for (const [name, tid] of origins) flat.push(name, tid)
+  return flat
 }
 
 function outbound(v: unknown): unknown {

@@ -1,5 +1,6 @@
 import { UndoRefused, UvmError } from '../errors.js'
 import type { State } from '../kernel/index.js'
+import { Method, Primitive, sameData } from '../kernel/index.js'
 import type { Image } from './image.js'
 import { TRANSACTIONS, objectKey, revisionKey, txKey } from './keys.js'
 import type { CommitInfo, TxMeta } from './transaction.js'
@@ -71,6 +72,31 @@ export async function loadBefore(image: Image, oid: number, tid: number): Promis
     if (s.serial < tid) return { serial: s.serial, slots: toPlain(s) }
   }
   return undefined
+}
+
+/**
+ * The transaction that last wrote `slot` of object `oid`: the oldest revision of the newest run of
+ * revisions holding the same value (undefined: the slot is missing, or the run goes back past what
+ * pack kept). Reads the revision chain: for inspection, not for hot paths.
+ */
+export async function slotWriter(image: Image, oid: number, slot: string): Promise<number | undefined> {
+  const revs = await revisions(image, oid)
+  if (revs.length === 0 || !revs[0]!.slots.has(slot)) return undefined
+  const now = revs[0]!.slots.get(slot)
+  let writer = revs[0]!
+  for (let i = 1; i < revs.length; i++) {
+    const r = revs[i]!
+    if (!r.slots.has(slot) || !sameSlotValue(r.slots.get(slot), now)) return writer.serial
+    writer = r
+  }
+  // The run reaches the oldest revision kept: it wrote the slot if nothing before it was packed away.
+  return writer.prevSerial === 0 ? writer.serial : undefined
+}
+
+function sameSlotValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Method || b instanceof Method) return a instanceof Method && b instanceof Method && a.source === b.source
+  if (a instanceof Primitive || b instanceof Primitive) return a instanceof Primitive && b instanceof Primitive && a.name === b.name
+  return sameData(a, b)
 }
 
 /**

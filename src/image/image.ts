@@ -10,7 +10,7 @@ import { Store } from './store.js'
 import type { CommitInfo, TxMeta } from './transaction.js'
 import { Transaction } from './transaction.js'
 import { bootstrap } from './bootstrap.js'
-import { history, loadBefore, transactionRecord, transactions, undo } from './history.js'
+import { history, loadBefore, transactionRecord, transactions, undo, slotWriter } from './history.js'
 import type { Revision, TxRecord } from './history.js'
 import { pack } from './pack.js'
 import type { PackProgress, PackReport } from './pack.js'
@@ -409,12 +409,14 @@ export class Image {
     const ops: Op[] = []
     const oids: number[] = new Array(n)
     const codec = this.codec
+    const marks = tx.marksOrigins
     for (let i = 0; i < n; i++) {
       const obj = objs[i]!
       const state = states[i]!
       const oid = obj.oid
       const base = i < existing ? bases.get(obj) : undefined
       const prev = base === undefined ? 0 : base.serial
+      if (marks || state.origins !== undefined) state.origins = originsAfter(state, base, marks ? tid : 0)
       state.serial = tid
       state.prevSerial = prev
       oids[i] = oid
@@ -481,6 +483,8 @@ export class Image {
 
   history(oid: number, opts?: { limit?: number }): Promise<Revision[]> { return history(this, oid, opts) }
   loadBefore(oid: number, tid: number) { return loadBefore(this, oid, tid) }
+  /** The tid that last wrote one slot of an object (see history.ts). */
+  slotWriter(oid: number, slot: string): Promise<number | undefined> { return slotWriter(this, oid, slot) }
   transactions(opts?: { limit?: number; before?: number }): Promise<TxRecord[]> { return transactions(this, opts) }
   transaction(tid: number): Promise<TxRecord | undefined> { return transactionRecord(this, tid) }
   undo(tid: number, meta?: TxMeta): Promise<CommitInfo> { return undo(this, tid, meta) }
@@ -500,4 +504,23 @@ export class Image {
   assertOpen(): void {
     if (this.closed) throw new UvmError('IMAGE_CLOSED', `image ${this.location} is closed`)
   }
+}
+
+/**
+ * A written state's slot origins (State.origins): the slots this commit changed point to it when it
+ * is a recorded cycle (`tid`), and lose their old origin otherwise (0); the others keep theirs.
+ * Data is frozen and replaced when written, so identity tells a changed slot.
+ */
+function originsAfter(state: State, base: State | undefined, tid: number): ReadonlyMap<string, number> | undefined {
+  const before = state.origins
+  const out = new Map<string, number>()
+  for (const [name, value] of state.slots) {
+    const same = base !== undefined && base.slots.get(name) === value && base.slots.has(name)
+    if (!same) { if (tid !== 0) out.set(name, tid) }
+    else {
+      const o = before?.get(name)
+      if (o !== undefined) out.set(name, o)
+    }
+  }
+  return out.size === 0 ? undefined : out
 }

@@ -32,12 +32,13 @@ export class RecordWriter {
   constructor(private readonly fallback: (value: unknown) => Uint8Array) {}
 
   /** One record's bytes: a view that nothing writes again (see CHUNK). */
-  record(format: number, serial: number, prevSerial: number, slots: ReadonlyMap<string, unknown>): Uint8Array {
+  record(format: number, serial: number, prevSerial: number, slots: ReadonlyMap<string, unknown>, origins?: unknown[]): Uint8Array {
     this.start = this.pos
-    this.header(3 + 2 * slots.size, 0x90, 0xdc)
+    this.header((origins === undefined ? 3 : 4) + 2 * slots.size, 0x90, 0xdc)
     this.number(format)
     this.number(serial)
     this.number(prevSerial)
+    if (origins !== undefined) this.value(origins)
     for (const [name, value] of slots) {
       this.string(name)
       this.value(value)

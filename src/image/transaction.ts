@@ -1,5 +1,5 @@
 import { UvmError } from '../errors.js'
-import type { Heap, Kernel } from '../kernel/index.js'
+import type { Heap, Kernel, Need } from '../kernel/index.js'
 import { Obj, State, Surface } from '../kernel/index.js'
 import type { CommitChain, Image, QueuedCommit } from './image.js'
 
@@ -43,6 +43,14 @@ export class Transaction implements Heap {
   /** Objects made by this transaction (written at commit only if reachable). */
   created = new Set<Obj>()
   structDirty = false
+  /** See Heap.deferMissing. */
+  deferMissing = false
+  missing: Need | undefined = undefined
+  /**
+   * This transaction is a recorded cycle (a JIT compile, a curriculum turn): every slot it changes
+   * points to its tid (State.origins), which is how `uvm why` and mirrors find how a slot was made.
+   */
+  marksOrigins = false
   /** See Heap.stamp: renewed by every write and rollback, 0 once ended. */
   stamp: number
   snapshot: number

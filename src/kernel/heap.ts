@@ -2,6 +2,7 @@ import type { Obj } from './obj.js'
 import type { State } from './state.js'
 import type { Kernel } from './kernel.js'
 import type { Surface } from './surface.js'
+import type { Need } from './need.js'
 
 /**
  * One consistent view of the object graph: what a transaction sees. The image
@@ -38,4 +39,10 @@ export interface Heap {
   readonly stamp: number
   /** The JS face of this view: proxies, tracked data, the DNU guard. */
   readonly surface: Surface
+  /**
+   * A compiler (the JIT) stands behind this view's act: a message nothing answers is recorded in
+   * `missing` (the first one) as well as raised, so that the act can be run again once it is compiled.
+   */
+  deferMissing: boolean
+  missing: Need | undefined
 }

@@ -15,3 +15,5 @@ export { Method, Primitive, isParentSlot, checkSlotName, toStored, isPlainObject
 export type { SlotValue, Data, DataMap, ValueResolver } from './values.js'
 export { ACCESSOR, arrayLength, bytesLength, ownEnumerableKeys, ownValue, shapeOf } from './own-data.js'
 export type { Shape } from './own-data.js'
+export type { Need } from './need.js'
+export { intentOf } from './need.js'

@@ -7,7 +7,8 @@ import { printString, primitives as standardPrimitives } from './primitives.js'
 import type { Realm, RealmFunction } from './realm.js'
 import type { ValueResolver } from './values.js'
 import { SendSite } from './send-site.js'
-import { Method, Primitive } from './values.js'
+import { Method, Primitive, toStored } from './values.js'
+import { intentOf } from './need.js'
 
 export const DNU = 'doesNotUnderstand:'
 
@@ -117,6 +118,8 @@ export class Kernel implements ValueResolver {
   /** Run what a lookup found: a method is called, a primitive is run, data is answered. */
   perform(heap: Heap, receiver: Obj, value: unknown, selector: string, args: readonly unknown[]): unknown {
     if (value instanceof Method) return this.call(heap, receiver, value, selector, args)
+    const intent = intentOf(value)
+    if (intent !== undefined) return this.notUnderstood(heap, receiver, selector, args, { holder: lookup(heap, receiver, selector) ?? receiver, text: intent })
     if (value instanceof Primitive) {
       const prim = this.primitives[value.name]
       if (prim === undefined) throw new UvmError('KERNEL_DOES_NOT_UNDERSTAND', `primitive '${value.name}' (slot '${selector}') does not exist in this UVM version`, { selector, receiver: receiver.oid })
@@ -163,7 +166,7 @@ export class Kernel implements ValueResolver {
     const label = () => safePrintString(heap, receiver)
     if (selector === DNU) throw new DoesNotUnderstand(String(describeMessage(args)), receiver.oid, 'doesNotUnderstand: itself is not understood', label())
     const holder = lookup(heap, receiver, DNU)
-    if (holder === undefined) throw new DoesNotUnderstand(selector, receiver.oid, '', label())
+    if (holder === undefined) return this.notUnderstood(heap, receiver, selector, args)
     const guard = heap.surface.dnuGuard
     const key = `${receiver.oid}\u0000${selector}`
     if (guard.has(key)) throw new DoesNotUnderstand(selector, receiver.oid, 'doesNotUnderstand: recursed on the same selector and receiver', label())
@@ -176,6 +179,39 @@ export class Kernel implements ValueResolver {
       return this.perform(heap, receiver, heap.read(holder).slots.get(DNU), DNU, [message])
     } finally {
       guard.delete(key)
+    }
+  }
+
+  /**
+   * Appended to a does-not-understand error when no compiler stands behind the view (how to get
+   * one: the daemon says which flag configures an LLM). Empty for embedders that have none.
+   */
+  dnuHint = ''
+
+  /**
+   * The root traits' doesNotUnderstand: (also what happens when no object has one): under a
+   * compiler (Heap.deferMissing) the message is recorded for it, and raised either way, so that the
+   * act stops here and is run again once the behaviour exists.
+   */
+  notUnderstood(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[], intent?: { holder: Obj; text: string }): never {
+    const label = safePrintString(heap, receiver)
+    if (heap.deferMissing) {
+      heap.missing ??= { kind: intent ? 'intent' : 'selector', receiver, selector, args: args.map((a) => this.keepable(a)), holder: intent?.holder, intent: intent?.text }
+      const e = new DoesNotUnderstand(selector, receiver.oid, 'the JIT compiles it when this act has ended, and then runs the act again', label)
+      e.details.deferred = true
+      throw e
+    }
+    const why = intent ? `its slot '${selector}' holds an intent, not code${this.dnuHint ? `: ${this.dnuHint}` : ''}` : this.dnuHint
+    throw new DoesNotUnderstand(selector, receiver.oid, why, label)
+  }
+
+  /** An argument as a value that outlives its view (see Need.args): undefined when it cannot be kept. */
+  private keepable(v: unknown): unknown {
+    try {
+      const stored = toStored(v, this, 'argument')
+      return stored instanceof Method || stored instanceof Primitive ? undefined : stored
+    } catch {
+      return undefined
     }
   }
 

@@ -2,7 +2,9 @@ import type { Heap } from './heap.js'
 import { ancestry, lookup } from './lookup.js'
 import { Obj } from './obj.js'
 import { removeSlot, setSlot, writeSlot } from './slots.js'
-import { Method, Primitive, checkSlotName, isParentSlot } from './values.js'
+import { Method, Primitive, checkSlotName, describe, isParentSlot } from './values.js'
+import { arrayLength, ownValue, shapeOf } from './own-data.js'
+import { intentOf } from './need.js'
 
 /** A host-implemented slot: receives the transaction view, the receiver and JS-facing args; answers a JS-facing value. */
 export type PrimitiveFn = (heap: Heap, receiver: Obj, args: readonly unknown[]) => unknown
@@ -57,6 +59,18 @@ export const primitives: PrimitiveTable = {
   printString(heap, receiver) {
     return printString(heap, receiver)
   },
+  /**
+   * The default answer to a message nothing else answers: raise it, or, under a compiler, record
+   * it for the JIT (Kernel.notUnderstood). An object that defines its own doesNotUnderstand:
+   * keeps its own behaviour. The message is read by descriptor: it may be any value an act made.
+   */
+  'doesNotUnderstand:'(heap, receiver, [message]) {
+    const selector = message !== null && typeof message === 'object' ? ownValue(message, 'selector') : undefined
+    const args = message !== null && typeof message === 'object' ? ownValue(message, 'args') : undefined
+    const list: unknown[] = []
+    if (args !== null && typeof args === 'object' && shapeOf(args) === 'array') for (let i = 0; i < Math.min(arrayLength(args), 10_000); i++) list.push(ownValue(args, i))
+    return heap.kernel.notUnderstood(heap, receiver, typeof selector === 'string' ? selector : describe(selector), list)
+  },
   /** A description of the receiver for inspectors: its own slots and every inherited one, with kinds and holders. */
   mirror(heap, receiver) {
     const realm = heap.kernel.realm
@@ -73,6 +87,10 @@ export const primitives: PrimitiveTable = {
         entry.own = holder === receiver
         if (value instanceof Method) entry.source = value.source
         else if (value instanceof Obj) entry.oid = value.oid
+        const intent = intentOf(value)
+        if (intent !== undefined) entry.intent = intent
+        const origin = heap.read(holder).origins?.get(name)
+        if (origin !== undefined) entry.origin = origin
         slots.push(entry)
       }
     }
@@ -85,11 +103,12 @@ export const primitives: PrimitiveTable = {
   },
 }
 
-export type SlotKind = 'parent' | 'method' | 'primitive' | 'reference' | 'data'
+export type SlotKind = 'parent' | 'method' | 'primitive' | 'reference' | 'data' | 'intent'
 
 export function slotKind(name: string, value: unknown): SlotKind {
   if (isParentSlot(name) && value instanceof Obj) return 'parent'
   if (value instanceof Method) return 'method'
+  if (intentOf(value) !== undefined) return 'intent'
   if (value instanceof Primitive) return 'primitive'
   if (value instanceof Obj) return 'reference'
   return 'data'

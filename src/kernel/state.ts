@@ -18,6 +18,14 @@ export class State {
   serial = 0
   prevSerial = 0
 
+  /**
+   * Provenance: for slots last written by a recorded cycle (a JIT compile, a curriculum turn), the
+   * tid of that cycle's transaction. Never changed in place: a commit that writes the object makes
+   * a new map (image.ts), dropping the entries of slots it changed unless it records origins itself.
+   * Undefined when no slot has one (the common case costs nothing).
+   */
+  origins: ReadonlyMap<string, number> | undefined = undefined
+
   constructor(readonly slots: Map<string, SlotValue> = new Map()) {}
 
   parents(isObj: (v: unknown) => v is Obj): Obj[] {
@@ -35,6 +43,8 @@ export class State {
   }
 
   clone(): State {
-    return new State(new Map(this.slots))
+    const c = new State(new Map(this.slots))
+    c.origins = this.origins
+    return c
   }
 }

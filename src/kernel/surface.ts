@@ -4,6 +4,7 @@ import { Obj } from './obj.js'
 import type { RealmFunction } from './realm.js'
 import { removeSlot, setSlot, writeSlot } from './slots.js'
 import type { Data, SlotValue } from './values.js'
+import { intentOf } from './need.js'
 import { Method, Primitive, toStored } from './values.js'
 import { UvmError } from '../errors.js'
 
@@ -73,6 +74,8 @@ export class Surface {
     if (value instanceof Obj) return this.proxy(value)
     if (value instanceof Method) return this.heap.kernel.realm.depth > 0 ? this.bound(receiver, name, value) : this.caller(receiver, name, value)
     if (value instanceof Primitive) return this.caller(receiver, name, value)
+    // An intent slot is behaviour not yet compiled: reading it gives what calling a method would (a send).
+    if (intentOf(value) !== undefined) return this.caller(receiver, name)
     let byName = this.tracked.get(receiver)
     const t = byName?.get(name)
     if (t !== undefined && t.stored === value) return t.copy

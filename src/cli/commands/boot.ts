@@ -4,11 +4,12 @@ import { Daemon } from '../../daemon/index.js'
 import { intOption, parse } from '../args.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
+import type { JitConfig } from '../../jit/index.js'
 
 export const boot: CommandSpec = {
   name: 'boot',
   summary: 'run the UVM daemon: open the image and serve the Synaptic Bridge',
-  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR]',
+  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR] [--llm-url URL [--llm-model NAME] [--llm-max-attempts N] [--idle-after S]]',
   options: [
     ['--image PATH', 'the live image folder, created when missing (env UVM_IMAGE; default ./image.db)'],
     ['--bind ADDR', 'ROUTER address for commands (env UVM_BIND; default ' + DEFAULT_BIND + ')'],
@@ -22,6 +23,16 @@ export const boot: CommandSpec = {
     ['--read-only', 'serve the image for inspection: update_property, create_method, undo, and sends and acts that write get `unauthorized`; nothing is written, and a missing image is not created (env UVM_READ_ONLY=1)'],
     ['--reader-bind ADDR', 'also serve a read-only endpoint for commands; with --keys it admits clients/ and readers/ keys (`uvm keys --reader NAME`), while --bind never admits readers/ (env UVM_READER_BIND)'],
     ['--reader-pub ADDR', 'PUB address for events on the read-only endpoint; required with --reader-bind (env UVM_READER_PUB)'],
+    ['--llm-url URL', 'the JIT for intent: an OpenAI-compatible server (vLLM, Ollama, llama.cpp, a hosted API) that compiles what doesNotUnderstand: catches (env UVM_LLM_URL; default none: a DNU is an error saying so)'],
+    ['--llm-model NAME', 'the model to ask (env UVM_LLM_MODEL; default the first the server lists)'],
+    ['--llm-key KEY', 'sent as a Bearer token; never logged, recorded or visible to acts (env UVM_LLM_KEY, preferred: a flag shows in `ps`)'],
+    ['--llm-max-attempts N', 'answers tried per JIT cycle before the sender gets does_not_understand (env UVM_LLM_MAX_ATTEMPTS; default 3)'],
+    ['--llm-timeout S', 'seconds per LLM request (env UVM_LLM_TIMEOUT; default 60)'],
+    ['--llm-max-in-flight N', 'LLM requests at once (env UVM_LLM_MAX_IN_FLIGHT; default 2)'],
+    ['--llm-max-tokens N', 'max tokens of each answer (env UVM_LLM_MAX_TOKENS; default 1024)'],
+    ['--prompt-budget N', 'estimated tokens a JIT prompt may take; the least useful parts are cut first (env UVM_PROMPT_BUDGET; default 8000)'],
+    ['--idle-after S', 'the autotelic drive: after S seconds without a request, while the CEM\'s moving average is below --cem-threshold, send the idle stimulus through the JIT (env UVM_IDLE_AFTER; default off)'],
+    ['--cem-threshold X', 'the CEM below which the idle loop inquires (env UVM_CEM_THRESHOLD; default 0.5)'],
     ['--quiet', 'no per-request log lines'],
   ],
   async run(argv, io) {
@@ -30,6 +41,9 @@ export const boot: CommandSpec = {
       cache: { type: 'string' }, 'cpu-timeout': { type: 'string' }, 'wall-timeout': { type: 'string' }, quiet: { type: 'boolean' },
       'act-memory': { type: 'string' }, 'max-reply': { type: 'string' },
       'read-only': { type: 'boolean' }, 'reader-bind': { type: 'string' }, 'reader-pub': { type: 'string' },
+      'llm-url': { type: 'string' }, 'llm-model': { type: 'string' }, 'llm-key': { type: 'string' }, 'llm-max-attempts': { type: 'string' },
+      'llm-timeout': { type: 'string' }, 'llm-max-in-flight': { type: 'string' }, 'llm-max-tokens': { type: 'string' }, 'prompt-budget': { type: 'string' },
+      'idle-after': { type: 'string' }, 'cem-threshold': { type: 'string' },
     }, 'boot', false)
     const env = io.env
     // Listen before the ready line is out: a supervisor may signal the moment it reads it.
@@ -47,6 +61,7 @@ export const boot: CommandSpec = {
       readOnly: values['read-only'] === true || envFlag(env.UVM_READ_ONLY, 'UVM_READ_ONLY'),
       ...((values['reader-bind'] ?? env.UVM_READER_BIND) && { readerBind: values['reader-bind'] ?? env.UVM_READER_BIND }),
       ...((values['reader-pub'] ?? env.UVM_READER_PUB) && { readerPub: values['reader-pub'] ?? env.UVM_READER_PUB }),
+      jit: jitConfig(values, env),
       quiet: values.quiet === true,
       out: io.out,
     })
@@ -55,6 +70,38 @@ export const boot: CommandSpec = {
     await daemon.stop()
     return 0
   },
+}
+
+/** The --llm-* flags, over their UVM_LLM_* variables; a bad URL or number is refused before anything opens. */
+function jitConfig(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): JitConfig | undefined {
+  const str = (flag: string, name: string) => (values[flag] as string | undefined) ?? env[name]
+  const url = str('llm-url', 'UVM_LLM_URL')
+  const num = (flag: string, name: string, min: number) => intOption(str(flag, name), flag, 'boot', min)
+  const idle = num('idle-after', 'UVM_IDLE_AFTER', 1)
+  const timeout = num('llm-timeout', 'UVM_LLM_TIMEOUT', 1)
+  const threshold = str('cem-threshold', 'UVM_CEM_THRESHOLD')
+  if (threshold !== undefined && !(Number(threshold) >= 0 && Number(threshold) <= 1)) throw new UsageError(`--cem-threshold takes a number from 0 to 1, got "${threshold}"`, 'boot')
+  if (url === undefined || url === '') {
+    if (idle !== undefined) throw new UsageError('--idle-after needs a JIT: give --llm-url too (the idle loop sends its stimulus through the LLM)', 'boot')
+    return undefined
+  }
+  let parsed: URL
+  try { parsed = new URL(url) } catch { throw new UsageError(`--llm-url takes an http(s) URL such as http://127.0.0.1:8000, got "${url}"`, 'boot') }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--llm-url takes an http(s) URL such as http://127.0.0.1:8000, got a ${parsed.protocol} URL`, 'boot')
+  const model = str('llm-model', 'UVM_LLM_MODEL')
+  const key = str('llm-key', 'UVM_LLM_KEY')
+  return {
+    url,
+    ...(model && { model }),
+    ...(key && { key }),
+    maxAttempts: num('llm-max-attempts', 'UVM_LLM_MAX_ATTEMPTS', 1),
+    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    maxInFlight: num('llm-max-in-flight', 'UVM_LLM_MAX_IN_FLIGHT', 1),
+    maxTokens: num('llm-max-tokens', 'UVM_LLM_MAX_TOKENS', 1),
+    budgetTokens: num('prompt-budget', 'UVM_PROMPT_BUDGET', 256),
+    idleAfterMs: idle === undefined ? undefined : idle * 1000,
+    cemThreshold: threshold === undefined ? undefined : Number(threshold),
+  }
 }
 
 function mebibytes(mb: number | undefined): number | undefined {

@@ -1,8 +1,9 @@
-import { BridgeError } from '../../bridge/index.js'
+import { BridgeError, DEFAULT_BIND } from '../../bridge/index.js'
 import type { BridgeClient } from '../../bridge/index.js'
 import type { Reply } from '../../covenant/index.js'
 import { intOption, parse } from '../args.js'
-import { clientOptionHelp, clientOptions, codeArgument, codeTimeoutMs, connect, targetOption } from '../connect.js'
+import { clientKeys, clientOptionHelp, clientOptions, codeArgument, codeTimeoutMs, connect, targetOption } from '../connect.js'
+import { eventsAddress, explanations, watchJit } from '../jit-status.js'
 
 /** `{target}` for a command when --target was given, else nothing. */
 function targetField(v: Values): { target?: string | { $ref: number } } {
@@ -26,7 +27,7 @@ function clientCommand(spec: {
   usage: string
   options?: Record<string, { type: 'string' | 'boolean'; short?: string }>
   help?: [string, string][]
-  /** Runs sandbox code, which may take up to the daemon's wall limit: wait that long for the reply. */
+  /** Runs sandbox code, which may take up to the daemon's wall limit: wait that long for the reply (and show the JIT's status). */
   runsCode?: boolean
   request(client: Requester, positionals: string[], values: Values): Promise<Reply>
   human(reply: Reply): string
@@ -37,20 +38,27 @@ function clientCommand(spec: {
     usage: spec.usage,
     options: [...(spec.help ?? []), ...clientOptionHelp],
     async run(argv, io) {
-      const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options }, spec.name)
+      const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options, ...(spec.runsCode && { events: { type: 'string' } }) }, spec.name)
       const client = await connect(values as Values, io, spec.name)
+      let watch: ReturnType<typeof watchJit> | undefined
       try {
-        const requester: Requester = spec.runsCode && values.timeout === undefined
+        const requester: Requester = spec.runsCode
           ? {
               // The usual deadline tells a missing daemon quickly; the code itself may then run to the wall limit.
               async request(command) {
-                await client.call({ command: 'ping' }, 'pong')
-                return client.request(command, { timeoutMs: codeTimeoutMs(io) })
+                const pong = await client.call({ command: 'ping' }, 'pong')
+                // A daemon with a JIT announces its cycles: show them while this request waits.
+                if (pong.event === 'pong' && pong.jit !== undefined && values.json !== true) {
+                  watch = watchJit(eventsAddress(String(values.connect ?? io.env.UVM_CONNECT ?? DEFAULT_BIND), (values.events as string | undefined) ?? io.env.UVM_EVENTS), await clientKeys(values as Values, io), io.err, process.stderr.isTTY === true)
+                  await watch.ready
+                }
+                return client.request({ ...command, ...(watch && { id: watch.id }) }, values.timeout === undefined ? { timeoutMs: codeTimeoutMs(io) } : {})
               },
             }
           : client
         const reply = await spec.request(requester, positionals, values as Values)
-        return report(reply, values.json === true, io, spec.name, spec.human)
+        watch?.stop()
+        return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r)].filter((t) => t).join('\n'))
       } catch (e) {
         if (e instanceof BridgeError) {
           io.err(`uvm ${spec.name}: ${e.message}`)
@@ -58,6 +66,7 @@ function clientCommand(spec: {
         }
         throw e
       } finally {
+        watch?.stop()
         await client.close()
       }
     },
@@ -82,6 +91,7 @@ function report(reply: Reply, json: boolean, io: Io, name: string, human: (r: Re
 }
 
 const targetHelp: [string, string] = ['--target PATH', 'the object: a dotted path from the root (default genesis) or #oid']
+const eventsHelp: [string, string] = ['--events ADDR', "the daemon's event address, for the JIT status line (env UVM_EVENTS; default the --connect port + 1)"]
 const tidLine = (r: Reply) => ('tid' in r && r.tid !== undefined ? `committed as transaction ${r.tid}` : 'nothing changed')
 
 function outputAndValue(r: Reply): string {
@@ -159,13 +169,13 @@ export const createMethod = clientCommand({
 export const send = clientCommand({
   name: 'send',
   summary: 'send a message: uvm send display_yourself',
-  usage: 'uvm send SELECTOR [ARG...] [--target PATH]   (each ARG is JSON if it parses, else a string)',
-  options: { target: { type: 'string' } },
-  help: [targetHelp],
+  usage: 'uvm send SELECTOR [ARG...] [--target PATH] [--intent TEXT]   (each ARG is JSON if it parses, else a string)',
+  options: { target: { type: 'string' }, intent: { type: 'string' } },
+  help: [targetHelp, ['--intent TEXT', "the architect's words: shown to the LLM and recorded with any JIT cycle the send starts"], eventsHelp],
   runsCode: true,
   request: (c, p, v) => {
     if (p.length < 1) throw new UsageError('missing SELECTOR', 'send')
-    return c.request({ command: 'send_message', selector: p[0]!, args: p.slice(1).map(argValue), ...targetField(v) })
+    return c.request({ command: 'send_message', selector: p[0]!, args: p.slice(1).map(argValue), ...targetField(v), ...(v.intent !== undefined && { intent: String(v.intent) }) })
   },
   human: outputAndValue,
 })
@@ -175,7 +185,7 @@ export const act = clientCommand({
   summary: 'run an act (JavaScript, the body of an async function) in one transaction',
   usage: 'uvm act (CODE | -f FILE) [--intent TEXT] [--explanation TEXT]',
   options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' } },
-  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record']],
+  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record'], eventsHelp],
   runsCode: true,
   request: async (c, p, v) => {
     if (p.length > 1) throw new UsageError('give the act as ONE argument (quote it), or -f FILE', 'act')
@@ -185,4 +195,61 @@ export const act = clientCommand({
   human: outputAndValue,
 })
 
-export const clientCommands = [ping, state, set, createMethod, send, act]
+export const why = clientCommand({
+  name: 'why',
+  summary: 'how a slot was made: the JIT cycle, curriculum turn or transaction behind it',
+  usage: 'uvm why SELECTOR [--target PATH]',
+  options: { target: { type: 'string' } },
+  help: [targetHelp],
+  request: (c, p, v) => {
+    if (p.length !== 1) throw new UsageError('expected one SELECTOR, e.g. uvm why area --target genesis.prototypes.Rect', 'why')
+    return c.request({ command: 'why', selector: p[0]!, ...targetField(v) })
+  },
+  human: provenanceText,
+})
+
+export const cem = clientCommand({
+  name: 'cem',
+  summary: 'the Composite Entropy Metric of the image and its parts',
+  usage: 'uvm cem',
+  request: (c, p) => {
+    if (p.length !== 0) throw new UsageError(`uvm cem takes no arguments, got ${p.join(' ')}`, 'cem')
+    return c.request({ command: 'cem' })
+  },
+  human: (r) => {
+    if (r.event !== 'cem') return ''
+    const f = (v: number | undefined) => (v === undefined ? 'not measured' : v.toFixed(3))
+    const w = r.weights
+    return [
+      `CEM ${f(r.cem)} over the last ${r.cycles} JIT cycle${r.cycles === 1 ? '' : 's'}`,
+      `  H_rel   ${f(r.parts.rel)}  weight ${w.rel.toFixed(3)}`,
+      `  H_cog   ${f(r.parts.cog)}  weight ${w.cog.toFixed(3)}`,
+      `  H_sol   ${f(r.parts.sol)}  weight ${w.sol.toFixed(3)}`,
+      `  H_struc ${f(r.parts.struc)}  weight ${w.struc.toFixed(3)}`,
+    ].join('\n')
+  },
+})
+
+function provenanceText(r: Reply): string {
+  if (r.event !== 'provenance') return ''
+  const lines = [`${r.selector}: ${r.kind} slot of ${r.holder_print}`]
+  if (r.jit !== undefined) {
+    const j = r.jit
+    lines.push(`made by JIT cycle ${j.cycle} in transaction ${r.tid}: ${j.receiver === r.holder ? '' : `for <#${j.receiver}> `}when ${j.print} did not understand '${j.selector}'`)
+    if (j.utterance !== undefined) lines.push(`architect: ${j.utterance}`)
+    if (j.intent !== undefined) lines.push(`intent: ${j.intent}`)
+    lines.push(`explanation: ${j.explanation}`)
+    lines.push(`model: ${j.model ?? '(unnamed)'} at ${j.server}${j.mode ? ` (${j.mode})` : ''}; ${j.ms} ms; tokens ${j.usage.promptTokens} in, ${j.usage.completionTokens} out`)
+    j.attempts.forEach((a, i) => lines.push(`attempt ${i + 1} failed: ${a}`))
+  } else if (r.curriculum !== undefined) {
+    lines.push(`made by curriculum turn ${JSON.stringify(r.curriculum)} in transaction ${r.tid}`)
+  } else if (r.tid !== undefined) {
+    lines.push(`last written by transaction ${r.tid}${r.description ? `: ${r.description}` : ''}`)
+  } else {
+    lines.push('written before the history kept (packed), or by the image\'s birth')
+  }
+  if (r.source !== undefined) lines.push('source:', r.source)
+  return lines.join('\n')
+}
+
+export const clientCommands = [ping, state, set, createMethod, send, act, why, cem]

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { openImage } from '../../index.js'
 import { parse } from '../args.js'
-import { clientOptionHelp, clientOptions, codeTimeoutMs, connect } from '../connect.js'
+import { clientKeys, clientOptionHelp, clientOptions, codeTimeoutMs, connect } from '../connect.js'
+import { eventsAddress, watchJit } from '../jit-status.js'
 import { localBackend, remoteBackend, startRepl } from '../repl.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -17,7 +18,7 @@ export const replCommand: CommandSpec = {
     ...clientOptionHelp.filter(([f]) => f !== '--json'),
   ],
   async run(argv, io) {
-    const { values, positionals } = parse(argv, { ...clientOptions, image: { type: 'string' }, history: { type: 'string' } }, 'repl')
+    const { values, positionals } = parse(argv, { ...clientOptions, image: { type: 'string' }, history: { type: 'string' }, events: { type: 'string' } }, 'repl')
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, 'repl')
     if (values.image !== undefined && values.connect !== undefined) throw new UsageError('use --connect (a daemon) or --image (in-process), not both', 'repl')
     let backend
@@ -28,13 +29,19 @@ export const replCommand: CommandSpec = {
       backend = localBackend(image, realm)
     } else {
       const client = await connect(values, io, 'repl')
+      let pong
       try {
-        await client.ping()
+        pong = await client.ping()
       } catch (e) {
         await client.close()
         throw new UsageError(`${(e as Error).message}; start it with \`uvm boot\`, or use \`uvm repl --image PATH\``, 'repl')
       }
-      backend = remoteBackend(client, { actTimeoutMs: values.timeout !== undefined ? Number(values.timeout) : codeTimeoutMs(io) })
+      const keys = await clientKeys(values, io)
+      const events = eventsAddress(client.endpoint, values.events ?? io.env.UVM_EVENTS)
+      backend = remoteBackend(client, {
+        actTimeoutMs: values.timeout !== undefined ? Number(values.timeout) : codeTimeoutMs(io),
+        ...(pong.jit !== undefined && { watch: () => watchJit(events, keys, io.err, process.stderr.isTTY === true) }),
+      })
     }
     await startRepl(backend, io, { ...(values.history !== undefined && { historyFile: values.history }) })
     return 0

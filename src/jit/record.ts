@@ -1,0 +1,1 @@
+export type { JitCycleRecord, JitEvent } from '../covenant/index.js'

@@ -1,0 +1,48 @@
+import type { ActOptions, ActResult, HardenedRealm } from '../act/index.js'
+import { ActError, runAct } from '../act/index.js'
+import { DoesNotUnderstand } from '../errors.js'
+import type { Image } from '../image/index.js'
+import type { CycleContext, CycleResult, Jit } from './jit.js'
+
+/** Distinct messages one act may have compiled before it is given up (each compile reruns it). */
+const MAX_CYCLES_PER_ACT = 16
+
+export interface JitActResult extends ActResult {
+  /** The JIT cycles the act needed, in order. */
+  cycles: CycleResult[]
+}
+
+/**
+ * Run an act with the JIT behind it. When the act sends a message nothing answers, the act is
+ * aborted (nothing of that run is kept), the JIT compiles the message in a transaction of its own,
+ * and the act runs again from its start: the replay sees the new behaviour, and the original send
+ * gets its result. This is how a blocking doesNotUnderstand: (the seeds' Python) is had without
+ * holding a transaction, or the thread, while the LLM thinks. Without a JIT it is runAct.
+ */
+export async function runWithJit(jit: Jit | undefined, image: Image, realm: HardenedRealm, code: string, opts: ActOptions = {}, context: CycleContext = {}): Promise<JitActResult> {
+  const cycles: CycleResult[] = []
+  const compiled = new Set<string>()
+  for (;;) {
+    try {
+      const result = await runAct(image, realm, code, { ...opts, deferMissing: jit !== undefined })
+      return { ...result, cycles }
+    } catch (e) {
+      const need = e instanceof ActError ? e.need : undefined
+      if (need === undefined || jit === undefined) throw e
+      const key = `${need.receiver.oid}\u0000${need.selector}`
+      if (compiled.has(key)) {
+        // Compiled, committed, and still not understood on the rerun: another writer removed it, or
+        // the act sends it to a different object than the one it was installed for.
+        throw notUnderstoodAgain(e as ActError, cycles.find((c) => c.receiver === need.receiver.oid && c.selector === need.selector))
+      }
+      if (cycles.length >= MAX_CYCLES_PER_ACT) throw new DoesNotUnderstand(need.selector, need.receiver.oid, `the act needed more than ${MAX_CYCLES_PER_ACT} JIT compiles; the rest are left undone`)
+      compiled.add(key)
+      cycles.push(await jit.compile(need, context))
+    }
+  }
+}
+
+function notUnderstoodAgain(e: ActError, cycle: CycleResult | undefined): DoesNotUnderstand {
+  const need = e.need!
+  return new DoesNotUnderstand(need.selector, need.receiver.oid, `still not understood after the JIT compiled it${cycle ? ` in transaction ${cycle.tid}` : ''}`, cycle?.print)
+}

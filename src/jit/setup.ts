@@ -1,0 +1,105 @@
+import type { ActOptions, HardenedRealm } from '../act/index.js'
+import type { Image } from '../image/index.js'
+import type { CemReply, JitEvent } from '../covenant/index.js'
+import { llmCapability } from './capability.js'
+import { LlmClient } from './client.js'
+import { IdleLoop } from './idle.js'
+import type { CycleContext } from './jit.js'
+import { Jit } from './jit.js'
+import { imageCem } from './metric.js'
+import type { JitActResult } from './runner.js'
+import { runWithJit } from './runner.js'
+import type { Example } from './prompt/index.js'
+import type { Need } from '../kernel/index.js'
+
+/** How the daemon configures its JIT (uvm boot's --llm-* flags and UVM_LLM_* variables). */
+export interface JitConfig {
+  /** The OpenAI-compatible server (vLLM, Ollama, llama.cpp, a hosted API); absent: no JIT. */
+  url?: string | undefined
+  model?: string | undefined
+  /** Sent as a Bearer token; never logged, recorded in the image, or visible to acts. */
+  key?: string | undefined
+  maxAttempts?: number | undefined
+  timeoutMs?: number | undefined
+  maxInFlight?: number | undefined
+  maxTokens?: number | undefined
+  budgetTokens?: number | undefined
+  /** The idle loop: inquire after this long without a request (absent or 0: off). */
+  idleAfterMs?: number | undefined
+  cemThreshold?: number | undefined
+  cpuTimeoutMs?: number | undefined
+  wallTimeoutMs?: number | undefined
+  examples?: Example[] | ((need: Need) => Example[]) | undefined
+}
+
+/** What a daemon without an LLM says when a message is not understood. */
+export const NO_LLM_HINT = 'no LLM is configured to compile it: start the daemon with --llm-url URL (or set UVM_LLM_URL), e.g. http://127.0.0.1:8000 for vLLM, http://127.0.0.1:11434 for Ollama, http://127.0.0.1:8080 for llama.cpp'
+
+/** The JIT wired for a backend: how acts run, the metric, the events, the idle loop. */
+export interface JitSetup {
+  readonly jit: Jit | undefined
+  readonly client: LlmClient | undefined
+  /** What ping says of the JIT. */
+  readonly info: { server: string; model?: string } | undefined
+  run(code: string, opts: ActOptions, context: CycleContext): Promise<JitActResult>
+  cem(): Promise<CemReply>
+  onEvent(listener: (e: JitEvent) => void): () => void
+  stop(): void
+}
+
+export function setUpJit(image: Image, realm: HardenedRealm, cfg: JitConfig = {}): JitSetup {
+  const listeners = new Set<(e: JitEvent) => void>()
+  const emit = (e: JitEvent) => { for (const l of listeners) l(e) }
+  let client: LlmClient | undefined
+  let jit: Jit | undefined
+  if (cfg.url === undefined || cfg.url === '') {
+    image.kernel.dnuHint = NO_LLM_HINT
+  } else {
+    client = new LlmClient({
+      url: cfg.url,
+      ...(cfg.model !== undefined && { model: cfg.model }),
+      ...(cfg.key !== undefined && { key: cfg.key }),
+      ...(cfg.maxInFlight !== undefined && { maxInFlight: cfg.maxInFlight }),
+      ...(cfg.timeoutMs !== undefined && { timeoutMs: cfg.timeoutMs }),
+      ...(cfg.maxTokens !== undefined && { maxTokens: cfg.maxTokens }),
+    })
+    jit = new Jit(image, realm, {
+      client,
+      ...(cfg.maxAttempts !== undefined && { maxAttempts: cfg.maxAttempts }),
+      ...(cfg.budgetTokens !== undefined && { budgetTokens: cfg.budgetTokens }),
+      ...(cfg.examples !== undefined && { examples: cfg.examples }),
+      cpuTimeoutMs: cfg.cpuTimeoutMs,
+      wallTimeoutMs: cfg.wallTimeoutMs,
+      onEvent: emit,
+    })
+  }
+  // One frozen capability for every act: frozen, so that no act can leave anything on it for the next.
+  const llm = client === undefined ? undefined : freeze(llmCapability(realm, client))
+  const idle = jit !== undefined && cfg.idleAfterMs !== undefined && cfg.idleAfterMs > 0
+    ? new IdleLoop(jit, image, { idleAfterMs: cfg.idleAfterMs, ...(cfg.cemThreshold !== undefined && { threshold: cfg.cemThreshold }) })
+    : undefined
+  idle?.start()
+  return {
+    jit,
+    client,
+    info: client === undefined ? undefined : { server: client.server, ...(cfg.model !== undefined && { model: cfg.model }) },
+    run(code, opts, context) {
+      idle?.activity()
+      return runWithJit(jit, image, realm, code, llm === undefined ? opts : { ...opts, capabilities: { ...opts.capabilities, llm } }, context)
+    },
+    async cem() {
+      idle?.activity()
+      return { event: 'cem', ...await imageCem(image) }
+    },
+    onEvent(listener) {
+      listeners.add(listener)
+      return () => { listeners.delete(listener) }
+    },
+    stop() { idle?.stop() },
+  }
+}
+
+function freeze(o: Record<string, unknown>): Record<string, unknown> {
+  for (const v of Object.values(o)) Object.freeze(v)
+  return Object.freeze(o)
+}
