@@ -40,6 +40,26 @@ export async function imageCem(image: Image): Promise<ImageCem> {
   return { cem: result.cem, parts: result.parts, weights: result.weights, cycles: acts.length }
 }
 
+/** The longest chain of parent links from any visited object (a cycle counts each object once). */
+function longestDelegation(parents: ReadonlyMap<Obj, readonly Obj[]>): number {
+  const depth = new Map<Obj, number>()
+  const onPath = new Set<Obj>()
+  const visit = (o: Obj): number => {
+    const known = depth.get(o)
+    if (known !== undefined) return known
+    if (onPath.has(o)) return 0
+    onPath.add(o)
+    let d = 0
+    for (const p of parents.get(o) ?? []) d = Math.max(d, 1 + visit(p))
+    onPath.delete(o)
+    depth.set(o, d)
+    return d
+  }
+  let max = 0
+  for (const o of parents.keys()) max = Math.max(max, visit(o))
+  return max
+}
+
 function readImage(image: Image): { graph: Parameters<typeof hStruc>[0]; weights: CemWeights } {
   const tx = image.begin()
   try {
@@ -47,21 +67,23 @@ function readImage(image: Image): { graph: Parameters<typeof hStruc>[0]; weights
     const stored = tx.read(genesis).slots.get(WEIGHTS_SLOT)
     const parsed = CemWeights.safeParse(stored === undefined ? undefined : { ...(stored as object) })
     const graph = { objects: 0, slots: 0, parentLinks: 0, methods: 0, maxDepth: 0 }
-    const depth = new Map<Obj, number>([[image.root, 0]])
+    const seen = new Set<Obj>([image.root])
     const queue: Obj[] = [image.root]
+    const parents = new Map<Obj, Obj[]>()
     for (let i = 0; i < queue.length && graph.objects < GRAPH_LIMIT; i++) {
       const obj = queue[i]!
-      const d = depth.get(obj)!
       graph.objects++
-      if (d > graph.maxDepth) graph.maxDepth = d
+      const mine: Obj[] = []
       for (const [name, value] of tx.read(obj).slots) {
         graph.slots++
         if (value instanceof Method) graph.methods++
         if (!(value instanceof ObjClass)) continue
-        if (isParentSlot(name)) graph.parentLinks++
-        if (!depth.has(value)) { depth.set(value, d + 1); queue.push(value) }
+        if (isParentSlot(name)) { graph.parentLinks++; mine.push(value) }
+        if (!seen.has(value)) { seen.add(value); queue.push(value) }
       }
+      parents.set(obj, mine)
     }
+    graph.maxDepth = longestDelegation(parents)
     return { graph, weights: parsed.success ? parsed.data : DEFAULT_CEM_WEIGHTS }
   } finally {
     tx.abort()

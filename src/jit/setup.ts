@@ -33,7 +33,7 @@ export interface JitConfig {
 }
 
 /** What a daemon without an LLM says when a message is not understood. */
-export const NO_LLM_HINT = 'no LLM is configured to compile it: start the daemon with --llm-url URL (or set UVM_LLM_URL), e.g. http://127.0.0.1:8000 for vLLM, http://127.0.0.1:11434 for Ollama, http://127.0.0.1:8080 for llama.cpp'
+export const NO_LLM_HINT = 'no LLM is configured to compile it: start the daemon with --llm-url URL or UVM_LLM_URL, e.g. vLLM http://127.0.0.1:8000, Ollama http://127.0.0.1:11434, llama.cpp http://127.0.0.1:8080'
 
 /** The JIT wired for a backend: how acts run, the metric, the events, the idle loop. */
 export interface JitSetup {

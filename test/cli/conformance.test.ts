@@ -1,6 +1,7 @@
 // Details of the issue's commands that a black-box audit found off: negative numbers as values, `--depth`
 // in human text, REPL error positions, a named client keypair, and acts that run up to the wall limit.
 import { join } from 'node:path'
+import { NO_LLM_HINT } from '../../src/jit/index.js'
 import { describe, expect, it } from 'vitest'
 import { hasStack, lines, runCli, startDaemon, useDaemon } from './support.js'
 
@@ -33,8 +34,8 @@ describe('uvm repl error positions', () => {
     expect(r.code).toBe(0)
     const errors = lines(r.stdout).map((l) => l.replace(/^(uvm> )+/, '')).filter((l) => l.startsWith('!'))
     expect(errors).toEqual([
-      "! does_not_understand: <Genesis #2> does not understand 'nope' (line 1, column 9)",
-      "! does_not_understand: <Genesis #2> does not understand 'nope' (line 1, column 16)",
+      `! does_not_understand: <Genesis #2> does not understand 'nope' (${NO_LLM_HINT}) (line 1, column 9)`,
+      `! does_not_understand: <Genesis #2> does not understand 'nope' (${NO_LLM_HINT}) (line 1, column 16)`,
       "! act_failed: Cannot read properties of undefined (reading 'yy') (line 1, column 19)",
     ])
   })

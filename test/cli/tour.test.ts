@@ -39,7 +39,7 @@ describe('the five-minute tour (README.md)', () => {
     const dnu = await uvm('send', 'display_yourself')
     expect(dnu.code).toBe(1)
     expect(dnu.stdout).toBe('')
-    expect(dnu.stderr).toBe("uvm send: does_not_understand: <Genesis #2> does not understand 'display_yourself'\n")
+    expect(dnu.stderr).toBe("uvm send: does_not_understand: <Genesis #2> does not understand 'display_yourself' (no LLM is configured to compile it: start the daemon with --llm-url URL or UVM_LLM_URL, e.g. vLLM http://127.0.0.1:8000, Ollama http://127.0.0.1:11434, llama.cpp http://127.0.0.1:8080)\n")
 
     // Create it, and call it.
     const cm = await uvm('create-method', 'display_yourself', 'print("I am " + self.printString()); return self.slotNames()')

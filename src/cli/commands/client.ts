@@ -235,7 +235,7 @@ function provenanceText(r: Reply): string {
   const lines = [`${r.selector}: ${r.kind} slot of ${r.holder_print}`]
   if (r.jit !== undefined) {
     const j = r.jit
-    lines.push(`made by JIT cycle ${j.cycle} in transaction ${r.tid}: ${j.receiver === r.holder ? '' : `for <#${j.receiver}> `}when ${j.print} did not understand '${j.selector}'`)
+    lines.push(`made by JIT cycle ${j.cycle} (transaction ${r.tid}), when ${j.print} did not understand '${j.selector}'`)
     if (j.utterance !== undefined) lines.push(`architect: ${j.utterance}`)
     if (j.intent !== undefined) lines.push(`intent: ${j.intent}`)
     lines.push(`explanation: ${j.explanation}`)
