@@ -107,6 +107,7 @@ export class Daemon {
       realm = opened.realm
       const jit = setUpJit(image, realm, { ...opts.jit, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
       stopJit = () => jit.stop()
+      if (opts.readOnly !== true) await jit.storeWeights().catch((e: unknown) => notice('warn', `the CEM's default weights were not stored: ${(e as Error).message}`))
       backend = new LocalBackend(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: jit.run, cem: jit.cem, jitInfo: jit.info, events: (l) => jit.onEvent(l) })
       lastTid = () => opened.image.lastTid
     } else {
@@ -120,6 +121,7 @@ export class Daemon {
         ...(opts.maxReplyBytes !== undefined && { maxReplyBytes: opts.maxReplyBytes }),
         version: VERSION,
         jit: opts.jit,
+        readOnly: opts.readOnly,
         log: (level, msg, fields) => notice(level, msg, fields),
       })
       backend = unit

@@ -61,6 +61,7 @@ async function open(o: UnitOpenOptions): Promise<void> {
   limits = { maxReply: o.maxReplyBytes, maxQueued: o.maxQueuedBytes }
   const jit = setUpJit(image, realm, { ...o.jit, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs })
   jit.onEvent((event) => send({ t: 'jit', event }))
+  if (o.readOnly !== true) await jit.storeWeights().catch((e: unknown) => send({ t: 'log', level: 'warn', msg: `the CEM's default weights were not stored: ${(e as Error).message}` }))
   backend = new LocalBackend(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, run: jit.run, cem: jit.cem, jitInfo: jit.info })
   backend.onCommit((e) => send({ t: 'commit', tid: e.tid, changed: e.changed }))
   // Act code can leave a rejected promise with no handler: on node that kills the process by

@@ -21,6 +21,8 @@ export interface UnitOpenOptions {
   /** Largest reply (bigger: too_large), and reply bytes the unit may have waiting for the daemon to send. */
   maxReplyBytes: number
   maxQueuedBytes: number
+  /** The daemon serves the image read-only: nothing is written at open (the CEM weights). */
+  readOnly?: boolean | undefined
   /** The JIT (no url: none, and a DNU says how to configure one). */
   jit?: Omit<JitConfig, 'examples'> | undefined
 }

@@ -214,7 +214,11 @@ function understands(tx: Transaction, need: Need): void {
   const value = holder === undefined ? undefined : tx.read(holder).slots.get(need.selector)
   if (holder === undefined) throw new UvmError('JIT_FAILED', `after the act, ${printString(tx, need.receiver)} still does not understand '${need.selector}': install it as a method on it or on one of its parents (self.setSlot('${need.selector}', function (...) { ... }))`)
   if (intentOf(value) !== undefined) throw new UvmError('JIT_FAILED', `slot '${need.selector}' still holds the intent: replace it with a method (${need.holder && need.holder !== need.receiver ? 'on the object holding it' : 'self'}.setSlot('${need.selector}', function (...) { ... }))`)
-  if (need.kind === 'intent' && !(value instanceof Method)) throw new UvmError('JIT_FAILED', `slot '${need.selector}' must hold a method (a function), not data`)
+  if (need.kind === 'intent') {
+    // "Into a code method in the same slot": the object that held the intent now holds the method.
+    const holderValue = tx.read(need.holder ?? need.receiver).slots.get(need.selector)
+    if (!(holderValue instanceof Method)) throw new UvmError('JIT_FAILED', `slot '${need.selector}' of ${printString(tx, need.holder ?? need.receiver)} must come to hold the method compiled from its intent (setSlot('${need.selector}', function (...) { ... }) on that object), ${intentOf(holderValue) !== undefined ? 'but it still holds the intent' : 'but it holds data'}`)
+  }
 }
 
 /** An attempt's failure as the LLM reads it on the retry. */

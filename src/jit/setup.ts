@@ -6,7 +6,8 @@ import { LlmClient } from './client.js'
 import { IdleLoop } from './idle.js'
 import type { CycleContext } from './jit.js'
 import { Jit } from './jit.js'
-import { imageCem } from './metric.js'
+import { WEIGHTS_SLOT, imageCem } from './metric.js'
+import { DEFAULT_CEM_WEIGHTS } from './cem.js'
 import type { JitActResult } from './runner.js'
 import { runWithJit } from './runner.js'
 import type { Example } from './prompt/index.js'
@@ -44,6 +45,11 @@ export interface JitSetup {
   run(code: string, opts: ActOptions, context: CycleContext): Promise<JitActResult>
   cem(): Promise<CemReply>
   onEvent(listener: (e: JitEvent) => void): () => void
+  /**
+   * Write the CEM's default weights into the image (the Genesis Object's cemWeights slot) when a JIT is
+   * configured and the image has none, so that they are there to be changed. Not on a read-only daemon.
+   */
+  storeWeights(): Promise<void>
   stop(): void
 }
 
@@ -94,6 +100,13 @@ export function setUpJit(image: Image, realm: HardenedRealm, cfg: JitConfig = {}
     onEvent(listener) {
       listeners.add(listener)
       return () => { listeners.delete(listener) }
+    },
+    async storeWeights() {
+      if (jit === undefined) return
+      await image.transact((tx) => {
+        if (tx.read(tx.objectOf(tx.genesis)).slots.has(WEIGHTS_SLOT)) return
+        tx.genesis[WEIGHTS_SLOT] = { ...DEFAULT_CEM_WEIGHTS }
+      }, { meta: { description: `${WEIGHTS_SLOT}: the Composite Entropy Metric's default weights`, user: 'uvm-jit' } })
     },
     stop() { idle?.stop() },
   }

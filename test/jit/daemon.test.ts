@@ -27,7 +27,7 @@ async function fake(...args: Parameters<typeof startFakeLlm>): Promise<FakeLlm> 
 
 describe('uvm boot --llm-url', () => {
   it('a send of an unknown selector compiles it, answers it, shows the status and explanation, and records why', async () => {
-    const llm = await fake([{ answer: { explanation: 'not yet', code: 'print("thinking")' } }, { answer: AREA }])
+    const llm = await fake([{ answer: { explanation: 'not yet', code: 'print("thinking")' } }, { answer: AREA }, { answer: { explanation: 'the way around', code: "prototypes.Rect.setSlot('perimeter', function () { return 2 * (this.width + this.height) })" } }])
     const image = join(await tempDir(), 'image.db')
     const d = await startDaemon(image, { env: { UVM_LLM_URL: llm.url, UVM_LLM_KEY: SECRET } })
     expect(d.readyLine).toContain(`JIT: ${llm.url}`)
@@ -67,11 +67,18 @@ describe('uvm boot --llm-url', () => {
     expect(mirror).toMatchObject({ event: 'result', value: { name: 'area', kind: 'method', origin: (w as { tid: number }).tid } })
     const cem = await c.request({ command: 'cem' })
     expect(cem).toMatchObject({ event: 'cem', cycles: 1 })
+    // The weights are in the image, to be changed there.
+    expect(await c.request({ command: 'run_act', code: 'return genesis.cemWeights' })).toMatchObject({ value: { rel: 0.5, cog: 0.25, sol: 0.2, struc: 0.05 } })
+    // The REPL shows the status and the explanation too.
+    const repl = await runCli(['repl', '--connect', d.bind, '--events', d.pub, '--history', ''], { input: 'root.r.perimeter()\n' })
+    expect(repl.stdout).toContain(`jit: perimeter for <Rect #`)
+    expect(repl.stdout).toMatch(/\b14\b/)
+    expect(repl.stderr).toMatch(/compiling perimeter for <Rect #\d+>… attempt 1\/3/)
     await c.close()
 
     ac.abort()
     await watching
-    expect(events.map((e) => e.phase)).toEqual(['started', 'attempt_failed', 'attempt', 'compiled'])
+    expect(events.map((e) => e.phase)).toEqual(['started', 'attempt_failed', 'attempt', 'compiled', 'started', 'compiled'])
     expect(events[0]).toMatchObject({ selector: 'area', max_attempts: 3 })
 
     // The key was never logged, never recorded in the image.
@@ -84,9 +91,9 @@ describe('uvm boot --llm-url', () => {
     const r = await runCli(['send', 'area', '--target', 'r', '--connect', again.bind])
     expect(r.stdout.trim()).toBe('12')
     expect((await runCli(['why', 'area', '--target', 'r', '--connect', again.bind])).stdout).toContain(AREA.explanation)
-    expect(llm.chatRequests).toHaveLength(2)
+    expect(llm.chatRequests).toHaveLength(3)
     const cemText = await runCli(['cem', '--connect', again.bind])
-    expect(cemText.stdout).toMatch(/^CEM \d\.\d{3} over the last 1 JIT cycle\n  H_rel   not measured/)
+    expect(cemText.stdout).toMatch(/^CEM \d\.\d{3} over the last 2 JIT cycles\n  H_rel   not measured/)
     expect((await again.stop()).code).toBe(0)
   })
 

@@ -35,6 +35,7 @@ describe('hostile LLM replies', () => {
     ['a 5 MB reply', { content: 'x'.repeat(5 * 1024 * 1024) }, /JSON/],
     ['deeply nested JSON', { content: '['.repeat(100_000) + ']'.repeat(100_000) }, /./],
     ['a server error', { status: 500, body: 'internal error' }, /500/],
+    ['an act that throws', { answer: { explanation: 't', code: 'throw new Error("boom")' } }, /boom/],
     ['a __proto__ key', { content: '{"explanation": "p", "code": "return 1", "__proto__": {"polluted": true}}' }, /still does not understand|wrote nothing/],
   ])('%s: the attempt fails with a clear reason, the next answer compiles, the image is intact', async (_name, bad, reason) => {
     const w = await world([bad, { answer: AREA }])

@@ -167,3 +167,47 @@ describe('the JIT loop', () => {
     expect((await image.transaction(r.cycles[0]!.tid))!.ext.jit).toMatchObject({ selector: 'area' })
   })
 })
+
+describe('the JIT loop, further', () => {
+  it('an object with its own doesNotUnderstand: keeps its behaviour: no LLM is asked', async () => {
+    const w = await world([{ answer: AREA }])
+    await w.jit.run("root.ghost = new UvmObject(); root.ghost.setSlot('doesNotUnderstand:', function (m) { return 'ghost heard ' + m.selector })", {}, {})
+    expect((await w.jit.run('return root.ghost.boo()', {}, {})).value).toBe('ghost heard boo')
+    expect(w.llm.chatRequests).toHaveLength(0)
+  })
+
+  it("the LLM's wait holds no lock: other acts commit to the same objects meanwhile, and the re-send sees them", async () => {
+    const w = await world([{ delayMs: 600, then: { answer: AREA } }])
+    const t0 = performance.now()
+    const sending = w.jit.run(send, {}, {})
+    await w.llm.waitForRequests(w.llm.requests.length + 1, 2000).catch(() => {})
+    const other = await w.jit.run('root.r.width = 5; return root.r.width', {}, {})
+    expect(other.value).toBe(5)
+    expect(performance.now() - t0).toBeLessThan(500)
+    expect((await sending).value).toBe(20)
+  })
+
+  it('asks with the configured max_tokens (default 1024) and a model (the first the server lists)', async () => {
+    const w = await world([{ answer: AREA }])
+    await w.jit.run(send, {}, {})
+    expect(w.llm.chatRequests[0]!.body).toMatchObject({ max_tokens: 1024, model: 'fake-model' })
+  })
+
+  it('an intent slot must come to hold the method: a method installed elsewhere fails the attempt', async () => {
+    const w = await world([{ answer: { explanation: 'on the clone', code: "self.setSlot('diagonal', function () { return 5 })" } }], {}, { maxAttempts: 1 })
+    await w.jit.run('prototypes.Rect.diagonal = { $intent: "the length of the diagonal" }', {}, {})
+    const e = await rejected(w.jit.run('return root.r.diagonal()', {}, {}))
+    expect(e.details.attempts[0]).toMatch(/must come to hold the method compiled from its intent/)
+    expect((await w.jit.run('return root.r.hasSlot("diagonal")', {}, {})).value).toBe(false)
+  })
+
+  it('an intent slot without an LLM says so', async () => {
+    const { image, realm } = await openImage(memoryDb())
+    const jit = setUpJit(image, realm, {})
+    cleanups.push(() => image.close())
+    await jit.run('genesis.wish = { $intent: "say hello" }', {}, {})
+    const e = await rejected(jit.run('return genesis.wish()', {}, {}))
+    expect(e.message).toMatch(/its slot 'wish' holds an intent, not code: no LLM is configured/)
+    expect((await jit.run('return genesis.mirror().slots.find((s) => s.name === "wish")', {}, {})).value).toMatchObject({ kind: 'intent', intent: 'say hello' })
+  })
+})
