@@ -92,6 +92,7 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   const output = new Output(opts.outputLimit ?? 1 << 20)
   try {
     const bindings = { ...actBindings(tx, realm, opts.capabilities), ...opts.bind?.(tx) }
+    if (opts.capabilities !== undefined) tx.capabilities = new Map(Object.keys(opts.capabilities).map((k) => [k, bindings[k]]))
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
     const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print, owner: tx, ...(opts.tag !== undefined && { tag: opts.tag }) })
     // Everything the host does with what the act left (copying its value out, writing back the

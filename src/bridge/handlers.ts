@@ -42,6 +42,8 @@ export interface HandlerContext {
 export interface ActContext {
   utterance?: string | undefined
   request?: RequestId | undefined
+  /** The request came through a read-only endpoint: capabilities that write (the bridge) are read-only too. */
+  readOnly?: boolean | undefined
 }
 
 /** Runs an act for a command: runAct, or runAct with a compiler behind it that reports the cycles it ran. */
@@ -118,7 +120,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
             return tx.kernel.send(tx, receiver, cmd.selector, args)
           }),
         }),
-      }, { utterance: cmd.intent, request: id })).catch((e: unknown) => {
+      }, { utterance: cmd.intent, request: id, readOnly })).catch((e: unknown) => {
         guard?.rethrow(e, `'${cmd.selector}'`)
         if (unknownTarget !== undefined) throw unknownTarget
         // Positions would point into the one-line act that carries the send, not at anything the client wrote.
@@ -136,7 +138,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
         ...(guard && { beforeCommit: guard.check }),
         present: wireValue,
-      }, { utterance: cmd.intent, request: id })).catch((e: unknown) => {
+      }, { utterance: cmd.intent, request: id, readOnly })).catch((e: unknown) => {
         guard?.rethrow(e, 'the act')
         throw e
       })

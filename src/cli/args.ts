@@ -59,3 +59,13 @@ export function intOption(value: string | undefined, name: string, command: stri
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number${min > 0 ? ` ≥ ${min}` : ''}, got "${value}"`, command)
   return n
 }
+
+/** `--chapters N` or `N-M` (1-based, inclusive); undefined: all. */
+export function chapterRange(value: string | undefined, command: string): { from?: number; to?: number } {
+  if (value === undefined) return {}
+  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim())
+  const from = m ? Number(m[1]) : NaN
+  const to = m ? Number(m[2] ?? m[1]) : NaN
+  if (!m || from < 1 || to < from) throw new UsageError(`--chapters takes a chapter or a range such as 1-3, got "${value}"`, command)
+  return { from, to }
+}

@@ -6,10 +6,11 @@ import { imageCommands } from './commands/image.js'
 import { covenant, keys } from './commands/misc.js'
 import { replCommand } from './commands/repl.js'
 import { llm } from './commands/llm.js'
+import { genesis } from './commands/genesis.js'
 import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 
-const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, ...imageCommands, llm, keys, covenant]
+const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, genesis, ...imageCommands, llm, keys, covenant]
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -4,12 +4,12 @@ import { join, resolve } from 'node:path'
 import { openImage } from '../index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
-import { BridgeServer, LocalBackend, loadServerKeys, requireCurveFor } from '../bridge/index.js'
+import { BridgeServer, loadServerKeys, requireCurveFor } from '../bridge/index.js'
 import type { Backend, RequestLog } from '../bridge/index.js'
 import { UnitBackend } from './unit.js'
 import { VERSION } from '../version.js'
-import { setUpJit } from '../jit/index.js'
-import type { JitConfig } from '../jit/index.js'
+import { defaultForgeDir, startServices } from './services.js'
+import type { ServiceOptions } from './services.js'
 
 export interface DaemonOptions {
   image: string
@@ -42,8 +42,16 @@ export interface DaemonOptions {
    */
   readerBind?: string
   readerPub?: string
-  /** The JIT for intent: an OpenAI-compatible LLM behind doesNotUnderstand: (absent url: none). */
-  jit?: Omit<JitConfig, 'examples'> | undefined
+  /** The JIT for intent: an OpenAI-compatible LLM behind doesNotUnderstand: (absent url: the curriculum JIT). */
+  jit?: ServiceOptions['jit']
+  /** The curriculum (default: the shipped genesis/); null: none (a DNU is then an error). */
+  curriculumDir?: string | null | undefined
+  /** Forge jobs folder (default: forge-jobs beside the image) or endpoint, and a hardware profile file for `system`. */
+  forgeDir?: string | undefined
+  forgeUrl?: string | undefined
+  systemProfile?: string | undefined
+  /** Replay the curriculum conversations the image lacks before serving (uvm boot --genesis). */
+  genesis?: { from?: number; to?: number } | undefined
   /** Where the ready line and request logs go (one JSON object per line for logs). */
   out?: (line: string) => void
   quiet?: boolean
@@ -89,6 +97,7 @@ export class Daemon {
       throw new Error(`no image at ${path}: a read-only daemon serves an existing image and never creates one (check --image, or boot once without --read-only to create it)`)
     }
     const actMemoryMb = opts.actMemoryMb ?? DEFAULT_ACT_MEMORY_MB
+    const capabilities = { forgeDir: opts.forgeDir ?? defaultForgeDir(path), forgeUrl: opts.forgeUrl, systemProfile: opts.systemProfile }
     const log = (via: string | undefined) => opts.quiet ? undefined : (r: RequestLog) => out(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'request', ...(via && { via }), ...r }))
     const notice = (level: string, msg: string, fields: Record<string, unknown> = {}) => out(JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields }))
     let image: Image | undefined
@@ -105,10 +114,19 @@ export class Daemon {
       })
       image = opened.image
       realm = opened.realm
-      const jit = setUpJit(image, realm, { ...opts.jit, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+      let services
+      try {
+        services = await startServices(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, jit: opts.jit, curriculumDir: opts.curriculumDir, capabilities, readOnly: opts.readOnly, genesis: opts.genesis })
+      } catch (e) {
+        await image.close()
+        throw e
+      }
+      const jit = services.jit
       stopJit = () => jit.stop()
-      if (opts.readOnly !== true) await jit.storeWeights().catch((e: unknown) => notice('warn', `the CEM's default weights were not stored: ${(e as Error).message}`))
-      backend = new LocalBackend(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: jit.run, cem: jit.cem, jitInfo: jit.info, events: (l) => jit.onEvent(l) })
+      for (const w of services.warnings) notice('warn', w)
+      const g = services.genesis
+      if (g !== undefined) notice('info', `genesis: replayed ${g.replayed} conversation${g.replayed === 1 ? '' : 's'} (${g.turns} turns) in ${(g.ms / 1000).toFixed(1)} s${g.skipped > 0 ? `; ${g.skipped} already in the image` : ''}`)
+      backend = services.backend
       lastTid = () => opened.image.lastTid
     } else {
       const unit = await UnitBackend.start({
@@ -122,6 +140,9 @@ export class Daemon {
         version: VERSION,
         jit: opts.jit,
         readOnly: opts.readOnly,
+        curriculumDir: opts.curriculumDir,
+        capabilities,
+        genesis: opts.genesis,
         log: (level, msg, fields) => notice(level, msg, fields),
       })
       backend = unit

@@ -1,3 +1,7 @@
 /** The UVM daemon: `uvm boot`. */
 export { Daemon, formatBytes } from './daemon.js'
 export type { DaemonOptions } from './daemon.js'
+export { standardCapabilities, systemCapability, forgeCapability, handoffCapability, readProfile, HardwareProfile, ForgeJob } from './capabilities.js'
+export type { CapabilityConfig } from './capabilities.js'
+export { startServices, defaultForgeDir } from './services.js'
+export type { ServiceOptions, Services } from './services.js'

@@ -9,8 +9,9 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { openImage } from '../index.js'
 import { startWatchdog } from '../act/index.js'
-import { setUpJit } from '../jit/index.js'
-import { LocalBackend, WireCodec, errorReply, replyBytes } from '../bridge/index.js'
+import { startServices } from './services.js'
+import { WireCodec, errorReply, replyBytes } from '../bridge/index.js'
+import type { LocalBackend } from '../bridge/index.js'
 import type { Reply } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
@@ -59,10 +60,19 @@ async function open(o: UnitOpenOptions): Promise<void> {
   }
   startWatchdog(realm, { graceMs: o.graceMs, rssLimitMb: o.rssLimitMb })
   limits = { maxReply: o.maxReplyBytes, maxQueued: o.maxQueuedBytes }
-  const jit = setUpJit(image, realm, { ...o.jit, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs })
-  jit.onEvent((event) => send({ t: 'jit', event }))
-  if (o.readOnly !== true) await jit.storeWeights().catch((e: unknown) => send({ t: 'log', level: 'warn', msg: `the CEM's default weights were not stored: ${(e as Error).message}` }))
-  backend = new LocalBackend(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, run: jit.run, cem: jit.cem, jitInfo: jit.info })
+  let services
+  try {
+    services = await startServices(image, realm, { version: o.version, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, jit: o.jit, curriculumDir: o.curriculumDir, capabilities: o.capabilities, readOnly: o.readOnly, genesis: o.genesis })
+  } catch (e) {
+    send({ t: 'open-failed', message: (e as Error).message, code: (e as { code?: string }).code })
+    await image.close()
+    process.exit(3)
+  }
+  services.jit.onEvent((event) => send({ t: 'jit', event }))
+  for (const w of services.warnings) send({ t: 'log', level: 'warn', msg: w })
+  const g = services.genesis
+  if (g !== undefined) send({ t: 'log', level: 'info', msg: `genesis: replayed ${g.replayed} conversation${g.replayed === 1 ? '' : 's'} (${g.turns} turns) in ${(g.ms / 1000).toFixed(1)} s${g.skipped > 0 ? `; ${g.skipped} already in the image` : ''}` })
+  backend = services.backend
   backend.onCommit((e) => send({ t: 'commit', tid: e.tid, changed: e.changed }))
   // Act code can leave a rejected promise with no handler: on node that kills the process by
   // default. Log it; a host rejection stays fatal (the daemon restarts the unit).

@@ -6,7 +6,8 @@
 import type { Command } from '../covenant/index.js'
 import type { WireFormat } from '../bridge/index.js'
 import type { JitEvent } from '../covenant/index.js'
-import type { JitConfig } from '../jit/index.js'
+import type { ServiceOptions } from './services.js'
+import type { CapabilityConfig } from './capabilities.js'
 
 export interface UnitOpenOptions {
   image: string
@@ -23,8 +24,12 @@ export interface UnitOpenOptions {
   maxQueuedBytes: number
   /** The daemon serves the image read-only: nothing is written at open (the CEM weights). */
   readOnly?: boolean | undefined
-  /** The JIT (no url: none, and a DNU says how to configure one). */
-  jit?: Omit<JitConfig, 'examples'> | undefined
+  /** The JIT (no url: the curriculum JIT). */
+  jit?: ServiceOptions['jit']
+  curriculumDir?: string | null | undefined
+  capabilities?: CapabilityConfig | undefined
+  /** Replay the curriculum's missing conversations before serving (uvm boot --genesis). */
+  genesis?: { from?: number; to?: number } | undefined
 }
 
 export type ToUnit =

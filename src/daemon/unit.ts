@@ -122,7 +122,7 @@ export class UnitBackend implements Backend {
       })
       child.on('error', (e) => { if (!opened) reject(e) })
       const o = this.opts
-      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, rssLimitMb: this.rssLimitMb, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576, jit: o.jit, readOnly: o.readOnly } })
+      this.post({ t: 'open', options: { image: o.image, cacheSize: o.cacheSize, cpuTimeoutMs: o.cpuTimeoutMs, wallTimeoutMs: o.wallTimeoutMs, actMemoryMb: o.actMemoryMb, graceMs: o.graceMs ?? 1000, rssLimitMb: this.rssLimitMb, version: o.version, maxReplyBytes: o.maxReplyBytes ?? 64 * 1048576, maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1048576, jit: o.jit, readOnly: o.readOnly, curriculumDir: o.curriculumDir, capabilities: o.capabilities, genesis: this.restarts === 0 ? o.genesis : undefined } })
     })
   }
 

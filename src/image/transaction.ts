@@ -46,6 +46,8 @@ export class Transaction implements Heap {
   /** See Heap.deferMissing. */
   deferMissing = false
   missing: Need | undefined = undefined
+  /** See Heap.capabilities. */
+  capabilities: ReadonlyMap<string, unknown> | undefined = undefined
   /**
    * This transaction is a recorded cycle (a JIT compile, a curriculum turn): every slot it changes
    * points to its tid (State.origins), which is how `uvm why` and mirrors find how a slot was made.

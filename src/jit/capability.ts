@@ -1,6 +1,7 @@
 import type { HardenedRealm } from '../act/index.js'
 import { UvmError } from '../errors.js'
-import { arrayLength, ownEnumerableKeys, ownValue, shapeOf } from '../kernel/index.js'
+import { arrayLength, ownValue, shapeOf } from '../kernel/index.js'
+import { realmData, serviceObject } from '../act/index.js'
 import type { LlmClient } from './client.js'
 
 const ROLES = new Set(['system', 'user', 'assistant'])
@@ -12,15 +13,12 @@ const ROLES = new Set(['system', 'user', 'assistant'])
  * comes back is made in the realm.
  */
 export function llmCapability(realm: HardenedRealm, client: LlmClient): Record<string, unknown> {
-  const o = realm.newObject()
-  o.chat = realm.hostFunction('chat', (_t, [messages, opts]) => {
-    const request = { ...readOptions(opts) }
-    return client.chat(readMessages(messages), request).then((r) => toRealm(realm, { text: r.text, model: r.model ?? null, usage: r.usage, ms: Math.round(r.ms) }))
+  return serviceObject(realm, {
+    chat: ([messages, opts]) => client.chat(readMessages(messages), readOptions(opts)).then((r) => realmData(realm, { text: r.text, model: r.model ?? null, usage: r.usage, ms: Math.round(r.ms) })),
+    models: () => client.models().then((m) => realmData(realm, m)),
+    loadAdapter: ([name, path]) => client.loadAdapter(text(name, 'the adapter name'), text(path, 'the adapter path')),
+    unloadAdapter: ([name]) => client.unloadAdapter(text(name, 'the adapter name')),
   })
-  o.models = realm.hostFunction('models', () => client.models().then((m) => toRealm(realm, m)))
-  o.loadAdapter = realm.hostFunction('loadAdapter', (_t, [name, path]) => client.loadAdapter(text(name, 'the adapter name'), text(path, 'the adapter path')))
-  o.unloadAdapter = realm.hostFunction('unloadAdapter', (_t, [name]) => client.unloadAdapter(text(name, 'the adapter name')))
-  return o
 }
 
 function text(v: unknown, what: string): string {
@@ -51,13 +49,4 @@ function readOptions(v: unknown): { model?: string; maxTokens?: number; temperat
     ...(typeof temperature === 'number' && Number.isFinite(temperature) && { temperature }),
     ...(json === true && { responseFormat: { type: 'json_object' } }),
   }
-}
-
-/** Plain host data (JSON-like) as realm values. */
-function toRealm(realm: HardenedRealm, v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v
-  if (Array.isArray(v)) return realm.newArray(v.map((x) => toRealm(realm, x)))
-  const o = realm.newObject()
-  for (const k of ownEnumerableKeys(v)) Object.defineProperty(o, k, { value: toRealm(realm, (v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true })
-  return o
 }

@@ -1,8 +1,8 @@
 /** The JIT compiler for intent: doesNotUnderstand: through an OpenAI-compatible LLM, with provenance, retries and the autotelic drive. */
-export { Jit, INQUIRY_SELECTOR } from './jit.js'
+export { Jit, INQUIRY_SELECTOR, understands } from './jit.js'
 export type { JitOptions, CycleContext, CycleResult } from './jit.js'
 export { runWithJit } from './runner.js'
-export type { JitActResult } from './runner.js'
+export type { JitActResult, Compiler } from './runner.js'
 export { LlmClient, LORA_NOT_ENABLED } from './client.js'
 export type { ChatResult, ProbeReport, LlmClientOptions } from './client.js'
 export { parseAnswer, uvmJitJsonSchema, responseFormat, ANSWER_INSTRUCTIONS, JitAnswer, StructuredMode } from './answer.js'

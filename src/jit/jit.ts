@@ -38,6 +38,8 @@ export interface CycleContext {
   request?: string | number | undefined
   /** An idle-loop inquiry: the act must change the image, not install this selector. */
   inquiry?: boolean | undefined
+  /** The request came through a read-only endpoint. */
+  readOnly?: boolean | undefined
 }
 
 /** The selector an idle-loop inquiry is recorded under (seed 000's Characterological Inquiry Loop). */
@@ -209,7 +211,7 @@ export class Jit {
 }
 
 /** The compile act must leave the receiver understanding the message (an intent slot: holding code). */
-function understands(tx: Transaction, need: Need): void {
+export function understands(tx: Transaction, need: Need): void {
   const holder = lookup(tx, need.receiver, need.selector)
   const value = holder === undefined ? undefined : tx.read(holder).slots.get(need.selector)
   if (holder === undefined) throw new UvmError('JIT_FAILED', `after the act, ${printString(tx, need.receiver)} still does not understand '${need.selector}': install it as a method on it or on one of its parents (self.setSlot('${need.selector}', function (...) { ... }))`)

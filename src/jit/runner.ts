@@ -2,7 +2,16 @@ import type { ActOptions, ActResult, HardenedRealm } from '../act/index.js'
 import { ActError, runAct } from '../act/index.js'
 import { DoesNotUnderstand } from '../errors.js'
 import type { Image } from '../image/index.js'
-import type { CycleContext, CycleResult, Jit } from './jit.js'
+import type { Need } from '../kernel/index.js'
+import type { JitEvent } from '../covenant/index.js'
+import type { CycleContext, CycleResult } from './jit.js'
+
+/** What stands behind an act's unknown messages: the LLM's JIT, or the curriculum's (src/genesis). */
+export interface Compiler {
+  compile(need: Need, context: CycleContext): Promise<CycleResult>
+  /** Where the compiler announces its cycles (the daemon's PUB socket), when it has any to announce. */
+  onEvent?(listener: (e: JitEvent) => void): void
+}
 
 /** Distinct messages one act may have compiled before it is given up (each compile reruns it). */
 const MAX_CYCLES_PER_ACT = 16
@@ -19,7 +28,7 @@ export interface JitActResult extends ActResult {
  * gets its result. This is how a blocking doesNotUnderstand: (the seeds' Python) is had without
  * holding a transaction, or the thread, while the LLM thinks. Without a JIT it is runAct.
  */
-export async function runWithJit(jit: Jit | undefined, image: Image, realm: HardenedRealm, code: string, opts: ActOptions = {}, context: CycleContext = {}): Promise<JitActResult> {
+export async function runWithJit(jit: Compiler | undefined, image: Image, realm: HardenedRealm, code: string, opts: ActOptions = {}, context: CycleContext = {}): Promise<JitActResult> {
   const cycles: CycleResult[] = []
   const compiled = new Set<string>()
   for (;;) {

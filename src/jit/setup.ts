@@ -8,7 +8,7 @@ import type { CycleContext } from './jit.js'
 import { Jit } from './jit.js'
 import { WEIGHTS_SLOT, imageCem } from './metric.js'
 import { DEFAULT_CEM_WEIGHTS } from './cem.js'
-import type { JitActResult } from './runner.js'
+import type { Compiler, JitActResult } from './runner.js'
 import { runWithJit } from './runner.js'
 import type { Example } from './prompt/index.js'
 import type { Need } from '../kernel/index.js'
@@ -31,6 +31,10 @@ export interface JitConfig {
   cpuTimeoutMs?: number | undefined
   wallTimeoutMs?: number | undefined
   examples?: Example[] | ((need: Need) => Example[]) | undefined
+  /** What answers a DNU when no LLM is configured (the curriculum JIT, src/genesis). */
+  fallback?: Compiler | undefined
+  /** Capabilities every act is granted besides `llm` (bridge, forge, system, handoff), for a writable or read-only request. */
+  capabilities?: ((context: { readOnly?: boolean | undefined }) => Record<string, unknown>) | undefined
 }
 
 /** What a daemon without an LLM says when a message is not understood. */
@@ -60,6 +64,7 @@ export function setUpJit(image: Image, realm: HardenedRealm, cfg: JitConfig = {}
   let jit: Jit | undefined
   if (cfg.url === undefined || cfg.url === '') {
     image.kernel.dnuHint = NO_LLM_HINT
+    if (cfg.fallback !== undefined) cfg.fallback.onEvent?.(emit)
   } else {
     client = new LlmClient({
       url: cfg.url,
@@ -79,8 +84,8 @@ export function setUpJit(image: Image, realm: HardenedRealm, cfg: JitConfig = {}
       onEvent: emit,
     })
   }
-  // One frozen capability for every act: frozen, so that no act can leave anything on it for the next.
-  const llm = client === undefined ? undefined : freeze(llmCapability(realm, client))
+  // One capability for every act (frozen: see serviceObject).
+  const llm = client === undefined ? undefined : llmCapability(realm, client)
   const idle = jit !== undefined && cfg.idleAfterMs !== undefined && cfg.idleAfterMs > 0
     ? new IdleLoop(jit, image, { idleAfterMs: cfg.idleAfterMs, ...(cfg.cemThreshold !== undefined && { threshold: cfg.cemThreshold }) })
     : undefined
@@ -91,7 +96,8 @@ export function setUpJit(image: Image, realm: HardenedRealm, cfg: JitConfig = {}
     info: client === undefined ? undefined : { server: client.server, ...(cfg.model !== undefined && { model: cfg.model }) },
     run(code, opts, context) {
       idle?.activity()
-      return runWithJit(jit, image, realm, code, llm === undefined ? opts : { ...opts, capabilities: { ...opts.capabilities, llm } }, context)
+      const granted = { ...cfg.capabilities?.(context), ...(llm !== undefined && { llm }), ...opts.capabilities }
+      return runWithJit(jit ?? cfg.fallback, image, realm, code, Object.keys(granted).length === 0 ? opts : { ...opts, capabilities: granted }, context)
     },
     async cem() {
       idle?.activity()
@@ -110,9 +116,4 @@ export function setUpJit(image: Image, realm: HardenedRealm, cfg: JitConfig = {}
     },
     stop() { idle?.stop() },
   }
-}
-
-function freeze(o: Record<string, unknown>): Record<string, unknown> {
-  for (const v of Object.values(o)) Object.freeze(v)
-  return Object.freeze(o)
 }

@@ -45,4 +45,9 @@ export interface Heap {
    */
   deferMissing: boolean
   missing: Need | undefined
+  /**
+   * The capabilities granted to the act this view runs (by name, realm-safe values): what a method
+   * reaches with `this.capability(name)`. Never more than the act itself was given.
+   */
+  capabilities: ReadonlyMap<string, unknown> | undefined
 }

@@ -1,4 +1,5 @@
 import type { Heap } from './heap.js'
+import { UvmError } from '../errors.js'
 import { ancestry, lookup } from './lookup.js'
 import { Obj } from './obj.js'
 import { removeSlot, setSlot, writeSlot } from './slots.js'
@@ -70,6 +71,19 @@ export const primitives: PrimitiveTable = {
     const list: unknown[] = []
     if (args !== null && typeof args === 'object' && shapeOf(args) === 'array') for (let i = 0; i < Math.min(arrayLength(args), 10_000); i++) list.push(ownValue(args, i))
     return heap.kernel.notUnderstood(heap, receiver, typeof selector === 'string' ? selector : describe(selector), list)
+  },
+  /**
+   * A capability the running act was granted (`this.capability('bridge')` in a method): methods
+   * reach host services only as far as the act that runs them may.
+   */
+  capability(heap, _receiver, [name]) {
+    const key = checkSlotName(name)
+    const granted = heap.capabilities
+    if (granted === undefined || !granted.has(key)) {
+      const names = granted === undefined ? [] : [...granted.keys()]
+      throw new UvmError('CAPABILITY_UNAVAILABLE', `this act was not granted the capability '${key}'${names.length > 0 ? ` (it has: ${names.join(', ')})` : ' (it has none)'}`)
+    }
+    return granted.get(key)
   },
   /** A description of the receiver for inspectors: its own slots and every inherited one, with kinds and holders. */
   mirror(heap, receiver) {

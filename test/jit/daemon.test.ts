@@ -116,7 +116,7 @@ describe('uvm boot --llm-url', () => {
     const d = await startDaemon(image)
     const r = await runCli(['send', 'fly', '--connect', d.bind])
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/does_not_understand: <Genesis #\d+> does not understand 'fly' \(no LLM is configured to compile it: start the daemon with --llm-url URL/)
+    expect(r.stderr).toMatch(/does_not_understand: <Genesis #\d+> does not understand 'fly' \(no curriculum conversation teaches it, and no LLM is configured to compile it: start the daemon with --llm-url URL/)
     expect((await d.stop()).code).toBe(0)
   })
 

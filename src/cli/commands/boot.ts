@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import { DEFAULT_BIND, DEFAULT_PUB } from '../../bridge/index.js'
 import { Daemon } from '../../daemon/index.js'
-import { intOption, parse } from '../args.js'
+import { resolve } from 'node:path'
+import { chapterRange, intOption, parse } from '../args.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
 import type { JitConfig } from '../../jit/index.js'
@@ -33,6 +34,11 @@ export const boot: CommandSpec = {
     ['--prompt-budget N', 'estimated tokens a JIT prompt may take; the least useful parts are cut first (env UVM_PROMPT_BUDGET; default 8000)'],
     ['--idle-after S', 'the autotelic drive: after S seconds without a request, while the CEM\'s moving average is below --cem-threshold, send the idle stimulus through the JIT (env UVM_IDLE_AFTER; default off)'],
     ['--cem-threshold X', 'the CEM below which the idle loop inquires (env UVM_CEM_THRESHOLD; default 0.5)'],
+    ['--genesis', 'replay the curriculum (genesis/) into the image before serving: the conversations it lacks, so a new image is born with the whole Grand Narrative (with --chapters N or N-M: only those)'],
+    ['--chapters N-M', 'with --genesis: which chapters (default all)'],
+    ['--curriculum DIR', 'the curriculum folder: its NN-name.jsonl conversations teach the offline curriculum JIT and the LLM\'s examples (env UVM_CURRICULUM; default the genesis/ that ships)'],
+    ['--forge-dir DIR', 'where the forge capability writes fine-tuning jobs (env UVM_FORGE_DIR; default forge-jobs beside the image)'],
+    ['--forge-url URL', 'post fine-tuning jobs to this endpoint instead (env UVM_FORGE_URL)'],
     ['--quiet', 'no per-request log lines'],
   ],
   async run(argv, io) {
@@ -44,7 +50,11 @@ export const boot: CommandSpec = {
       'llm-url': { type: 'string' }, 'llm-model': { type: 'string' }, 'llm-key': { type: 'string' }, 'llm-max-attempts': { type: 'string' },
       'llm-timeout': { type: 'string' }, 'llm-max-in-flight': { type: 'string' }, 'llm-max-tokens': { type: 'string' }, 'prompt-budget': { type: 'string' },
       'idle-after': { type: 'string' }, 'cem-threshold': { type: 'string' },
+      genesis: { type: 'boolean' }, chapters: { type: 'string' }, curriculum: { type: 'string' }, 'forge-dir': { type: 'string' }, 'forge-url': { type: 'string' },
     }, 'boot', false)
+    if (values.chapters !== undefined && values.genesis !== true) throw new UsageError('--chapters goes with --genesis (which chapters to replay)', 'boot')
+    const forgeUrl = values['forge-url'] ?? io.env.UVM_FORGE_URL
+    if (forgeUrl !== undefined) httpUrl(forgeUrl, 'forge-url')
     const env = io.env
     // Listen before the ready line is out: a supervisor may signal the moment it reads it.
     const signalled = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([name]) => String(name))
@@ -62,6 +72,11 @@ export const boot: CommandSpec = {
       ...((values['reader-bind'] ?? env.UVM_READER_BIND) && { readerBind: values['reader-bind'] ?? env.UVM_READER_BIND }),
       ...((values['reader-pub'] ?? env.UVM_READER_PUB) && { readerPub: values['reader-pub'] ?? env.UVM_READER_PUB }),
       jit: jitConfig(values, env),
+      ...((values.curriculum ?? env.UVM_CURRICULUM) && { curriculumDir: resolve(values.curriculum ?? env.UVM_CURRICULUM!) }),
+      ...((values['forge-dir'] ?? env.UVM_FORGE_DIR) && { forgeDir: resolve(values['forge-dir'] ?? env.UVM_FORGE_DIR!) }),
+      ...(forgeUrl !== undefined && { forgeUrl }),
+      ...(env.UVM_SYSTEM_PROFILE && { systemProfile: env.UVM_SYSTEM_PROFILE }),
+      ...(values.genesis === true && { genesis: chapterRange(values.chapters, 'boot') }),
       quiet: values.quiet === true,
       out: io.out,
     })
@@ -85,9 +100,7 @@ function jitConfig(values: Record<string, string | boolean | undefined>, env: No
     if (idle !== undefined) throw new UsageError('--idle-after needs a JIT: give --llm-url too (the idle loop sends its stimulus through the LLM)', 'boot')
     return undefined
   }
-  let parsed: URL
-  try { parsed = new URL(url) } catch { throw new UsageError(`--llm-url takes an http(s) URL such as http://127.0.0.1:8000, got "${url}"`, 'boot') }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--llm-url takes an http(s) URL such as http://127.0.0.1:8000, got a ${parsed.protocol} URL`, 'boot')
+  httpUrl(url, 'llm-url')
   const model = str('llm-model', 'UVM_LLM_MODEL')
   const key = str('llm-key', 'UVM_LLM_KEY')
   return {
@@ -102,6 +115,13 @@ function jitConfig(values: Record<string, string | boolean | undefined>, env: No
     idleAfterMs: idle === undefined ? undefined : idle * 1000,
     cemThreshold: threshold === undefined ? undefined : Number(threshold),
   }
+}
+
+/** Refuse anything but an http(s) URL, naming the flag. */
+function httpUrl(url: string, flag: string): void {
+  let parsed: URL
+  try { parsed = new URL(url) } catch { throw new UsageError(`--${flag} takes an http(s) URL such as http://127.0.0.1:8000, got "${url}"`, 'boot') }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--${flag} takes an http(s) URL such as http://127.0.0.1:8000, got a ${parsed.protocol} URL`, 'boot')
 }
 
 function mebibytes(mb: number | undefined): number | undefined {
