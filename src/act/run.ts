@@ -115,9 +115,13 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   } catch (e) {
     const need = tx.missing
     tx.abort()
-    const err = ActError.from(need !== undefined ? missingError(need, tx) : e, output.text())
-    if (need !== undefined) err.need = need
-    throw err
+    const err = ActError.from(e, output.text())
+    if (need === undefined) throw err
+    // The message the act needed, where the act sent it (what it did after that is void).
+    const missing = ActError.from(missingError(need, tx), output.text())
+    for (const k of ['line', 'column']) if (err.details[k] !== undefined) missing.details[k] = err.details[k]
+    missing.need = need
+    throw missing
   }
 }
 

@@ -21,6 +21,9 @@ export function bridgeCapability(realm: HardenedRealm, kernel: Kernel, backend: 
         const issue = parsed.error.issues[0]!
         throw new UvmError('ACT_FAILED', `bridge.send: not a covenant command: ${issue.path.join('.') || 'command'}: ${issue.message}`)
       }
+      // Out of the calling act's entry first: a send_message or run_act starts an act of its own,
+      // which must run as the top of the stack, never nested inside the act that asked for it.
+      await new Promise<void>((r) => setImmediate(r))
       let reply
       try {
         reply = await backend().handle(parsed.data, 'bridge-capability', { readOnly: opts.readOnly, writeAccess: opts.writeAccess })

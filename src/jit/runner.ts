@@ -1,6 +1,6 @@
 import type { ActOptions, ActResult, HardenedRealm } from '../act/index.js'
 import { ActError, runAct } from '../act/index.js'
-import { DoesNotUnderstand } from '../errors.js'
+import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Image } from '../image/index.js'
 import type { Need } from '../kernel/index.js'
 import type { JitEvent } from '../covenant/index.js'
@@ -46,7 +46,13 @@ export async function runWithJit(jit: Compiler | undefined, image: Image, realm:
       }
       if (cycles.length >= MAX_CYCLES_PER_ACT) throw new DoesNotUnderstand(need.selector, need.receiver.oid, `the act needed more than ${MAX_CYCLES_PER_ACT} JIT compiles; the rest are left undone`)
       compiled.add(key)
-      cycles.push(await jit.compile(need, context))
+      try {
+        cycles.push(await jit.compile(need, context))
+      } catch (ce) {
+        // Where the act sent the message, for the person reading the error.
+        if (ce instanceof UvmError) for (const k of ["line", "column"]) if ((e as ActError).details[k] !== undefined && ce.details[k] === undefined) ce.details[k] = (e as ActError).details[k]
+        throw ce
+      }
     }
   }
 }

@@ -12,6 +12,9 @@ import { intentOf } from './need.js'
 
 export const DNU = 'doesNotUnderstand:'
 
+/** Primitives added after the first image format: older images' traits have no slot for them. */
+const LATER_PRIMITIVES = new Set(['capability'])
+
 /** Selectors with an interned send site; a program has far fewer, an act inventing selectors may not. */
 const MAX_SITES = 4096
 
@@ -165,6 +168,8 @@ export class Kernel implements ValueResolver {
   doesNotUnderstand(heap: Heap, receiver: Obj, selector: string, args: readonly unknown[]): unknown {
     const label = () => safePrintString(heap, receiver)
     if (selector === DNU) throw new DoesNotUnderstand(String(describeMessage(args)), receiver.oid, 'doesNotUnderstand: itself is not understood', label())
+    // Images born before a primitive existed lack its slot on the traits: answer it as if they had it.
+    if (LATER_PRIMITIVES.has(selector) && !heap.read(heap.traits).slots.has(selector) && this.primitives[selector] !== undefined) return this.primitives[selector]!(heap, receiver, args)
     const holder = lookup(heap, receiver, DNU)
     if (holder === undefined) return this.notUnderstood(heap, receiver, selector, args)
     const guard = heap.surface.dnuGuard

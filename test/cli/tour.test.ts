@@ -1,5 +1,6 @@
-// The README's five-minute tour, end to end, with real processes: boot, the doesNotUnderstand: error,
-// create a method and call it, restart the daemon and call it again, then the image commands.
+// The README's five-minute tour, end to end, with real processes: boot, display_yourself through the
+// curriculum JIT, the doesNotUnderstand: error, create a method and call it, restart the daemon and call
+// it again, then the image commands.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -20,7 +21,7 @@ async function boot(cwd: string, addresses: { bind: string; pub: string }): Prom
 }
 
 describe('the five-minute tour (README.md)', () => {
-  it('boot, doesNotUnderstand:, create-method, call, restart, call again, image commands', async () => {
+  it('boot, display_yourself via the curriculum JIT, doesNotUnderstand:, create-method, call, restart, call again, image commands', async () => {
     const cwd = await tempDir('uvm-tour-')
     const addresses = await freeAddresses()
     const uvm = (...args: string[]) => runCli([...args, '--connect', addresses.bind], { cwd })
@@ -35,35 +36,46 @@ describe('the five-minute tour (README.md)', () => {
     const state = await uvm('state')
     expect(state.stdout).toMatch(/^<Genesis #2> \{\n/)
 
-    // The seeds' first message: the clear doesNotUnderstand: error.
-    const dnu = await uvm('send', 'display_yourself')
+    // The seeds' first message: doesNotUnderstand: → the curriculum JIT replays chapter 1's first conversation.
+    // (--events: the README's daemon is on the default ports, 5555 and 5556, which the status line finds by itself.)
+    const shown = await uvm('send', 'display_yourself', '--events', addresses.pub)
+    expect(shown.code).toBe(0)
+    expect(shown.stderr).toMatch(/^compiling display_yourself for <Genesis #2>… attempt 1\/1\ncompiled display_yourself for <Genesis #2> in \d+ ms \(transaction 4\)\n$/)
+    const [jitLine, description] = lines(shown.stdout)
+    expect(jitLine).toMatch(/^jit: display_yourself for <Genesis #2> \(transaction 4\): ROBIN: And here we are, the very first time we get to look at ourselves!/)
+    expect(description).toMatch(/^\{kind: "WorldMorph", bounds: \{x: 0, y: 0, width: 800, height: 600\}, label: "BAT OS", font_size: 14, .*children: \[\{kind: "UvmMorph", .*prototypes: \["Morph", "WorldMorph", "UvmMorph", "ButtonMorph", "LabelMorph", "TextInputMorph"\], slots: 5\}\}\]\}$/)
+    const why = await uvm('why', 'display_yourself')
+    expect(lines(why.stdout).slice(0, 3).map((l) => l.replace(/cycle \S+/, 'cycle X'))).toEqual([
+      'display_yourself: method slot of <Genesis #2>',
+      "made by JIT cycle X (transaction 4), when <Genesis #2> did not understand 'display_yourself'",
+      'replayed from the curriculum: 01-first-conversation.jsonl:1, turn 3 of 3',
+    ])
+    // A message nothing teaches: the clear error.
+    const dnu = await uvm('send', 'fly')
     expect(dnu.code).toBe(1)
     expect(dnu.stdout).toBe('')
-    expect(dnu.stderr).toBe("uvm send: does_not_understand: <Genesis #2> does not understand 'display_yourself' (no LLM is configured to compile it: start the daemon with --llm-url URL or UVM_LLM_URL, e.g. vLLM http://127.0.0.1:8000, Ollama http://127.0.0.1:11434, llama.cpp http://127.0.0.1:8080)\n")
+    expect(dnu.stderr).toMatch(/^uvm send: does_not_understand: <Genesis #2> does not understand 'fly' \(no curriculum conversation teaches it, and no LLM is configured to compile it: start the daemon with --llm-url URL or UVM_LLM_URL, e.g. vLLM http:\/\/127\.0\.0\.1:8000, Ollama http:\/\/127\.0\.0\.1:11434, llama\.cpp http:\/\/127\.0\.0\.1:8080\. The curriculum teaches addMorph, removeMorph, .*, and \d+ more\)\n$/)
 
-    // Create it, and call it.
-    const cm = await uvm('create-method', 'display_yourself', 'print("I am " + self.printString()); return self.slotNames()')
-    expect(cm).toMatchObject({ code: 0, stdout: 'committed as transaction 2\n', stderr: '' })
-    const shown = await uvm('send', 'display_yourself')
-    expect(shown).toMatchObject({ code: 0, stderr: '' })
-    expect(shown.stdout).toBe('I am <Genesis #2>\n["name", "parent*", "prototypes", "display_yourself"]\n')
-    expect((await uvm('create-method', 'new_tool', 'print("New tool created!")')).code).toBe(0)
+    // Create a method by hand, and call it.
+    const cm = await uvm('create-method', 'new_tool', 'print("New tool created!")')
+    expect(cm).toMatchObject({ code: 0, stdout: 'committed as transaction 5\n', stderr: '' })
     expect((await uvm('send', 'new_tool')).stdout).toBe('New tool created!\n')
 
     // An act with an intent.
-    const act = await uvm('act', 'const w = prototypes.clone(); prototypes.WorldMorph = w; w.label = "Ready"; return w', '--intent', 'create the main canvas')
+    const act = await uvm('act', 'const n = prototypes.Morph.clone(); prototypes.NoteMorph = n; n.label = "Ready"; return n', '--intent', 'create a note morph')
     expect(act.code).toBe(0)
-    expect(act.stdout).toMatch(/^<WorldMorph #4> \{\n {2}parent\* +<Prototypes #3>\n {2}label +"Ready"\n\}\n$/)
+    expect(act.stdout).toMatch(/^<NoteMorph #\d+> \{\n {2}parent\* +<Morph #\d+>\n {2}label +"Ready"\n\}\n$/)
 
     // Restart: Ctrl-C finishes requests in flight and closes the image; boot again.
     expect(await d.stop('SIGINT')).toEqual({ code: 0, signal: null })
     d = await boot(cwd, addresses)
-    expect(d.readyLine).toContain('last tid 4')
-    // The method is still there: it lives in the image.
+    expect(d.readyLine).toContain('last tid 6')
+    // The methods are still there: they live in the image.
     expect((await uvm('send', 'new_tool')).stdout).toBe('New tool created!\n')
-    expect((await uvm('send', 'display_yourself')).stdout).toBe('I am <Genesis #2>\n["name", "parent*", "prototypes", "display_yourself", "new_tool"]\n')
+    // It is live: the world's UvmMorph now shows the NoteMorph prototype and the new method's slot.
+    expect((await uvm('send', 'display_yourself')).stdout).toMatch(/"TextInputMorph", "NoteMorph"\], slots: 6\}\}\]\}\n$/)
     // uvm repl: an interactive session, each input an act.
-    const repl = await runCli(['repl', '--connect', addresses.bind, '--history', ''], { cwd, input: 'prototypes.WorldMorph.label\ngenesis.new_tool()\n' })
+    const repl = await runCli(['repl', '--connect', addresses.bind, '--history', ''], { cwd, input: 'prototypes.NoteMorph.label\ngenesis.new_tool()\n' })
     expect(repl.code).toBe(0)
     expect(repl.stdout).toContain('uvm> "Ready"\n')
     expect(repl.stdout).toContain('uvm> New tool created!\n')
@@ -74,31 +86,29 @@ describe('the five-minute tour (README.md)', () => {
     // With the daemon stopped, the image commands work on ./image.db.
     const history = await offline('history')
     expect(history.code).toBe(0)
-    expect(lines(history.stdout).map((l) => l.replace(/^\s*(\d+) {2}\S+ {2}\S+ +(.*?)(?: {2}\(\d+ objects?\))?$/, '$1 $2'))).toEqual([
-      '4 create the main canvas',
-      '3 create_method new_tool',
-      '2 create_method display_yourself',
-      '1 genesis',
-    ])
-    // (The README says `uvm undo 5`: its tour also runs the Python snippet, a transaction this one skips; here the act is 4.)
-    const undo = await offline('undo', '4')
-    expect(undo).toMatchObject({ code: 0, stdout: 'undid transaction 4 as transaction 5 (1 object restored)\n' })
+    const rows = lines(history.stdout).map((l) => l.replace(/^\s*(\d+) {2}\S+ {2}(\S+) +(.*?)(?: {2}\(\d+ objects?\))?$/, '$1 $2 $3'))
+    expect(rows).toEqual(['6 uvm create a note morph', '5 uvm create_method new_tool', expect.stringMatching(/^4 genesis /), expect.stringMatching(/^3 genesis /), '2 genesis Display yourself.', '1 uvm genesis'])
+    // (The README says `uvm undo 7`: its tour also runs the Python snippet, a transaction this one skips; here the act is 6.)
+    const undo = await offline('undo', '6')
+    expect(undo).toMatchObject({ code: 0, stdout: 'undid transaction 6 as transaction 7 (1 object restored)\n' })
     const check = await offline('check')
     expect(check.code).toBe(0)
     expect(check.stdout).toMatch(/^ok: /)
     const pack = await offline('pack')
     expect(pack.code).toBe(0)
-    expect(pack.stdout).toMatch(/^packed before tid 6: .* and 1 unreachable object; 4 objects kept\n$/)
+    const kept = /^packed before tid 8: .* and 1 unreachable object; (\d+) objects kept\n$/.exec(pack.stdout)
+    expect(kept).not.toBeNull()
     const exp = await offline('export', './export')
-    expect(exp).toMatchObject({ code: 0, stdout: `exported 4 objects to ${join(cwd, 'export')}\n` })
+    expect(exp).toMatchObject({ code: 0, stdout: `exported ${kept![1]} objects to ${join(cwd, 'export')}\n` })
     expect(existsSync(join(cwd, 'export', 'objects', '000002.uvm'))).toBe(true)
     const imp = await offline('import', './export')
-    expect(imp).toMatchObject({ code: 0, stdout: `imported 4 objects from ${join(cwd, 'export')} as transaction 6\n` })
+    expect(imp).toMatchObject({ code: 0, stdout: `imported ${kept![1]} objects from ${join(cwd, 'export')} as transaction 8\n` })
 
-    // And once more, booted: the methods survived undo, pack, export and import; the undone WorldMorph is gone.
+    // And once more, booted: the methods survived undo, pack, export and import; the undone NoteMorph is gone.
     d = await boot(cwd, addresses)
     expect((await uvm('send', 'new_tool')).stdout).toBe('New tool created!\n')
-    expect((await uvm('act', 'return prototypes.hasSlot("WorldMorph")')).stdout).toBe('false\n')
+    expect((await uvm('send', 'display_yourself')).stdout).toMatch(/"TextInputMorph"\], slots: 6\}\}\]\}\n$/)
+    expect((await uvm('act', 'return prototypes.hasSlot("NoteMorph")')).stdout).toBe('false\n')
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null })
   })
 

@@ -170,3 +170,28 @@ describe('example retrieval (BM25)', () => {
     void thrown
   })
 })
+
+describe('images born before capability(name) existed', () => {
+  it('answer it as if their traits had the primitive', async () => {
+    const { image, realm } = await fresh()
+    await image.transact((tx) => { tx.kernel.send(tx, tx.image.traits, 'removeSlot', ['capability']) })
+    const { runAct } = await import('../../src/act/index.js')
+    const r = await runAct(image, realm, "genesis.m = function () { return this.capability('clock')() }; return genesis.m()", { capabilities: { clock: realm.hostFunction('clock', () => 7) } })
+    expect(r.value).toBe(7)
+  })
+})
+
+describe('the bridge capability', () => {
+  it('send_message and run_act from inside an act run as acts of their own', async () => {
+    const { bareWorld } = await import('./support.js')
+    const w = await bareWorld()
+    try {
+      expect(await w.run("return await bridge.send({ command: 'send_message', target: 'genesis', selector: 'printString' })")).toMatchObject({ event: 'result', value: '<Genesis #2>' })
+      expect(await w.run("return await bridge.send({ command: 'run_act', code: 'genesis.viaBridge = 1; return 2' })")).toMatchObject({ event: 'result', value: 2 })
+      expect(await w.run('return genesis.viaBridge')).toBe(1)
+      expect((await rejected(w.run("return await bridge.send({ command: 'nonsense' })"))).message).toMatch(/bridge\.send: not a covenant command/)
+    } finally {
+      await w.dispose()
+    }
+  })
+})

@@ -236,13 +236,16 @@ function provenanceText(r: Reply): string {
   if (r.jit !== undefined) {
     const j = r.jit
     lines.push(`made by JIT cycle ${j.cycle} (transaction ${r.tid}), when ${j.print} did not understand '${j.selector}'`)
+    const turn = r.curriculum as { conversation?: unknown; turn?: unknown; turns?: unknown } | undefined
+    if (j.mode === 'curriculum' && turn !== undefined) lines.push(`replayed from the curriculum: ${String(turn.conversation)}, turn ${String(turn.turn)} of ${String(turn.turns)}`)
     if (j.utterance !== undefined) lines.push(`architect: ${j.utterance}`)
     if (j.intent !== undefined) lines.push(`intent: ${j.intent}`)
     lines.push(`explanation: ${j.explanation}`)
-    lines.push(`model: ${j.model ?? '(unnamed)'} at ${j.server}${j.mode ? ` (${j.mode})` : ''}; ${j.ms} ms; tokens ${j.usage.promptTokens} in, ${j.usage.completionTokens} out`)
+    if (j.mode !== 'curriculum') lines.push(`model: ${j.model ?? '(unnamed)'} at ${j.server}${j.mode ? ` (${j.mode})` : ''}; ${j.ms} ms; tokens ${j.usage.promptTokens} in, ${j.usage.completionTokens} out`)
     j.attempts.forEach((a, i) => lines.push(`attempt ${i + 1} failed: ${a}`))
   } else if (r.curriculum !== undefined) {
-    lines.push(`made by curriculum turn ${JSON.stringify(r.curriculum)} in transaction ${r.tid}`)
+    const c = r.curriculum as { conversation?: unknown; turn?: unknown; turns?: unknown }
+    lines.push(`made by the curriculum: ${String(c.conversation)}, turn ${String(c.turn)} of ${String(c.turns)} (transaction ${r.tid}${r.description ? `: ${r.description}` : ''})`)
   } else if (r.tid !== undefined) {
     lines.push(`last written by transaction ${r.tid}${r.description ? `: ${r.description}` : ''}`)
   } else {

@@ -31,7 +31,9 @@ export const genesis: CommandSpec = {
     if (values.list === true) {
       for (const [n, name] of chapters) {
         const convs = curriculum.chapters(n, n)
-        io.out(`${String(n).padStart(2)} ${name}: ${convs.length} conversations, ${convs.reduce((a, c) => a + c.turns.length, 0)} turns; teaches ${[...new Set(convs.flatMap((c) => c.teaches))].join(', ') || 'nothing new'}`)
+        const taught = [...new Set(convs.flatMap((c) => c.teaches))]
+        const shown = taught.length > 12 ? `${taught.slice(0, 12).join(', ')}, and ${taught.length - 12} more` : taught.join(', ') || 'nothing'
+        io.out(`${String(n).padStart(2)} ${name}: ${convs.length} conversations, ${convs.reduce((a, c) => a + c.turns.length, 0)} turns; teaches ${shown}`)
       }
       return 0
     }
