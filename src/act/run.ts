@@ -37,6 +37,8 @@ export interface ActOptions {
   deferMissing?: boolean
   /** The act is a recorded cycle: every slot it changes points to its transaction (State.origins). */
   marksOrigins?: boolean
+  /** Commit a transaction record even when the act writes nothing (Transaction.alwaysRecorded). */
+  alwaysRecorded?: boolean
   /**
    * Runs inside the commit, after the last write-back of mutated copies and just before the records
    * are written: the definitive look at what the act wrote. Throwing aborts the transaction (the
@@ -89,6 +91,7 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   const tx = image.begin(meta)
   if (opts.deferMissing === true) tx.deferMissing = true
   if (opts.marksOrigins === true) tx.marksOrigins = true
+  if (opts.alwaysRecorded === true) tx.alwaysRecorded = true
   const output = new Output(opts.outputLimit ?? 1 << 20)
   try {
     const bindings = { ...actBindings(tx, realm, opts.capabilities), ...opts.bind?.(tx) }

@@ -43,6 +43,8 @@ export async function replayConversation(image: Image, realm: HardenedRealm, c: 
         explanation: t.explanation,
         user: 'genesis',
         marksOrigins: true,
+        // Every turn is a record of the narrative, reading ones too: the last one marks the conversation replayed.
+        alwaysRecorded: true,
         capabilities: opts.capabilities,
         bind: opts.bind,
         cpuTimeoutMs: opts.cpuTimeoutMs,

@@ -266,10 +266,10 @@ export class Image {
     const after = tx.after
     if (after !== undefined && after.status === 'failed') return Promise.reject(dependentFailed())
     const waits = after !== undefined && after.status === 'queued'
-    if (tx.writes.size === 0 && !waits) return Promise.resolve({ tid: undefined, time: Date.now(), oids: [], meta: tx.meta })
+    if (tx.writes.size === 0 && !waits && !tx.alwaysRecorded) return Promise.resolve({ tid: undefined, time: Date.now(), oids: [], meta: tx.meta })
     let prepared: Prepared | undefined
     try {
-      if (tx.writes.size !== 0) prepared = this.prepare(tx, this.preparedTid + 1)
+      if (tx.writes.size !== 0 || tx.alwaysRecorded) prepared = this.prepare(tx, this.preparedTid + 1)
     } catch (e) {
       return Promise.reject(e)
     }
@@ -402,7 +402,7 @@ export class Image {
       }
     }
     const n = objs.length
-    if (n === 0) return undefined
+    if (n === 0 && !tx.alwaysRecorded) return undefined
 
     // Encode into a batch of this transaction's own: if anything throws, nothing of it is accepted.
     const time = Date.now()

@@ -53,6 +53,8 @@ export class Transaction implements Heap {
    * points to its tid (State.origins), which is how `uvm why` and mirrors find how a slot was made.
    */
   marksOrigins = false
+  /** Commit a transaction record even when nothing was written (a curriculum turn that only reads is still a turn of the narrative). */
+  alwaysRecorded = false
   /** See Heap.stamp: renewed by every write and rollback, 0 once ended. */
   stamp: number
   snapshot: number

@@ -49,9 +49,12 @@ describe('chapter 6: the Multi-Agent Society', () => {
     for (const id of ['society_planner', 'society_critic', 'society_coder']) {
       expect(facets[id], id).toBeDefined()
       expect(facets[id]!.base_model).toBe(base)
-      expect(facets[id]!.lora_path).toBe(`adapters/${id}`)
+      expect(facets[id]!.lora_path).toBe(`/adapters/${id}`)
     }
     expect(new Set(members.map((m) => m.base_model)).size).toBe(1)
+    // The one base model is the one the weaver's vLLM server serves, so each specialist is loadable.
+    expect(base).toBe(await w.run('return genesis.weaver.served_base_model'))
+    expect(await w.run("return ['society_planner', 'society_critic', 'society_coder'].map((id) => genesis.weaver.checkLoadable(genesis.weaver.facet(id)))")).toEqual([true, true, true])
     expect(await w.run('return genesis.society.sharedBase().shared')).toBe(true)
     expect(await w.run('return genesis.society.roleFor("critic").persona')).toBe('ALFRED')
   })
@@ -60,13 +63,17 @@ describe('chapter 6: the Multi-Agent Society', () => {
     const m = await w.run('return genesis.society.manifest()') as { facet_id: string; base_model: string; examples: number; lora_r: number; lora_alpha: number; epochs: number }[]
     expect(m.map((j) => j.facet_id)).toEqual(['society_planner', 'society_critic', 'society_coder'])
     expect(new Set(m.map((j) => j.base_model)).size).toBe(1)
-    expect(m.find((j) => j.facet_id === 'society_critic')).toMatchObject({ lora_r: 8, lora_alpha: 16, epochs: 4 })
-    expect(m.find((j) => j.facet_id === 'society_coder')).toMatchObject({ lora_r: 32, lora_alpha: 64 })
+    expect(m.find((j) => j.facet_id === 'society_critic')).toMatchObject({ lora_r: 4, lora_alpha: 8, epochs: 6 })
+    expect(m.find((j) => j.facet_id === 'society_coder')).toMatchObject({ lora_r: 16, lora_alpha: 32 })
+    // The planner keeps what the forge designed for its dataset's size.
+    const planner = m.find((j) => j.facet_id === 'society_planner')!
+    expect(planner.lora_r).toBe(await w.run(`return genesis.forge.rankFor(${planner.examples})`))
+    expect(await w.run('return genesis.society.jobs.society_planner.purpose')).toMatch(/^the planner of the society/)
     for (const j of m) expect(j.examples).toBeGreaterThanOrEqual(3)
-    // Every example is a well-formed conversation, by the corpus's own check, and unique.
+    // Every example is a well-formed conversation, by the corpus's and the forge's own checks, and unique.
     expect(await w.run(`
       const jobs = genesis.society.jobs
-      return Object.keys(jobs).every((id) => jobs[id].dataset.every((c) => genesis.corpus.validate(c).valid))
+      return Object.keys(jobs).every((id) => jobs[id].dataset.every((c) => genesis.corpus.validate(c).valid) && genesis.forge.datasetIssues(jobs[id].dataset).length === 0)
     `)).toBe(true)
     const asks = await w.run("return genesis.society.datasetFor('critic').map((c) => c.messages[0].content)") as string[]
     expect(new Set(asks).size).toBe(asks.length)
@@ -87,14 +94,25 @@ describe('chapter 6: the Multi-Agent Society', () => {
     expect(Object.keys(h.counts).sort()).toEqual(['generalist', 'society_coder', 'society_critic', 'society_planner'])
   })
 
-  it('plans a deliberation per pipeline stage, and submits the designed jobs through the forge', async () => {
+  it('plans a deliberation per pipeline stage; queues the designed jobs at genesis, submits them through the forge later', async () => {
     const plan = await w.run("return genesis.society.deliberationPlan('multi_step_refactor', 'rename a selector')") as { stage: number; facet_id: string; messages: { role: string; content: string }[] }[]
     expect(plan.map((s) => s.facet_id)).toEqual(['society_planner', 'society_coder', 'society_critic'])
     expect(plan[0]!.messages[0]!.content).toContain('BABS')
     expect(plan[1]!.messages[1]!.content).toContain('{previous}')
-    const subs = await w.run('return await genesis.society.submitAll()') as Record<string, { job_id: string; status: string; examples: number }>
+    // Genesis only queued them: pending tickets, no job ids, nothing in the jobs folder.
+    const tickets = await w.run('return genesis.society.tickets') as Record<string, string>
+    expect(Object.keys(tickets)).toEqual(['society_planner', 'society_critic', 'society_coder'])
+    expect(await w.run(`return ${J(Object.values(tickets))}.map((t) => genesis.forge.job(t).status)`)).toEqual(['pending', 'pending', 'pending'])
+    expect((await readdir(w.forgeDir)).filter((d) => d.startsWith('society_'))).toEqual([])
+    expect(await w.run('return genesis.society.enqueueAll()')).toEqual(tickets)
+    const subs = await w.run('return await genesis.society.submitAll()') as Record<string, { ticket: string; job_id: string; status: string; examples: number }>
     expect(Object.keys(subs)).toEqual(['society_planner', 'society_critic', 'society_coder'])
-    for (const s of Object.values(subs)) expect(s.status).toBe('queued')
+    for (const [id, s] of Object.entries(subs)) {
+      expect(s.status).toBe('queued')
+      expect(s.ticket).toBe(tickets[id])
+      expect(s.job_id).toMatch(new RegExp(`^${id}-`))
+    }
+    expect(await w.run('return genesis.society.submitAll()')).toEqual(subs)
     const dirs = await readdir(w.forgeDir)
     for (const id of Object.keys(subs)) {
       const dir = dirs.find((d) => d.startsWith(id + '-'))!
@@ -103,8 +121,9 @@ describe('chapter 6: the Multi-Agent Society', () => {
       const lines = (await readFile(join(w.forgeDir, dir, 'dataset.jsonl'), 'utf8')).trim().split('\n')
       expect(lines.length).toBe(subs[id]!.examples)
     }
-    const f = await w.run("return genesis.society.integrate('society_coder', { path: '/adapters/trained/society_coder' })") as { lora_path: string }
-    expect(f.lora_path).toBe('/adapters/trained/society_coder')
+    // The forge's report integrates the trained adapter into the weaver's facet.
+    const done = await w.run(`return await genesis.forge.receive(${J(`UnslothForge: job ${subs.society_coder!.job_id} complete; adapter at /adapters/trained/society_coder`)})`) as { outcome: string }
+    expect(done.outcome).toBe('complete')
     expect(await w.run('return genesis.weaver.facets.society_coder.lora_path')).toBe('/adapters/trained/society_coder')
   })
 })
@@ -289,6 +308,7 @@ describe('chapter 9: environmental adaptation (plan)', () => {
     expect(big.adapters).toBe(3)
     expect(big.reasoning.join('\n')).toMatch(/capped at 3/)
     expect(big.adapter_budget_mb).toBe(3 * 2304)
+    expect(small.adapter_budget_mb).toBe(2304)
     const none = await plan(cpuOnly)
     expect(none.adapters).toBe(0)
     expect(none.mode).toBe('cpu')
@@ -337,14 +357,18 @@ describe('chapter 9: environmental adaptation (with the machine and an LLM)', ()
     expect(r.adapters).toBe(3)
     expect(llm.adapters.size).toBe(3)
     expect([...llm.adapters.keys()].sort()).toEqual(['society_coder', 'society_critic', 'society_planner'])
-    expect(llm.adapters.get('society_planner')).toBe('adapters/society_planner')
-    expect(await v.run('return genesis.weaver.vram_budget_mb')).toBe(3 * 2304)
+    expect(llm.adapters.get('society_planner')).toBe('/adapters/society_planner')
+    // The weaver's budget is exactly the chosen adapters' VRAM, so its LRU cache holds the planned set.
+    const adapterVram = await v.run("return ['society_planner', 'society_critic', 'society_coder'].reduce((a, id) => a + genesis.weaver.vramOf(id), 0)")
+    expect(await v.run('return genesis.weaver.vram_budget_mb')).toBe(adapterVram)
+    expect((await v.run('return genesis.weaver.loaded') as string[]).sort()).toEqual(['society_coder', 'society_critic', 'society_planner'])
     const down = await v.run(`return await genesis.monitor.adapt(${J(laptop8)})`) as { loaded: string[]; unloaded: string[] }
     expect(down.loaded.length).toBe(1)
     expect(down.unloaded.length).toBe(2)
     expect([...llm.adapters.keys()]).toEqual(down.loaded)
     await v.run(`return await genesis.monitor.adapt(${J(cpuOnly)})`)
     expect(llm.adapters.size).toBe(0)
+    expect(await v.run('return [genesis.weaver.vram_budget_mb, genesis.weaver.loaded]')).toEqual([0, []])
     expect(await v.run('return genesis.monitor.history.map((h) => h.adapters)')).toEqual([3, 1, 0])
   })
 

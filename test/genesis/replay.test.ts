@@ -195,3 +195,14 @@ describe('the bridge capability', () => {
     }
   })
 })
+
+describe('a turn that only reads', () => {
+  it('is still recorded, so its conversation counts as replayed', async () => {
+    const c = await curriculum({ '01-first.jsonl': [line(['How many prototypes?', 'BABS counts.', 'return prototypes.slotNames().length'])] })
+    const { image, realm } = await fresh()
+    expect(await replayCurriculum(image, realm, c)).toEqual({ replayed: 1, skipped: 0, turns: 1 })
+    expect(await replayCurriculum(image, realm, c)).toEqual({ replayed: 0, skipped: 1, turns: 0 })
+    const rec = (await image.transactions({ limit: 1 }))[0]!
+    expect([rec.description, rec.oids]).toEqual(['How many prototypes?', []])
+  })
+})
