@@ -45,7 +45,7 @@ describe('a Python client (pyzmq + msgpack, like the seeds)', () => {
         `${name} create_method ack`,
         `${name} method_slot {"$method": "print(\\"New tool created!\\")"}`,
         `${name} send_message result "New tool created!\\n"`,
-        `${name} error does_not_understand display_yourself`,
+        `${name} error does_not_understand fly_to_the_moon`,
       ])
     }
     expect(lines.at(-1)).toBe('DONE')

@@ -102,7 +102,7 @@ def session(name, dealer, request, sub):
     out(name, "send_message", result["event"], json.dumps(result.get("output")))
 
     # an error reply: a message nothing understands
-    error = request(dealer, {"command": "send_message", "id": name + "-6", "selector": "display_yourself"})
+    error = request(dealer, {"command": "send_message", "id": name + "-6", "selector": "fly_to_the_moon"})
     out(name, "error", error["error"]["code"], error["error"].get("selector"))
 
 

@@ -42,7 +42,7 @@ describe('uvm boot', () => {
     const d = await startDaemon(join(await tempDir(), 'image.db'))
     expect((await runCli(['ping', '--connect', d.bind])).code).toBe(0)
     expect((await runCli(['set', 'n', '1', '--connect', d.bind])).code).toBe(0)
-    expect((await runCli(['send', 'display_yourself', '--connect', d.bind])).code).toBe(1)
+    expect((await runCli(['send', 'fly', '--connect', d.bind])).code).toBe(1)
     // `uvm send` pings first (a missing daemon is reported at once), then sends with the act's wall limit.
     await d.waitFor((all) => jsonLines(all).length >= 4, 10_000, 'four log lines')
     const logs = jsonLines(d.stdout)

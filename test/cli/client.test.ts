@@ -160,17 +160,17 @@ describe('uvm create-method and uvm send', () => {
     expect(lines(nofile.stderr)).toEqual([expect.stringMatching(/^uvm create-method: cannot read .*missing\.js/)])
   })
 
-  it('send display_yourself to an object without it: exit 1, one line mentioning does_not_understand', async () => {
-    const r = await uvm('send', 'display_yourself')
+  it('send fly_to_the_moon to an object without it: exit 1, one line mentioning does_not_understand', async () => {
+    const r = await uvm('send', 'fly_to_the_moon')
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
     expect(lines(r.stderr)).toHaveLength(1)
     expect(r.stderr).toContain('does_not_understand')
-    expect(r.stderr).toContain('display_yourself')
+    expect(r.stderr).toContain('fly_to_the_moon')
     expect(hasStack(r.stderr)).toBe(false)
-    const j = await runCli(['send', 'display_yourself', '--json', '--connect', daemon.d.bind])
+    const j = await runCli(['send', 'fly_to_the_moon', '--json', '--connect', daemon.d.bind])
     expect(j.code).toBe(1)
-    expect(JSON.parse(j.stdout)).toMatchObject({ event: 'error', error: { code: 'does_not_understand', selector: 'display_yourself' } })
+    expect(JSON.parse(j.stdout)).toMatchObject({ event: 'error', error: { code: 'does_not_understand', selector: 'fly_to_the_moon' } })
     const none = await uvm('send')
     expect(none.code).toBe(2)
     expect(lines(none.stderr)).toEqual(['uvm send: missing SELECTOR'])

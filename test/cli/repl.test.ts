@@ -250,9 +250,9 @@ describe('uvm repl on a terminal', () => {
   it('an error is one "!" line on a terminal too', async () => {
     const p = spawnPty(['repl', '--connect', d.bind, '--history', ''])
     await p.waitFor('uvm> ')
-    const out = await typeLine(p, 'genesis.display_yourself()', /\nuvm> /)
+    const out = await typeLine(p, 'genesis.fly_to_the_moon()', /\nuvm> /)
     const errLines = lines(out).filter((l) => l.startsWith('!'))
-    expect(errLines).toEqual([expect.stringMatching(/^! does_not_understand: .*display_yourself/)])
+    expect(errLines).toEqual([expect.stringMatching(/^! does_not_understand: .*fly_to_the_moon/)])
     await typeLine(p, '.exit', '')
     expect((await p.exited).code).toBe(0)
   })
