@@ -1,6 +1,6 @@
 import { UvmError } from '../errors.js'
 import type { Kernel } from '../kernel/index.js'
-import { ACCESSOR, arrayLength, bytesLength, ownEnumerableKeys, ownValue, shapeOf } from '../kernel/index.js'
+import { ACCESSOR, arrayLength, ownEnumerableKeys, ownValue, shapeOf } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 
 /**
@@ -22,7 +22,8 @@ export function hostData(kernel: Kernel, v: unknown, path = 'value', depth = 0):
   if (obj !== undefined) return { $ref: obj.oid }
   if (depth > 32) throw new UvmError('ACT_FAILED', `${path}: nested more than 32 levels deep`)
   const shape = shapeOf(v)
-  if (shape === 'bytes') return Array.from(new Uint8Array((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, bytesLength(v as Uint8Array)))
+  // The constructor copies from the internal slots: no property of the act's value (`buffer`, say) is read.
+  if (shape === 'bytes') return Array.from(new Uint8Array(v as Uint8Array))
   if (shape === 'array') {
     const n = Math.min(arrayLength(v), 1_000_000)
     const out: unknown[] = []

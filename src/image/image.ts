@@ -515,7 +515,8 @@ function originsAfter(state: State, base: State | undefined, tid: number): Reado
   const before = state.origins
   const out = new Map<string, number>()
   for (const [name, value] of state.slots) {
-    const same = base !== undefined && base.slots.get(name) === value && base.slots.has(name)
+    // A slot value is never undefined: a missing slot of the base reads as changed.
+    const same = base !== undefined && base.slots.get(name) === value
     if (!same) { if (tid !== 0) out.set(name, tid) }
     else {
       const o = before?.get(name)

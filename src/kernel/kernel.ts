@@ -121,13 +121,14 @@ export class Kernel implements ValueResolver {
   /** Run what a lookup found: a method is called, a primitive is run, data is answered. */
   perform(heap: Heap, receiver: Obj, value: unknown, selector: string, args: readonly unknown[]): unknown {
     if (value instanceof Method) return this.call(heap, receiver, value, selector, args)
-    const intent = intentOf(value)
-    if (intent !== undefined) return this.notUnderstood(heap, receiver, selector, args, { holder: lookup(heap, receiver, selector) ?? receiver, text: intent })
     if (value instanceof Primitive) {
       const prim = this.primitives[value.name]
       if (prim === undefined) throw new UvmError('KERNEL_DOES_NOT_UNDERSTAND', `primitive '${value.name}' (slot '${selector}') does not exist in this UVM version`, { selector, receiver: receiver.oid })
       return prim(heap, receiver, args)
     }
+    // Data that is an intent is behaviour not compiled yet (checked after the common kinds: sends of primitives stay as they were).
+    const intent = intentOf(value)
+    if (intent !== undefined) return this.notUnderstood(heap, receiver, selector, args, { holder: lookup(heap, receiver, selector) ?? receiver, text: intent })
     return heap.surface.toJS(receiver, selector, value)
   }
 

@@ -1,19 +1,18 @@
 // The `llm` capability in acts: the configured client, and nothing else of the host.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openImage } from '../../src/index.js'
 import { setUpJit } from '../../src/jit/index.js'
 import { memoryDb } from '../support/images.js'
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js'
-import { rejected } from '../support/uvm.js'
+import { rejected, useCleanups } from '../support/uvm.js'
 
-let cleanups: (() => Promise<void>)[] = []
-afterEach(async () => { for (const c of cleanups.reverse()) await c(); cleanups = [] })
+const cleanup = useCleanups()
 
 async function withLlm(lora: boolean): Promise<{ llm: FakeLlm; run: (code: string) => Promise<unknown> }> {
   const llm = await startFakeLlm([{ content: 'hello from the model' }], { lora, models: ['base'] })
   const { image, realm } = await openImage(memoryDb())
   const jit = setUpJit(image, realm, { url: llm.url, key: 'sk-cap-secret' })
-  cleanups.push(async () => { await image.close(); await llm.close() })
+  cleanup(async () => { await image.close(); await llm.close() })
   return { llm, run: async (code) => (await jit.run(code, {}, {})).value }
 }
 

@@ -1,24 +1,23 @@
 // The LLM's replies are a door: whatever comes back, the UVM answers with a clear error, retries, and
 // keeps its image intact. Nothing of a failed attempt is ever half-installed.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openImage } from '../../src/index.js'
 import { setUpJit, type JitSetup } from '../../src/jit/index.js'
 import type { Image } from '../../src/image/index.js'
 import { memoryDb } from '../support/images.js'
 import { startFakeLlm, type FakeLlm, type Step } from '../support/fake-llm.js'
-import { rejected } from '../support/uvm.js'
+import { rejected, useCleanups } from '../support/uvm.js'
 
 const AREA = { explanation: 'area', code: "prototypes.Rect.setSlot('area', function () { return this.width * this.height })" }
 const RECT = "prototypes.Rect = new UvmObject(); prototypes.Rect.width = 3; prototypes.Rect.height = 4; root.r = prototypes.Rect.clone()"
 
-let cleanups: (() => Promise<void>)[] = []
-afterEach(async () => { for (const c of cleanups.reverse()) await c(); cleanups = [] })
+const cleanup = useCleanups()
 
 async function world(steps: Step[], maxAttempts = steps.length): Promise<{ image: Image; llm: FakeLlm; jit: JitSetup }> {
   const llm = await startFakeLlm(steps)
   const { image, realm } = await openImage(memoryDb(), { cpuTimeoutMs: 200 })
   const jit = setUpJit(image, realm, { url: llm.url, maxAttempts })
-  cleanups.push(async () => { await image.close(); await llm.close() })
+  cleanup(async () => { await image.close(); await llm.close() })
   await jit.run(RECT, {}, {})
   return { image, llm, jit }
 }

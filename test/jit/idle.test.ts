@@ -1,21 +1,26 @@
 // The autotelic drive: the idle loop, with a fake clock and the fake LLM.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openImage } from '../../src/index.js'
 import { IdleLoop, INQUIRY_SELECTOR, Jit, LlmClient, imageCem } from '../../src/jit/index.js'
 import { memoryDb } from '../support/images.js'
 import { startFakeLlm } from '../support/fake-llm.js'
+import { useCleanups } from '../support/uvm.js'
 
-let cleanups: (() => Promise<void>)[] = []
-afterEach(async () => { for (const c of cleanups.reverse()) await c(); cleanups = [] })
+const cleanup = useCleanups()
 
 const FACET = { explanation: 'Structural complexity is low: BRICK adds a Cartographer facet that maps the image.', code: "prototypes.Cartographer = new UvmObject(); prototypes.Cartographer.setSlot('map', function () { return this.slotNames() })" }
 
+/** An image with a JIT on a fake LLM that answers FACET. */
+async function idleWorld() {
+  const llm = await startFakeLlm([{ answer: FACET }])
+  const { image, realm } = await openImage(memoryDb())
+  cleanup(async () => { await image.close(); await llm.close() })
+  return { llm, image, jit: new Jit(image, realm, { client: new LlmClient({ url: llm.url }) }) }
+}
+
 describe('the idle loop (Characterological Inquiry Loop)', () => {
   it('inquires only when idle long enough and the CEM moving average is below the threshold; the cycle is recorded', async () => {
-    const llm = await startFakeLlm([{ answer: FACET }])
-    const { image, realm } = await openImage(memoryDb())
-    cleanups.push(async () => { await image.close(); await llm.close() })
-    const jit = new Jit(image, realm, { client: new LlmClient({ url: llm.url }) })
+    const { llm, image, jit } = await idleWorld()
     let now = 1_000_000
     const inquiries: unknown[] = []
     const loop = new IdleLoop(jit, image, { idleAfterMs: 60_000, threshold: 0.9, window: 3, now: () => now, onInquiry: (r, e) => inquiries.push(r ?? e) })
@@ -53,10 +58,7 @@ describe('the idle loop (Characterological Inquiry Loop)', () => {
   })
 
   it('a CEM above the threshold never inquires', async () => {
-    const llm = await startFakeLlm([{ answer: FACET }])
-    const { image, realm } = await openImage(memoryDb())
-    cleanups.push(async () => { await image.close(); await llm.close() })
-    const jit = new Jit(image, realm, { client: new LlmClient({ url: llm.url }) })
+    const { llm, image, jit } = await idleWorld()
     let now = 0
     const loop = new IdleLoop(jit, image, { idleAfterMs: 1000, threshold: 0, now: () => now })
     now += 10_000
@@ -66,7 +68,7 @@ describe('the idle loop (Characterological Inquiry Loop)', () => {
 
   it('the weights live in the image and can be changed there', async () => {
     const { image, realm } = await openImage(memoryDb())
-    cleanups.push(() => image.close())
+    cleanup(() => image.close())
     const before = await imageCem(image)
     expect(before.weights).toEqual({ cog: 0.25 / 0.5, sol: 0.2 / 0.5, struc: 0.05 / 0.5, rel: 0 })
     await image.transact((tx) => { tx.genesis.cemWeights = { rel: 0, cog: 0, sol: 0, struc: 1 } })

@@ -1,6 +1,6 @@
 // The JIT loop in one process: a real image (memory-level and classic-level), the hardened realm, and a
 // real HTTP server on loopback playing the LLM (test/support/fake-llm.ts), scripted per test.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openImage } from '../../src/index.js'
 import type { Image } from '../../src/image/index.js'
 import type { HardenedRealm } from '../../src/act/index.js'
@@ -8,13 +8,12 @@ import { setUpJit, type JitSetup } from '../../src/jit/index.js'
 import type { JitEvent } from '../../src/covenant/index.js'
 import { memoryDb, scratchImage } from '../support/images.js'
 import { startFakeLlm, type FakeLlm, type Script } from '../support/fake-llm.js'
-import { rejected } from '../support/uvm.js'
+import { rejected, useCleanups } from '../support/uvm.js'
 
 const AREA = { explanation: 'A rectangle answers its area as width times height; installed on the prototype so every rect has it.', code: "prototypes.Rect.setSlot('area', function () { return this.width * this.height })" }
 const RECT = "prototypes.Rect = new UvmObject(); prototypes.Rect.width = 0; prototypes.Rect.height = 0; const r = prototypes.Rect.clone(); r.width = 3; r.height = 4; root.r = r"
 
-let cleanups: (() => Promise<void>)[] = []
-afterEach(async () => { for (const c of cleanups.reverse()) await c(); cleanups = [] })
+const cleanup = useCleanups()
 
 async function world(script: Script, opts: Parameters<typeof startFakeLlm>[1] = {}, cfg: Record<string, unknown> = {}): Promise<{ image: Image; realm: HardenedRealm; llm: FakeLlm; jit: JitSetup; events: JitEvent[] }> {
   const llm = await startFakeLlm(script, opts)
@@ -22,7 +21,7 @@ async function world(script: Script, opts: Parameters<typeof startFakeLlm>[1] = 
   const jit = setUpJit(image, realm, { url: llm.url, ...cfg })
   const events: JitEvent[] = []
   jit.onEvent((e) => events.push(e))
-  cleanups.push(async () => { jit.stop(); await image.close(); await llm.close() })
+  cleanup(async () => { jit.stop(); await image.close(); await llm.close() })
   await jit.run(RECT, {}, {})
   return { image, realm, llm, jit, events }
 }
@@ -145,7 +144,7 @@ describe('the JIT loop', () => {
   it('with no LLM configured a DNU says how to configure one', async () => {
     const { image, realm } = await openImage(memoryDb())
     const jit = setUpJit(image, realm, {})
-    cleanups.push(() => image.close())
+    cleanup(() => image.close())
     const e = await rejected(jit.run('return root.nothing()', {}, {}))
     expect(e.code).toBe('KERNEL_DOES_NOT_UNDERSTAND')
     expect(e.message).toMatch(/--llm-url/)
@@ -154,7 +153,7 @@ describe('the JIT loop', () => {
   it('the method and its provenance survive a restart (classic-level)', async () => {
     const llm = await startFakeLlm([{ answer: AREA }])
     const s = await scratchImage('classic-level')
-    cleanups.push(async () => { await s.dispose(); await llm.close() })
+    cleanup(async () => { await s.dispose(); await llm.close() })
     const jit = setUpJit(s.image, (s.image.kernel.realm as HardenedRealm), { url: llm.url })
     await jit.run(RECT, {}, {})
     const r = await jit.run(send, {}, {})
@@ -204,7 +203,7 @@ describe('the JIT loop, further', () => {
   it('an intent slot without an LLM says so', async () => {
     const { image, realm } = await openImage(memoryDb())
     const jit = setUpJit(image, realm, {})
-    cleanups.push(() => image.close())
+    cleanup(() => image.close())
     await jit.run('genesis.wish = { $intent: "say hello" }', {}, {})
     const e = await rejected(jit.run('return genesis.wish()', {}, {}))
     expect(e.message).toMatch(/its slot 'wish' holds an intent, not code: no LLM is configured/)

@@ -1,6 +1,6 @@
 // Provenance: every slot a JIT cycle wrote points to the cycle's transaction (State.origins), kept in
 // the object's record (format 2), dropped when something else writes the slot, and read by `why`.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openImage } from '../../src/index.js'
 import { LocalBackend } from '../../src/bridge/index.js'
 import { Codec, RECORD_FORMAT, RECORD_FORMAT_ORIGINS } from '../../src/image/codec.js'
@@ -8,11 +8,10 @@ import { Obj, State } from '../../src/kernel/index.js'
 import { setUpJit } from '../../src/jit/index.js'
 import { memoryDb, scratchImage } from '../support/images.js'
 import { startFakeLlm } from '../support/fake-llm.js'
-import { rejected } from '../support/uvm.js'
+import { rejected, useCleanups } from '../support/uvm.js'
 import { Packr } from 'msgpackr'
 
-let cleanups: (() => Promise<void>)[] = []
-afterEach(async () => { for (const c of cleanups.reverse()) await c(); cleanups = [] })
+const cleanup = useCleanups()
 
 const COLOR = { explanation: 'A rect paints itself: a paint method and a default colour.', code: "prototypes.Rect.setSlot('paint', function () { return 'painted ' + this.color }); prototypes.Rect.color = 'red'" }
 
@@ -20,7 +19,7 @@ describe('slot origins', () => {
   it('a cycle marks every slot it changed; a plain write to a slot drops its mark, writes to other slots keep theirs', async () => {
     const llm = await startFakeLlm([{ answer: COLOR }])
     const s = await scratchImage('classic-level')
-    cleanups.push(async () => { await s.dispose(); await llm.close() })
+    cleanup(async () => { await s.dispose(); await llm.close() })
     const realm = s.image.kernel.realm as never
     const jit = setUpJit(s.image, realm, { url: llm.url })
     await jit.run('prototypes.Rect = new UvmObject(); prototypes.Rect.width = 1; root.r = prototypes.Rect.clone()', {}, {})
@@ -45,7 +44,7 @@ describe('slot origins', () => {
 
   it('why: the JIT cycle for a marked slot, the last writer for any other, a clear error for a missing one', async () => {
     const { image, realm } = await openImage(memoryDb())
-    cleanups.push(() => image.close())
+    cleanup(() => image.close())
     const backend = new LocalBackend(image, realm)
     const ask = (selector: string, target = 'genesis') => backend.handle({ command: 'why', selector, target }, 'l', { readOnly: false })
     const first = await image.transact((tx) => { tx.genesis.motto = 'first' })

@@ -1,5 +1,5 @@
 import { UvmError } from '../../src/errors.js'
-import { expect } from 'vitest'
+import { afterEach, expect } from 'vitest'
 import type { Obj, State } from '../../src/kernel/index.js'
 import type { Image, Transaction } from '../../src/image/index.js'
 import type { HardenedRealm } from '../../src/act/realm.js'
@@ -68,4 +68,15 @@ export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(r
  */
 export function runInRealm(image: Image, code: string, bindings: Record<string, unknown>): Promise<unknown> {
   return (image.kernel.realm as unknown as HardenedRealm).runAct(code, bindings)
+}
+
+/** Things a test opened (images, servers), closed after each test, newest first. Call at the top of a test file. */
+export function useCleanups(): (cleanup: () => Promise<void>) => void {
+  let cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    const todo = cleanups.reverse()
+    cleanups = []
+    for (const c of todo) await c()
+  })
+  return (cleanup) => { cleanups.push(cleanup) }
 }
