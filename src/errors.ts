@@ -37,6 +37,9 @@ export const ErrorCodes = {
   JIT_BAD_ANSWER: "the LLM's reply held no valid uvm_jit answer ({explanation, code}): not JSON, or not that shape",
   JIT_LLM_ERROR: 'the LLM server could not be reached, or answered with an HTTP error',
   JIT_LLM_TIMEOUT: 'the LLM server did not answer within the request timeout (--llm-timeout)',
+  DATASET_BAD_ACT: 'a declarative autopoietic_act (ADD_SLOT, MODIFY_SLOT, CLONE_PROTOTYPE, COMPOSITE_ACTION, INITIATE_FINETUNE_JOB) is not of the vocabulary, or cannot be applied (the message says where)',
+  DATASET_PYTHON: "the python3 syntax checker (--syntax python) cannot be started, or stopped while checking",
+  DATASET_BAD_FILE: 'a dataset file cannot be read or written (the path and the reason are in the message)',
   JIT_LLM_NOT_FOUND: 'the LLM server has no such endpoint (runtime LoRA needs vLLM started with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)',
 } as const
 

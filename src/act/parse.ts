@@ -268,6 +268,18 @@ export function actBody(code: string, names: readonly string[]): Instrumented {
   return instrument(body, checkBody(body, code))
 }
 
+/**
+ * The act's syntax tree, checked exactly as `actBody` checks it before anything runs (a dataset
+ * validator reads names and paths from it). The act's body is the function's body; positions are of
+ * the compile body: `toSource` maps them to the act's lines. Throws `SourceProblem`.
+ */
+export function actProgram(code: string): { program: AnyNode; body: AnyNode[] } {
+  const text = `${BODY_HEAD}async function () {\n${code}\n})`
+  const program = checkBody(text, code)
+  const fn = returnedExpression(program, text)!
+  return { program, body: (fn.body as AnyNode).body as AnyNode[] }
+}
+
 /** Where V8 put a compile-time SyntaxError, from the `file:line` + caret header node adds to its stack. */
 export function v8SyntaxPosition(stack: string, source: string, column?: Instrumented['column']): { line: number; column: number } {
   const [where, , carets] = stack.split('\n')

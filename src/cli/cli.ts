@@ -7,10 +7,11 @@ import { covenant, keys } from './commands/misc.js'
 import { replCommand } from './commands/repl.js'
 import { llm } from './commands/llm.js'
 import { genesis } from './commands/genesis.js'
+import { dataset } from './commands/dataset.js'
 import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 
-const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, genesis, ...imageCommands, llm, keys, covenant]
+const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, genesis, dataset, ...imageCommands, llm, keys, covenant]
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

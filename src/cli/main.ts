@@ -3,6 +3,9 @@
 import { main } from './cli.js'
 import type { Io } from './usage.js'
 
+// `uvm dataset export | head`: a reader that stops early is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e })
+
 const io: Io = {
   out: (t) => process.stdout.write(t + '\n'),
   err: (t) => process.stderr.write(t + '\n'),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { Command } from './commands.js'
 import { Reply, UvmStateUpdateEvent } from './replies.js'
 import { JIT_TOPIC, JitCycleEvent } from './jit.js'
+import { DeclarativeAct } from './act.js'
 
 export const PUB_TOPIC = 'uvm_state_update'
 
@@ -20,5 +21,7 @@ export function covenantJsonSchema(version: string): Record<string, unknown> {
     reply: z.toJSONSchema(Reply, { ...opts, io: 'output' }),
     event: z.toJSONSchema(UvmStateUpdateEvent, { ...opts, io: 'output' }),
     jit_event: z.toJSONSchema(JitCycleEvent, { ...opts, io: 'output' }),
+    // A dataset's uvm_jit turn may carry this in place of JavaScript (seed 000's vocabulary).
+    autopoietic_act: z.toJSONSchema(DeclarativeAct, opts),
   }
 }

@@ -2,9 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UvmError } from '../errors.js'
-import type { Conversation } from './format.js'
+import type { Conversation, JitContent, Turn } from './format.js'
 import { ConversationLine } from './format.js'
 import { installedSelectors } from './teaches.js'
+import { lineProblem } from './problem.js'
+import { declarativeCode } from '../act/index.js'
 
 /** The curriculum that ships with the UVM: `genesis/` beside `src/` and `dist/`. */
 export const GENESIS_DIR = fileURLToPath(new URL('../../genesis/', import.meta.url))
@@ -71,17 +73,22 @@ export function parseLine(text: string, file: string, line: number, chapter: num
   }
   const parsed = ConversationLine.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new UvmError('GENESIS_BAD_LINE', `${where}: ${issue.path.length > 0 ? issue.path.join('.') + ': ' : ''}${issue.message}`, { file, line })
+    const p = lineProblem(parsed.error, json)
+    throw new UvmError('GENESIS_BAD_LINE', `${where}: ${p.path !== '' ? p.path + ': ' : ''}${p.message}`, { file, line })
   }
   const turns = []
   const messages = parsed.data.messages
   for (let i = 0; i + 1 < messages.length; i += 2) {
     const a = messages[i]!, j = messages[i + 1]!
     if (a.role !== 'architect' || j.role !== 'uvm_jit') continue
-    turns.push({ utterance: a.content, explanation: j.content.explanation, code: (j.content.code ?? j.content.autopoietic_act)! })
+    turns.push(turnOf(a.content, j.content))
   }
-  if (messages.length % 2 !== 0) throw new UvmError('GENESIS_BAD_LINE', `${where}: the conversation ends with an architect turn that nothing answers`, { file, line })
   const teaches = [...new Set(turns.flatMap((t) => installedSelectors(t.code)))]
   return { id: where, file, line, chapter, chapterName, turns, teaches }
+}
+
+/** A uvm_jit answer as the runner takes it: `code` wins; a declarative act is compiled to its JavaScript. */
+export function turnOf(utterance: string, c: JitContent): Turn {
+  const act = c.code ?? c.autopoietic_act!
+  return typeof act === 'string' ? { utterance, explanation: c.explanation, code: act } : { utterance, explanation: c.explanation, code: declarativeCode(act), declarative: act }
 }

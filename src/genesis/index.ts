@@ -1,6 +1,8 @@
 /** Genesis: the seeds' Grand Narrative as executable JSONL, its replay, and the curriculum JIT (the offline default). */
-export { Curriculum, GENESIS_DIR, parseLine } from './curriculum.js'
-export { ConversationLine, ArchitectTurn, JitTurn, JitContent } from './format.js'
+export { Curriculum, GENESIS_DIR, parseLine, turnOf } from './curriculum.js'
+export { lineProblem } from './problem.js'
+export type { LineProblem } from './problem.js'
+export { ConversationLine, ArchitectTurn, JitTurn, JitContent, LineMeta } from './format.js'
 export type { Conversation, Turn } from './format.js'
 export { installedSelectors } from './teaches.js'
 export { replayConversation, replayCurriculum, replayedConversations } from './replay.js'

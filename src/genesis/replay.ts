@@ -24,6 +24,8 @@ export interface ReplayOptions {
   ext?: (turn: number) => Record<string, unknown>
   cpuTimeoutMs?: number | undefined
   wallTimeoutMs?: number | undefined
+  /** Leave a failed conversation's earlier turns in place (a scratch image about to be dropped needs no undo). */
+  keepOnFailure?: boolean | undefined
 }
 
 /**
@@ -49,12 +51,12 @@ export async function replayConversation(image: Image, realm: HardenedRealm, c: 
         bind: opts.bind,
         cpuTimeoutMs: opts.cpuTimeoutMs,
         wallTimeoutMs: opts.wallTimeoutMs,
-        meta: { description: t.utterance.length > 120 ? t.utterance.slice(0, 119) + '…' : t.utterance, ext: { act: t.code, intent: t.utterance, explanation: t.explanation, curriculum: record, ...opts.ext?.(i + 1) } },
+        meta: { description: t.utterance.length > 120 ? t.utterance.slice(0, 119) + '…' : t.utterance, ext: { act: t.code, ...(t.declarative !== undefined && { autopoietic_act: t.declarative }), intent: t.utterance, explanation: t.explanation, curriculum: record, ...opts.ext?.(i + 1) } },
       })
       if (r.tid !== undefined) tids.push(r.tid)
     } catch (e) {
-      for (const tid of tids.reverse()) await image.undo(tid, { description: `undo ${tid}: ${c.id} failed at turn ${i + 1}`, user: 'genesis' })
-      const err = new UvmError('GENESIS_TURN_FAILED', `${c.id}, turn ${i + 1} of ${c.turns.length} ("${clip(t.utterance, 60)}"): ${(e as Error).message}${lineOf(e)}; nothing of this conversation was kept`, { file: c.file, line: c.line, turn: i + 1, cause: (e as { code?: string }).code })
+      if (opts.keepOnFailure !== true) for (const tid of tids.reverse()) await image.undo(tid, { description: `undo ${tid}: ${c.id} failed at turn ${i + 1}`, user: 'genesis' })
+      const err = new UvmError('GENESIS_TURN_FAILED', `${c.id}, turn ${i + 1} of ${c.turns.length} ("${clip(t.utterance, 60)}"): ${(e as Error).message}${lineOf(e)}${opts.keepOnFailure === true ? '' : '; nothing of this conversation was kept'}`, { file: c.file, line: c.line, turn: i + 1, cause: (e as { code?: string }).code })
       throw err
     }
   }

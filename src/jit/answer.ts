@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { UvmError } from '../errors.js'
+import { declarativeCode, isDeclarativeAct, parseDeclarativeAct } from '../act/index.js'
 
 /**
  * The seeds' `uvm_jit` content: what the LLM answers when the JIT asks it for
@@ -44,7 +45,19 @@ const JitAnswerWire = z
 /** The uvm_jit answer, normalised to `{explanation, code}`. */
 export const JitAnswer = z.preprocess(
   // `code` wins over `autopoietic_act`: a stray second field must not fail an otherwise good answer.
-  (v) => (isRecord(v) && 'code' in v ? { explanation: v.explanation, code: v.code } : v),
+  // A declarative act (seed 000's vocabulary) becomes the JavaScript the same runner runs.
+  (v, ctx) => {
+    if (isRecord(v) && 'code' in v) return { explanation: v.explanation, code: v.code }
+    if (isRecord(v) && isDeclarativeAct(v.autopoietic_act)) {
+      try {
+        return { explanation: v.explanation, autopoietic_act: declarativeCode(parseDeclarativeAct(v.autopoietic_act)) }
+      } catch (e) {
+        ctx.issues.push({ code: 'custom', input: v.autopoietic_act, path: ['autopoietic_act'], message: (e as Error).message })
+        return z.NEVER
+      }
+    }
+    return v
+  },
   JitAnswerWire,
 ).transform(({ explanation, code, autopoietic_act }) => ({ explanation, code: (code ?? autopoietic_act) as string }))
 export type JitAnswer = z.output<typeof JitAnswer>
@@ -64,7 +77,7 @@ export type JsonSchema = Record<string, unknown>
 
 export interface JsonSchemaResponseFormat {
   type: 'json_schema'
-  json_schema: { name: 'uvm_jit'; strict: true; schema: JsonSchema }
+  json_schema: { name: string; strict: boolean; schema: JsonSchema }
 }
 export type ResponseFormat = JsonSchemaResponseFormat | { type: 'json_object' }
 
@@ -76,13 +89,21 @@ export function uvmJitJsonSchema(): JsonSchema {
 }
 
 /** The `response_format` of a chat request in that mode (`undefined`: send none). */
-export function responseFormat(mode: 'json_schema'): JsonSchemaResponseFormat
-export function responseFormat(mode: 'json_object'): { type: 'json_object' }
-export function responseFormat(mode: 'prompt'): undefined
-export function responseFormat(mode: StructuredMode): ResponseFormat | undefined
-export function responseFormat(mode: StructuredMode): ResponseFormat | undefined {
+/** A structured-output schema other than the uvm_jit answer's (the dataset's teacher and judge ask for their own). */
+export interface OutputSchema {
+  name: string
+  schema: JsonSchema
+  /** OpenAI's strict mode wants every property required; a schema with optional fields says false. */
+  strict?: boolean
+}
+
+export function responseFormat(mode: 'json_schema', schema?: OutputSchema): JsonSchemaResponseFormat
+export function responseFormat(mode: 'json_object', schema?: OutputSchema): { type: 'json_object' }
+export function responseFormat(mode: 'prompt', schema?: OutputSchema): undefined
+export function responseFormat(mode: StructuredMode, schema?: OutputSchema): ResponseFormat | undefined
+export function responseFormat(mode: StructuredMode, schema?: OutputSchema): ResponseFormat | undefined {
   switch (mode) {
-    case 'json_schema': return { type: 'json_schema', json_schema: { name: 'uvm_jit', strict: true, schema: uvmJitJsonSchema() } }
+    case 'json_schema': return { type: 'json_schema', json_schema: schema !== undefined ? { name: schema.name, strict: schema.strict ?? true, schema: schema.schema } : { name: 'uvm_jit', strict: true, schema: uvmJitJsonSchema() } }
     case 'json_object': return { type: 'json_object' }
     case 'prompt': return undefined
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { UvmError } from '../errors.js'
 import { ANSWER_INSTRUCTIONS, StructuredMode, responseFormat } from './answer.js'
+import type { OutputSchema } from './answer.js'
 
 export { StructuredMode } from './answer.js'
 
@@ -241,12 +242,13 @@ export class LlmClient {
    * json_schema → json_object → prompt-only while the server refuses the format
    * (400, 422, 501), and starting next time from the mode that worked.
    */
-  async structured(messages: ChatMessage[], opts: Omit<ChatOptions, 'responseFormat'> = {}): Promise<StructuredResult> {
+  async structured(messages: ChatMessage[], opts: Omit<ChatOptions, 'responseFormat'> & { schema?: OutputSchema } = {}): Promise<StructuredResult> {
     const ladder = StructuredMode.options
     for (let i = ladder.indexOf(this.#mode ?? 'json_schema'); ; i++) {
       const mode = ladder[i]!
       try {
-        const result = await this.chat(messages, { ...opts, responseFormat: responseFormat(mode) })
+        const { schema, ...chat } = opts
+        const result = await this.chat(messages, { ...chat, responseFormat: responseFormat(mode, schema) })
         this.#mode = mode
         return { ...result, mode }
       } catch (e) {

@@ -148,3 +148,15 @@ describe('structured output request', () => {
     expect(ANSWER_INSTRUCTIONS).toContain('"code"')
   })
 })
+
+describe('a declarative autopoietic_act in an answer', () => {
+  it('becomes the JavaScript the act runner runs', () => {
+    const a = parseAnswer(JSON.stringify({ explanation: 'adds a slot', autopoietic_act: { action: 'ADD_SLOT', target: 'prototypes', slot: 'answer', value: 42 } }))
+    expect(a.explanation).toBe('adds a slot')
+    expect(a.code).toContain('// ADD_SLOT prototypes.answer')
+  })
+
+  it('that is not of the vocabulary is refused with its path, for the next attempt', () => {
+    expect(badAnswer(JSON.stringify({ explanation: 'x', autopoietic_act: { action: 'EVAL', code: '1' } })).message).toMatch(/autopoietic_act\.action: unknown action "EVAL"/)
+  })
+})

@@ -1,0 +1,44 @@
+import type { CommandSpec } from '../usage.js'
+import { UsageError } from '../usage.js'
+import { validateCommand } from './dataset-validate.js'
+import { exportCommand } from './dataset-export.js'
+import { generateCommand, judgeCommand } from './dataset-teacher.js'
+
+const SUBCOMMANDS: Record<string, CommandSpec['run']> = { validate: validateCommand, export: exportCommand, generate: generateCommand, judge: judgeCommand }
+
+/** `uvm dataset`: the training-data pipeline (seed 002 §4, seed 000 part IV). */
+export const dataset: CommandSpec = {
+  name: 'dataset',
+  summary: 'training data: validate JSONL (schema, syntax, logic, execution), export the image\'s history, generate with a teacher LLM, judge',
+  usage: [
+    'uvm dataset validate FILE.jsonl [--execute] [--base IMAGE] [--out clean.jsonl] [--report report.json] [--jobs N] [--syntax js|python]',
+    '       uvm dataset export [--image PATH] [--since TID] [--format uvm|openai|sharegpt] [--out FILE]',
+    '       uvm dataset generate --teacher URL --model NAME --count N [--chapter K] [--out FILE] [--report FILE]',
+    '       uvm dataset judge FILE --judge URL --model NAME [--min-score S] [--out FILE] [--report FILE]',
+  ].join('\n'),
+  options: [
+    ['validate --execute', 'stage 5: replay each conversation into a scratch copy of the base image (default: a fresh genesis image in memory)'],
+    ['validate --base IMAGE', 'the base image folder (copied, never written; the daemon must not hold it)'],
+    ['validate --out FILE', 'write only the lines that passed'],
+    ['validate --report FILE', 'write every line\'s result and the summary as JSON'],
+    ['validate --jobs N', 'worker threads for stages 1-4 (default: the core count)'],
+    ['validate --syntax python', 'check the acts with Python\'s own ast.parse (one python3 process; env UVM_PYTHON), for datasets in the seeds\' Python form'],
+    ['validate --json', 'print the summary as JSON'],
+    ['export --image PATH', 'the image to read (env UVM_IMAGE; default ./image.db; the daemon must be stopped)'],
+    ['export --since TID', 'only transactions after TID'],
+    ['export --format F', 'uvm (the seeds\' schema, the default), openai (messages of system/user/assistant) or sharegpt (conversations of from/value)'],
+    ['export --out FILE', 'where to write (default: standard output)'],
+    ['generate --teacher URL', 'an OpenAI-compatible server (vLLM, Ollama, llama.cpp, a hosted API); --key or env UVM_LLM_KEY for a Bearer token'],
+    ['generate --count N', 'candidates to ask for; each is validated through stages 1-5 and kept only when it passes'],
+    ['generate --chapter K', 'the curriculum chapter whose scenarios to expand (default: every chapter in turn)'],
+    ['judge --judge URL', 'the judge\'s server; --model names its model'],
+    ['judge --min-score S', 'keep (in --out) only conversations whose every score is at least S (1-5)'],
+  ],
+  async run(argv, io) {
+    const [sub, ...rest] = argv
+    if (sub === undefined) throw new UsageError('missing the subcommand: uvm dataset validate | export | generate | judge', 'dataset')
+    const run = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined
+    if (run === undefined) throw new UsageError(`unknown subcommand "${sub}" (there are validate, export, generate and judge)`, 'dataset')
+    return run(rest, io)
+  },
+}
