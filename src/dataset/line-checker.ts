@@ -54,7 +54,12 @@ export class LineChecker {
     } catch (e) {
       return fail(line, 'json', `not JSON: ${(e as Error).message}`)
     }
-    const parsed = ConversationLine.safeParse(json)
+    let parsed: ReturnType<typeof ConversationLine.safeParse>
+    try {
+      parsed = ConversationLine.safeParse(json)
+    } catch (e) {
+      return fail(line, 'schema', `the line cannot be checked: ${(e as Error).message}`)
+    }
     if (!parsed.success) {
       const p = lineProblem(parsed.error, json)
       return fail(line, 'schema', `${p.path !== '' ? p.path + ': ' : ''}${p.message}`)
@@ -93,7 +98,13 @@ export class LineChecker {
       return hit
     }
     this.codes.parsed++
-    const a = analyseAct(code)
+    let a: ActAnalysis
+    try {
+      a = analyseAct(code)
+    } catch (e) {
+      // acorn recurses: an act nested past the stack cannot be parsed (nor run); a line's failure, not the run's.
+      a = { ok: false, code: 'ACT_SYNTAX', message: `the act cannot be parsed: ${(e as Error).message}`, line: 1, column: 1 }
+    }
     this.#cache.set(code, a)
     if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!)
     return a

@@ -20,6 +20,7 @@ export interface ScratchOptions {
   capabilities?: CapabilityFactory | undefined
   cpuTimeoutMs?: number | undefined
   wallTimeoutMs?: number | undefined
+  actMemoryMb?: number | undefined
 }
 
 export type ScratchOutcome = { ok: true } | { ok: false; reason: string; turn?: number }
@@ -54,7 +55,8 @@ export class ScratchImages {
   }
 
   static async open(opts: ScratchOptions = {}): Promise<ScratchImages> {
-    const realm = new HardenedRealm({ cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs })
+    // The daemon's default act memory: a dataset's act that hoards fails its line, not the run.
+    const realm = new HardenedRealm({ cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, actMemoryMb: opts.actMemoryMb ?? 256 })
     let entries: Entry[]
     let label: string
     const before = new Map<string, Entry[]>()

@@ -44,9 +44,12 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const syntax = values.syntax ?? 'js'
   if (syntax !== 'js' && syntax !== 'python') throw new UsageError(`--syntax takes js or python, got "${syntax}"`, 'dataset')
   const jobs = intOption(values.jobs, 'jobs', 'dataset', 1) ?? availableParallelism()
+  // Each worker is a thread with its own heap: past a few per core they only cost memory.
+  if (jobs > 64) throw new UsageError(`--jobs takes 1 to 64 worker threads (this machine has ${availableParallelism()} cores), got ${jobs}`, 'dataset')
   for (const [flag, path] of [['--out', values.out], ['--report', values.report]] as const) {
     if (path !== undefined && resolve(path) === file) throw new UsageError(`${flag} ${path} is the input file: give another path`, 'dataset')
   }
+  if (values.out !== undefined && values.report !== undefined && resolve(values.out) === resolve(values.report)) throw new UsageError('--out and --report name the same file: give each its own', 'dataset')
   if (values.execute === true && syntax === 'python') io.err('uvm dataset: --execute does not apply to --syntax python (the acts are Python, and this UVM runs JavaScript); stages 1-4 only')
   const execute = values.execute === true && syntax === 'js'
   const curriculumDir = values.curriculum ?? io.env.UVM_CURRICULUM
