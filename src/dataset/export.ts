@@ -49,7 +49,8 @@ export async function exportHistory(image: Image, opts: ExportOptions = {}): Pro
     if (undone.has(r.tid)) { skip('undone'); continue }
     const step = stepOf(r)
     if (typeof step === 'string') { skip(step); continue }
-    if (step.jit !== undefined) {
+    // The curriculum JIT replays its conversation with nothing bound: those turns stay the curriculum's own.
+    if (step.jit !== undefined && step.curriculum === undefined) {
       paths ??= objectPaths(image)
       const path = paths.get(step.jit.receiver)
       if (path === undefined) { skip('JIT cycles whose receiver nothing reaches from the lobby'); continue }

@@ -143,7 +143,13 @@ export class LineChecker {
 }
 
 function fail(line: number, stage: LineResult['stage'], reason: string, turn?: number): CheckedLine {
-  return { result: { line, ok: false, stage, reason, ...(turn !== undefined && { turn }) } }
+  return { result: { line, ok: false, stage, reason: printable(reason), ...(turn !== undefined && { turn }) } }
+}
+
+/** A reason quotes the line (acorn names the character it stopped at): control characters are shown escaped, one line of text. */
+function printable(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  return reason.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** Two sets read as one, without copying (pathExists asks `has` only). */

@@ -29,12 +29,19 @@ export async function* readLines(path: string): AsyncGenerator<SourceLine> {
   let rest = ''
   let line = 0
   let bytes = 0
+  let first = true
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
       bytes += (chunk as Buffer).length
-      const text = rest + decoder.write(chunk as Buffer)
+      let text = rest + decoder.write(chunk as Buffer)
+      // Editors on Windows start UTF-8 files with a byte order mark; it is not part of the first line.
+      if (first && text.length > 0) {
+        first = false
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      }
       let from = 0
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+      // A line longer than a chunk is searched for its end once, not again with every chunk.
+      for (let nl = text.indexOf('\n', Math.max(0, rest.length - 1)); nl !== -1; nl = text.indexOf('\n', from)) {
         line++
         const l = text.charCodeAt(nl - 1) === 13 ? text.slice(from, nl - 1) : text.slice(from, nl)
         from = nl + 1
@@ -46,6 +53,7 @@ export async function* readLines(path: string): AsyncGenerator<SourceLine> {
     throw new UvmError('DATASET_BAD_FILE', `cannot read ${path}: ${(e as Error).message}`, { path })
   }
   rest += decoder.end()
+  if (first && rest.charCodeAt(0) === 0xfeff) rest = rest.slice(1)
   line++
   if (rest.trim() !== '') yield { line, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, bytes }
 }

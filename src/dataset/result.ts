@@ -15,8 +15,9 @@ export interface LineResult {
   turn?: number
   /** Acts in the conversation, when it got that far. */
   turns?: number
-  /** Judge scores, when judged. */
+  /** Judge scores, when judged, and the judge's reasons for them. */
   scores?: Record<string, number>
+  rationale?: string
 }
 
 export interface StageCount {

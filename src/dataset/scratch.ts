@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { HardenedRealm } from '../act/index.js'
@@ -148,6 +149,9 @@ async function openCopy(entries: readonly Entry[], realm: HardenedRealm): Promis
 /** Every record of an image folder, read and closed again: the folder is never written. */
 async function copyFolder(path: string): Promise<Entry[]> {
   if (!existsSync(path)) throw new UvmError('DATASET_BAD_FILE', `--base ${path}: no such image folder`, { path })
+  if (!statSync(path).isDirectory()) throw new UvmError('DATASET_BAD_FILE', `--base ${path}: a file, not an image folder`, { path })
+  // LevelDB writes LOCK and LOG into any folder it is asked to open, even to refuse it: look before opening.
+  if (!existsSync(join(path, 'CURRENT'))) throw new UvmError('DATASET_BAD_FILE', `--base ${path}: not an image folder (it holds no LevelDB image: no CURRENT file)`, { path })
   const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view', createIfMissing: false })
   try {
     await db.open()

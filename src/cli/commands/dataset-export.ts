@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { openImage } from '../../index.js'
 import { EXPORT_FORMATS, exportHistory, FileWriter, formatLine } from '../../dataset/index.js'
 import type { ExportFormat } from '../../dataset/index.js'
@@ -18,6 +18,9 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
   // Export reads: a missing folder is a mistake to report, not an image to create.
   if (!existsSync(path)) throw new UsageError(`no image at ${path} (give --image PATH, or set UVM_IMAGE)`, 'dataset')
+  // Nor is a folder without one: opening it would make an image there.
+  if (!statSync(path).isDirectory()) throw new UsageError(`${path} is a file; an image is a folder (give --image PATH, or set UVM_IMAGE)`, 'dataset')
+  if (!existsSync(join(path, 'CURRENT'))) throw new UsageError(`no image at ${path}: the folder holds none (give --image PATH, or set UVM_IMAGE)`, 'dataset')
   const { image } = await openImage(path)
   try {
     if (since !== undefined && since > image.lastTid) throw new UsageError(`--since ${since} is past the image's last transaction (${image.lastTid})`, 'dataset')
@@ -30,7 +33,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       await w.close()
     } else process.stdout.write(text)
     const skipped = Object.entries(report.skipped).map(([why, n]) => `${n} ${why}`).join(', ')
-    io.err(`exported ${report.conversations} conversation${report.conversations === 1 ? '' : 's'} (${report.turns} turns) as ${format} from ${path}${values.out !== undefined ? ` to ${values.out}` : ''}${skipped ? `; left out: ${skipped}` : ''}`)
+    io.err(`exported ${report.conversations} conversation${report.conversations === 1 ? '' : 's'} (${report.turns} turn${report.turns === 1 ? '' : 's'}) as ${format} from ${path}${values.out !== undefined ? ` to ${values.out}` : ''}${skipped ? `; left out: ${skipped}` : ''}`)
     return 0
   } finally {
     await image.close()

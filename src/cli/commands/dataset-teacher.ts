@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { actGlobals, genesisKnowledge, candidateLine, conversationOf, FileWriter, JUDGE_SCHEMA, judgePrompt, LineChecker, parseScores, readLines, SCENARIOS, scenarioChapters, SCORE_NAMES, ScratchImages, CANDIDATE_SCHEMA, teacherPrompt } from '../../dataset/index.js'
 import type { LineResult, Stage } from '../../dataset/index.js'
-import { Curriculum } from '../../genesis/index.js'
+import { ConversationLine, Curriculum, lineProblem } from '../../genesis/index.js'
 import { LlmClient } from '../../jit/index.js'
 import { intOption, parse } from '../args.js'
 import { progressBar } from '../progress.js'
@@ -79,7 +79,8 @@ export async function generateCommand(argv: string[], io: Io): Promise<number> {
             }
           }
         } catch (e) {
-          r = { line: n + 1, ok: false, reason: `the teacher: ${(e as Error).message}` }
+          // The message names the server already ("the LLM server at … answered …"); the stage says it was the teacher.
+          r = { line: n + 1, ok: false, reason: (e as Error).message }
           failed.teacher = (failed.teacher ?? 0) + 1
         }
         if (r.ok) { accepted++; await out.write(text! + '\n') } else if (r.stage !== undefined) failed[r.stage] = (failed[r.stage] ?? 0) + 1
@@ -113,7 +114,8 @@ export async function judgeCommand(argv: string[], io: Io): Promise<number> {
   if (min !== undefined && !(min >= 1 && min <= 5)) throw new UsageError(`--min-score takes a score from 1 to 5, got "${values['min-score']}"`, 'dataset')
   const judge = client(values.judge, '--judge', values.model, values.key ?? io.env.UVM_LLM_KEY, intOption(values.timeout, 'timeout', 'dataset', 1))
   const file = resolve(positionals[0]!)
-  const out = values.out !== undefined ? await FileWriter.open(values.out) : undefined
+  // As generate and export: the kept lines go to --out, or to standard output; the summary to standard error.
+  const out = await outputTo(values.out)
   const report = values.report !== undefined ? await FileWriter.open(values.report) : undefined
   let judged = 0, kept = 0, errors = 0
   const sums: Record<string, number> = {}
@@ -130,6 +132,14 @@ export async function judgeCommand(argv: string[], io: Io): Promise<number> {
         r = { line: l.line, ok: false, stage: 'json', reason: `not JSON: ${(e as Error).message} (validate the file first: uvm dataset validate)` }
       }
       if (line !== undefined) {
+        const shape = ConversationLine.safeParse(line)
+        if (!shape.success) {
+          const p = lineProblem(shape.error, line)
+          r = { line: l.line, ok: false, stage: 'schema', reason: `${p.path !== '' ? p.path + ': ' : ''}${p.message} (validate the file first: uvm dataset validate)` }
+          line = undefined
+        }
+      }
+      if (line !== undefined) {
         try {
           const reply = await judge.structured(judgePrompt({ messages: line.messages }), { schema: JUDGE_SCHEMA, temperature: 0 })
           const s = parseScores(reply.text)
@@ -139,10 +149,10 @@ export async function judgeCommand(argv: string[], io: Io): Promise<number> {
             judged++
             for (const [k, v] of Object.entries(scores)) sums[k] = (sums[k] ?? 0) + v
             const pass = min === undefined || SCORE_NAMES.every((k) => s.scores[k] >= min)
-            r = { line: l.line, ok: pass, scores, ...(!pass && { reason: `below --min-score ${min}` }) }
+            r = { line: l.line, ok: pass, scores, rationale: s.scores.rationale, ...(!pass && { reason: `below --min-score ${min}` }) }
             if (pass) {
               kept++
-              await out?.write(JSON.stringify({ ...line, meta: { ...(line.meta as object | undefined), judge: { model: reply.model ?? values.model, ...scores, rationale: s.scores.rationale } } }) + '\n')
+              await out.write(JSON.stringify({ ...line, meta: { ...(line.meta as object | undefined), judge: { model: reply.model ?? values.model, ...scores, rationale: s.scores.rationale } } }) + '\n')
             }
           }
         } catch (e) {
@@ -154,10 +164,10 @@ export async function judgeCommand(argv: string[], io: Io): Promise<number> {
     }
     const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Number((v / Math.max(judged, 1)).toFixed(2))]))
     await report?.write(`\n],"summary":${JSON.stringify({ judged, kept, errors, means })}}\n`)
-    io.out(`judged ${judged} conversation${judged === 1 ? '' : 's'} with ${values.model}: mean ${SCORE_NAMES.map((k) => `${k} ${means[k] ?? '-'}`).join(', ')}${min !== undefined ? `; ${kept} at or above ${min}` : ''}${errors > 0 ? `; ${errors} could not be judged` : ''}`)
+    io.err(`judged ${judged} conversation${judged === 1 ? '' : 's'} with ${values.model}: mean ${SCORE_NAMES.map((k) => `${k} ${means[k] ?? '-'}`).join(', ')}${min !== undefined ? `; ${kept} at or above ${min}` : ''}${errors > 0 ? `; ${errors} could not be judged` : ''}`)
     return errors > 0 ? 1 : 0
   } finally {
-    await out?.close()
+    await out.close()
     await report?.close()
   }
 }

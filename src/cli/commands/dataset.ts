@@ -13,8 +13,8 @@ export const dataset: CommandSpec = {
   usage: [
     'uvm dataset validate FILE.jsonl [--execute] [--base IMAGE] [--out clean.jsonl] [--report report.json] [--jobs N] [--syntax js|python]',
     '       uvm dataset export [--image PATH] [--since TID] [--format uvm|openai|sharegpt] [--out FILE]',
-    '       uvm dataset generate --teacher URL --model NAME --count N [--chapter K] [--out FILE] [--report FILE]',
-    '       uvm dataset judge FILE --judge URL --model NAME [--min-score S] [--out FILE] [--report FILE]',
+    '       uvm dataset generate --teacher URL --model NAME --count N [--chapter K] [--examples 5-10] [--no-execute] [--out FILE] [--report FILE] [--key KEY] [--timeout S]',
+    '       uvm dataset judge FILE --judge URL --model NAME [--min-score S] [--out FILE] [--report FILE] [--key KEY] [--timeout S]',
   ].join('\n'),
   options: [
     ['validate --execute', 'stage 5: replay each conversation into a scratch copy of the base image (default: a fresh genesis image in memory)'],
@@ -31,8 +31,13 @@ export const dataset: CommandSpec = {
     ['generate --teacher URL', 'an OpenAI-compatible server (vLLM, Ollama, llama.cpp, a hosted API); --key or env UVM_LLM_KEY for a Bearer token'],
     ['generate --count N', 'candidates to ask for; each is validated through stages 1-5 and kept only when it passes'],
     ['generate --chapter K', 'the curriculum chapter whose scenarios to expand (default: every chapter in turn)'],
+    ['generate --examples N', 'golden conversations of the chapter shown to the teacher as few-shot examples (5 to 10; default 6)'],
+    ['generate --no-execute', 'skip stage 5 (keep candidates that pass stages 1-4)'],
+    ['generate --out FILE', 'where the accepted conversations go (default: standard output; the summary goes to standard error)'],
+    ['generate --timeout S', 'seconds to wait for each answer (also judge)'],
     ['judge --judge URL', 'the judge\'s server; --model names its model'],
-    ['judge --min-score S', 'keep (in --out) only conversations whose every score is at least S (1-5)'],
+    ['judge --min-score S', 'keep only conversations whose every score is at least S (1-5)'],
+    ['judge --out FILE', 'where the kept conversations go, with their scores in meta.judge (default: standard output)'],
   ],
   async run(argv, io) {
     const [sub, ...rest] = argv
