@@ -3,6 +3,7 @@ import { VERSION } from '../version.js'
 import { boot } from './commands/boot.js'
 import { clientCommands } from './commands/client.js'
 import { imageCommands } from './commands/image.js'
+import { show } from './commands/show.js'
 import { covenant, keys } from './commands/misc.js'
 import { replCommand } from './commands/repl.js'
 import { llm } from './commands/llm.js'
@@ -11,7 +12,7 @@ import { dataset } from './commands/dataset.js'
 import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 
-const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, genesis, dataset, ...imageCommands, llm, keys, covenant]
+const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, genesis, dataset, ...imageCommands, show, llm, keys, covenant]
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

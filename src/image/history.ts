@@ -1,9 +1,7 @@
-import { UndoRefused, UvmError } from '../errors.js'
 import type { State } from '../kernel/index.js'
 import { Method, Primitive, sameData } from '../kernel/index.js'
 import type { Image } from './image.js'
 import { TRANSACTIONS, objectKey, revisionKey, txKey } from './keys.js'
-import type { CommitInfo, TxMeta } from './transaction.js'
 import { toPlain } from './plain.js'
 import type { PlainSlots } from './plain.js'
 
@@ -55,6 +53,28 @@ async function revisions(image: Image, oid: number): Promise<State[]> {
   return out
 }
 
+/** The revision of object `oid` that transaction `serial` wrote, if it is still kept (current or earlier). */
+export function revisionAt(image: Image, oid: number, serial: number): State | undefined {
+  const raw = image.store.getSync(revisionKey(oid, serial))
+  if (raw !== undefined) return image.codec.decodeState(raw, oid)
+  const now = image.store.getSync(objectKey(oid))
+  if (now === undefined) return undefined
+  const s = image.codec.decodeState(now, oid)
+  return s.serial === serial ? s : undefined
+}
+
+/** Two revisions hold the same slots, in the same order, with the same values (what undo compares). */
+export function sameState(a: State, b: State): boolean {
+  if (a === b) return true
+  if (a.slots.size !== b.slots.size) return false
+  const bs = b.slots.entries()
+  for (const [name, value] of a.slots) {
+    const [otherName, other] = bs.next().value as [string, unknown]
+    if (name !== otherName || !sameSlotValue(value, other)) return false
+  }
+  return true
+}
+
 /** An object's revisions still kept (newest first), with their transactions' metadata. */
 export async function history(image: Image, oid: number, opts: { limit?: number } = {}): Promise<Revision[]> {
   const revs = await revisions(image, oid)
@@ -97,34 +117,4 @@ function sameSlotValue(a: unknown, b: unknown): boolean {
   if (a instanceof Method || b instanceof Method) return a instanceof Method && b instanceof Method && a.source === b.source
   if (a instanceof Primitive || b instanceof Primitive) return a instanceof Primitive && b instanceof Primitive && a.name === b.name
   return sameData(a, b)
-}
-
-/**
- * Undo transaction `tid` the ZODB way: a new transaction that puts back, for
- * every object `tid` wrote, the revision before it. Refused when a later
- * transaction changed one of those objects, or when the earlier revision was
- * packed. Objects that `tid` created are left as they are: the referrers it
- * changed are restored, so they become unreachable and go at the next pack.
- */
-export async function undo(image: Image, tid: number, meta: TxMeta = {}): Promise<CommitInfo> {
-  const rec = await transactionRecord(image, tid)
-  if (rec === undefined) throw new UvmError('IMAGE_UNKNOWN_TID', `no transaction ${tid} in ${image.location}`, { tid })
-  const tx = image.begin({ description: `undo ${tid}${rec.description ? `: ${rec.description}` : ''}`, ...meta, ext: { undo: tid, ...meta.ext } })
-  try {
-    for (const oid of rec.oids) {
-      const obj = image.handle(oid)
-      if (!image.exists(obj)) continue
-      const current = tx.read(obj)
-      if (current.serial !== tid) {
-        throw new UndoRefused(`object #${oid} was changed again by transaction ${current.serial}; undo that first`, tid)
-      }
-      if (current.prevSerial === 0) continue
-      const raw = image.store.getSync(revisionKey(oid, current.prevSerial))
-      if (raw === undefined) throw new UndoRefused(`the revision of object #${oid} before it was packed away`, tid)
-      tx.restore(obj, image.codec.decodeState(raw, oid))
-    }
-    return await tx.commit()
-  } finally {
-    tx.abort()
-  }
 }

@@ -10,7 +10,10 @@ import { Store } from './store.js'
 import type { CommitInfo, TxMeta } from './transaction.js'
 import { Transaction } from './transaction.js'
 import { bootstrap } from './bootstrap.js'
-import { history, loadBefore, transactionRecord, transactions, undo, slotWriter } from './history.js'
+import { history, loadBefore, transactionRecord, transactions, slotWriter } from './history.js'
+import { undo } from './undo.js'
+import { showTransaction } from './show.js'
+import type { TransactionChanges } from './show.js'
 import type { Revision, TxRecord } from './history.js'
 import { pack } from './pack.js'
 import type { PackProgress, PackReport } from './pack.js'
@@ -488,6 +491,8 @@ export class Image {
   transactions(opts?: { limit?: number; before?: number }): Promise<TxRecord[]> { return transactions(this, opts) }
   transaction(tid: number): Promise<TxRecord | undefined> { return transactionRecord(this, tid) }
   undo(tid: number, meta?: TxMeta): Promise<CommitInfo> { return undo(this, tid, meta) }
+  /** What a transaction changed: each object's slots before and after (see show.ts). */
+  show(tid: number): Promise<TransactionChanges | undefined> { return showTransaction(this, tid) }
   pack(opts?: { before?: number; onProgress?: (p: PackProgress) => void }): Promise<PackReport> { return pack(this, opts) }
   check(opts?: { maxListed?: number }): Promise<CheckReport> { return check(this, opts) }
 

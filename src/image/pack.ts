@@ -1,3 +1,4 @@
+import { UvmError } from '../errors.js'
 import { referencesOf } from './codec.js'
 import type { Image } from './image.js'
 import type { Op } from './store.js'
@@ -22,6 +23,9 @@ export interface PackReport {
  */
 export async function pack(image: Image, opts: { before?: number; onProgress?: (p: PackProgress) => void } = {}): Promise<PackReport> {
   const before = opts.before ?? image.lastTid + 1
+  if (!Number.isInteger(before) || before < 1 || before > image.lastTid + 1) {
+    throw new UvmError('IMAGE_UNKNOWN_TID', `cannot pack before transaction ${before}: the last transaction is ${image.lastTid} (pack before ${image.lastTid + 1} drops all history)`, { tid: before })
+  }
   const progress = opts.onProgress ?? (() => {})
 
   // Revisions by object, oldest first (key order is tid order).

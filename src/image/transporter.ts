@@ -1,16 +1,19 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { UvmError } from '../errors.js'
 import { Method, Obj, Primitive, State } from '../kernel/index.js'
 import type { SlotValue } from '../kernel/index.js'
 import type { Image } from './image.js'
-import { OBJECTS, oidOfObjectKey } from './keys.js'
+import { referencesOf } from './codec.js'
+import { sameState } from './history.js'
+import { OBJECTS, objectKey } from './keys.js'
 
 /**
  * The image as text, one file per object (Self's transporter, Smalltalk's
  * fileout), for diffing and version control:
  *
- *   image.json            {format, root, traits, nextOid, exportedAt, lastTid}
+ *   image.json            {format, root, traits, lastTid}
  *   objects/000012.uvm    one object:
  *       # <WorldMorph #12>
  *       slot "parent*" {"$ref":3}
@@ -23,30 +26,109 @@ import { OBJECTS, oidOfObjectKey } from './keys.js'
  * {"$bytes": base64}; a record that would read as one of these is wrapped
  * in {"$object": record}); methods keep their source verbatim between heredoc
  * markers (a marker that occurs in the source is lengthened).
+ *
+ * Only what the root reaches is written (what `uvm check` counts as reachable: the rest is history
+ * for undo, and pack removes it), and nothing in it depends on when it was written: exporting an
+ * unchanged image again gives the same files, and importing them back writes nothing.
  */
 export const TRANSPORT_FORMAT = 1
 
-export async function exportImage(image: Image, dir: string, onProgress?: (n: number) => void): Promise<{ objects: number }> {
-  await mkdir(join(dir, 'objects'), { recursive: true })
-  let n = 0
-  for await (const [key, raw] of image.store.entries(OBJECTS)) {
-    const oid = oidOfObjectKey(key)
-    const state = image.codec.decodeState(raw, oid)
-    await writeFile(join(dir, 'objects', fileName(oid)), objectText(oid, state))
-    if (++n % 1000 === 0) onProgress?.(n)
-  }
-  const manifest = { format: TRANSPORT_FORMAT, root: image.root.oid, traits: image.traits.oid, lastTid: image.lastTid, exportedAt: new Date().toISOString() }
-  await writeFile(join(dir, 'image.json'), JSON.stringify(manifest, null, 2) + '\n')
-  return { objects: n }
+export interface ExportReport {
+  /** Objects written: those the root reaches. */
+  objects: number
+  /** Objects the image holds that nothing reaches (left out). */
+  unreachable: number
+  /** With `force`: object files of the earlier export that this one did not write again, removed. */
+  removed: number
 }
 
 /**
- * Read an export back into `image` as ONE transaction: every object in the
- * folder replaces the object with the same oid (new oids are created). The
- * image's root and traits must be the export's (true of every image born by
- * this UVM). Errors name the file and line; nothing is written on error.
+ * Write the image out into `dir`, which must be new, empty, or (with `force`) an earlier export:
+ * then its object files are replaced and the stale ones removed; nothing else in the folder (a
+ * .git, a README) is touched. A folder that holds anything but an export is refused, force or not.
  */
-export async function importImage(image: Image, dir: string): Promise<{ objects: number; tid: number | undefined }> {
+export async function exportImage(image: Image, dir: string, opts: { force?: boolean; onProgress?: (n: number) => void } = {}): Promise<ExportReport> {
+  const earlier = await exportFolder(dir, opts.force === true)
+  await mkdir(join(dir, 'objects'), { recursive: true })
+  const written = new Set<string>()
+  const seen = new Set<number>([image.root.oid])
+  const stack = [image.root.oid]
+  while (stack.length > 0) {
+    const oid = stack.pop()!
+    const raw = await image.store.get(objectKey(oid))
+    if (raw === undefined) continue // dangling: `uvm check` reports it
+    const state = image.codec.decodeState(raw, oid)
+    const name = fileName(oid)
+    await writeFile(join(dir, 'objects', name), objectText(oid, state))
+    written.add(name)
+    if (written.size % 1000 === 0) opts.onProgress?.(written.size)
+    for (const ref of referencesOf(state)) {
+      if (!seen.has(ref.oid)) { seen.add(ref.oid); stack.push(ref.oid) }
+    }
+  }
+  let removed = 0
+  for (const f of earlier) {
+    if (written.has(f)) continue
+    await rm(join(dir, 'objects', f), { force: true })
+    removed++
+  }
+  const manifest = { format: TRANSPORT_FORMAT, root: image.root.oid, traits: image.traits.oid, lastTid: image.lastTid }
+  await writeFile(join(dir, 'image.json'), JSON.stringify(manifest, null, 2) + '\n')
+  let total = 0
+  for await (const _ of image.store.keys(OBJECTS)) total++
+  return { objects: written.size, unreachable: Math.max(0, total - written.size), removed }
+}
+
+const OBJECT_FILE = /^\d+\.uvm$/
+
+/** Check the folder an export goes to; the object files of the earlier export it holds (with `force`). */
+async function exportFolder(dir: string, force: boolean): Promise<string[]> {
+  let entries: string[]
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new UvmError('IMAGE_EXPORT_FOLDER', `${dir} is a file; an export is a folder (give a new or empty folder)`, { path: dir })
+    entries = await readdir(dir)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw e
+  }
+  if (entries.length === 0) return []
+  if (!(await isExport(dir))) {
+    const shown = entries.sort().slice(0, 3).join(', ') + (entries.length > 3 ? `, … (${entries.length} entries)` : '')
+    throw new UvmError('IMAGE_EXPORT_FOLDER', `${dir} is not empty and holds no export (${shown}); give a new or empty folder (--force replaces only an earlier export)`, { path: dir })
+  }
+  const files = existsSync(join(dir, 'objects')) ? (await readdir(join(dir, 'objects'))).filter((f) => OBJECT_FILE.test(f)) : []
+  if (!force) throw new UvmError('IMAGE_EXPORT_FOLDER', `${dir} holds an earlier export (${files.length} object file${files.length === 1 ? '' : 's'}); --force replaces it, or give a new or empty folder`, { path: dir })
+  return files
+}
+
+async function isExport(dir: string): Promise<boolean> {
+  try {
+    const m = JSON.parse(await readFile(join(dir, 'image.json'), 'utf8')) as { format?: unknown; root?: unknown }
+    return typeof m.format === 'number' && typeof m.root === 'number'
+  } catch {
+    return false
+  }
+}
+
+export interface ImportReport {
+  /** Object files read. */
+  objects: number
+  /** Objects the import wrote (changed or new). */
+  written: number
+  /** Objects the image already held as the export has them: not written. */
+  unchanged: number
+  /** The import's transaction; undefined when it wrote nothing. */
+  tid: number | undefined
+}
+
+/**
+ * Read an export back into `image` as ONE transaction: every object in the folder that differs
+ * from the object with the same oid replaces it (new oids are created; a new object nothing
+ * reaches is left out, as any commit leaves it). Re-importing an unchanged export writes nothing.
+ * The image's root and traits must be the export's (true of every image born by this UVM).
+ * Errors name the file and line; nothing is written on error.
+ */
+export async function importImage(image: Image, dir: string): Promise<ImportReport> {
   let manifest: { format?: number; root?: number; traits?: number }
   try {
     manifest = JSON.parse(await readFile(join(dir, 'image.json'), 'utf8'))
@@ -71,9 +153,14 @@ export async function importImage(image: Image, dir: string): Promise<{ objects:
   }
   const tx = image.begin({ description: `import ${dir}`, ext: { import: dir } })
   try {
-    for (const [oid, state] of states) tx.install(oid, state)
+    let unchanged = 0
+    for (const [oid, state] of states) {
+      const obj = image.handle(oid)
+      if (image.exists(obj) && sameState(tx.read(obj), state)) unchanged++
+      else tx.install(oid, state)
+    }
     const info = await tx.commit()
-    return { objects: states.size, tid: info.tid }
+    return { objects: states.size, written: info.oids.length, unchanged, tid: info.tid }
   } finally {
     tx.abort()
   }

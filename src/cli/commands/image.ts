@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { UvmError } from '../../errors.js'
 import { join, resolve } from 'node:path'
 import { openImage } from '../../index.js'
 import type { Image } from '../../image/index.js'
@@ -8,11 +9,11 @@ import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
 import { progressBar } from '../progress.js'
 
-const imageOption = { image: { type: 'string' } } as const
-const imageHelp: [string, string] = ['--image PATH', 'the image folder (env UVM_IMAGE; default ./image.db); the daemon must be stopped']
+export const imageOption = { image: { type: 'string' } } as const
+export const imageHelp: [string, string] = ['--image PATH', 'the image folder (env UVM_IMAGE; default ./image.db); the daemon must be stopped']
 
 /** Open an existing image for an offline command (never creates one by accident). */
-async function withImage<T>(values: { image?: string }, io: Io, command: string, f: (image: Image) => Promise<T>, create = false): Promise<T> {
+export async function withImage<T>(values: { image?: string }, io: Io, command: string, f: (image: Image) => Promise<T>, create = false): Promise<T> {
   const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
   if (!create && !existsSync(join(path, 'CURRENT'))) throw new UsageError(`no image at ${path} (\`uvm boot\` creates one)`, command)
   const { image } = await openImage(path)
@@ -84,7 +85,12 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 
 async function packPoint(image: Image, before: string | undefined): Promise<number | undefined> {
   if (before === undefined) return undefined
-  if (/^\d+$/.test(before)) return Number(before)
+  if (/^\d+$/.test(before)) {
+    const tid = Number(before)
+    // A tid past the next one names no point in the history: a typo, not "pack everything".
+    if (tid < 1 || tid > image.lastTid + 1) throw new UsageError(`--before ${before}: the last transaction is ${image.lastTid}; give a tid from 1 to ${image.lastTid + 1} (${image.lastTid + 1}, like no --before, drops all history) or an age such as 7d`, 'pack')
+    return tid
+  }
   const m = /^(\d+)(s|m|h|d|w)$/.exec(before)
   if (!m) throw new UsageError(`--before takes a tid or an age such as 30m, 12h, 7d; got "${before}"`, 'pack')
   const ms = Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[m[2] as 's']
@@ -121,16 +127,27 @@ export const check: CommandSpec = {
 
 export const exportCmd: CommandSpec = {
   name: 'export',
-  summary: 'write the image out as text, one file per object (for diffs and version control)',
-  usage: 'uvm export [DIR] [--image PATH]    (default DIR: ./image-export)',
-  options: [imageHelp],
+  summary: 'write what the image reaches out as text, one file per object (for diffs and version control)',
+  usage: 'uvm export [DIR] [--force] [--image PATH]    (default DIR: ./image-export)',
+  options: [['--force', 'DIR holds an earlier export: replace its object files, remove the stale ones (nothing else in DIR is touched)'], imageHelp],
   async run(argv, io) {
-    const { values, positionals } = parse(argv, imageOption, 'export')
+    const { values, positionals } = parse(argv, { ...imageOption, force: { type: 'boolean' } }, 'export')
     if (positionals.length > 1) throw new UsageError('expected at most one DIR', 'export')
     const dir = resolve(positionals[0] ?? './image-export')
     return withImage(values, io, 'export', async (image) => {
-      const { objects } = await exportImage(image, dir)
-      io.out(`exported ${objects} objects to ${dir}`)
+      let report
+      try {
+        report = await exportImage(image, dir, { force: values.force === true })
+      } catch (e) {
+        // A folder that is not for an export is how the command was called, like any bad argument.
+        if (e instanceof UvmError && e.code === 'IMAGE_EXPORT_FOLDER') throw new UsageError(e.message, 'export')
+        throw e
+      }
+      const notes = [
+        ...(report.removed > 0 ? [`removed ${plural(report.removed, 'stale object file')} of the earlier export`] : []),
+        ...(report.unreachable > 0 ? [`left out ${plural(report.unreachable, 'object')} nothing reaches (\`uvm pack\` removes ${report.unreachable === 1 ? 'it' : 'them'})`] : []),
+      ]
+      io.out(`exported ${plural(report.objects, 'object')} to ${dir}${notes.length ? `; ${notes.join('; ')}` : ''}`)
       return 0
     })
   },
@@ -147,8 +164,14 @@ export const importCmd: CommandSpec = {
     const dir = resolve(positionals[0]!)
     if (!existsSync(join(dir, 'image.json'))) throw new UsageError(`${dir} is not an export (no image.json)`, 'import')
     return withImage(values, io, 'import', async (image) => {
-      const { objects, tid } = await importImage(image, dir)
-      io.out(`imported ${objects} objects from ${dir}${tid !== undefined ? ` as transaction ${tid}` : ''}`)
+      const r = await importImage(image, dir)
+      const left = r.objects - r.written - r.unchanged
+      const notes = [
+        ...(r.unchanged > 0 ? [`${r.unchanged} unchanged`] : []),
+        ...(left > 0 ? [`${left} left out: nothing reaches ${left === 1 ? 'it' : 'them'}`] : []),
+      ]
+      if (r.tid === undefined) io.out(`imported ${plural(r.objects, 'object')} from ${dir}: the image holds ${r.objects === 1 ? 'it' : 'them'} as ${r.objects === 1 ? 'it is' : 'they are'} already, nothing written`)
+      else io.out(`imported ${plural(r.objects, 'object')} from ${dir} as transaction ${r.tid} (${r.written} written${notes.length ? `, ${notes.join(', ')}` : ''})`)
       return 0
     }, true)
   },
