@@ -23,7 +23,7 @@ import { OBJECTS, objectKey } from './keys.js'
  *       UVM
  *
  * Data is one line of JSON ({"$ref": oid} for references, {"$bigint": "…"},
- * {"$bytes": base64}; a record that would read as one of these is wrapped
+ * {"$bytes": base64}, {"$number": "NaN"} (also Infinity, -Infinity, -0, which JSON lacks); a record that would read as one of these is wrapped
  * in {"$object": record}); methods keep their source verbatim between heredoc
  * markers (a marker that occurs in the source is lengthened).
  *
@@ -217,6 +217,7 @@ function parseObject(text: string, file: string, handle: (oid: number) => Obj): 
 }
 
 function toJson(v: unknown): unknown {
+  if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { $number: Object.is(v, -0) ? '-0' : String(v) } // JSON has no NaN, Infinity or -0
   if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? { $bigint: v.toString() } : v
   if (v instanceof Obj) return { $ref: v.oid }
   if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('base64') }
@@ -228,7 +229,8 @@ function toJson(v: unknown): unknown {
   return keys.length === 1 && TAGS.has(keys[0]!) ? { $object: out } : out
 }
 
-const TAGS = new Set(['$ref', '$bigint', '$bytes', '$object'])
+const TAGS = new Set(['$ref', '$bigint', '$bytes', '$number', '$object'])
+const SPECIAL_NUMBERS: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 }
 
 function fromJson(v: unknown, handle: (oid: number) => Obj): unknown {
   if (v === null || typeof v !== 'object') return v
@@ -238,6 +240,7 @@ function fromJson(v: unknown, handle: (oid: number) => Obj): unknown {
   if (keys.length === 1 && typeof rec.$ref === 'number') return handle(rec.$ref)
   if (keys.length === 1 && typeof rec.$bigint === 'string') return BigInt(rec.$bigint)
   if (keys.length === 1 && typeof rec.$bytes === 'string') return new Uint8Array(Buffer.from(rec.$bytes, 'base64'))
+  if (keys.length === 1 && typeof rec.$number === 'string' && Object.hasOwn(SPECIAL_NUMBERS, rec.$number)) return SPECIAL_NUMBERS[rec.$number]
   const fields = keys.length === 1 && rec.$object !== null && typeof rec.$object === 'object' && !Array.isArray(rec.$object) ? rec.$object as Record<string, unknown> : rec
   const out: Record<string, unknown> = Object.create(null)
   for (const k of Object.keys(fields)) out[k] = fromJson(fields[k], handle)

@@ -157,6 +157,24 @@ describe('uvm export and import', () => {
     }
   })
 
+  it('numbers JSON lacks (NaN, ±Infinity, -0) come back as they were, so their re-import writes nothing; {$number} as data stays data', async () => {
+    const dir = await tempDir()
+    const image = join(dir, 'image.db')
+    await acts(image, 'genesis.n = NaN; genesis.z = -0; genesis.i = -Infinity; genesis.d = { a: [Infinity, -0] }; genesis.fake = { $number: "NaN" }; 1')
+    const out = join(dir, 'out')
+    expect((await runCli(['export', out, '--image', image])).code).toBe(0)
+    const genesis = await readFile(join(out, 'objects', '000002.uvm'), 'utf8')
+    expect(genesis).toContain('slot "n" {"$number":"NaN"}\n')
+    expect(genesis).toContain('slot "fake" {"$object":{"$number":"NaN"}}\n')
+    const before = await lastTid(image)
+    expect((await runCli(['import', out, '--image', image])).stdout).toMatch(/nothing written\n$/)
+    expect(await lastTid(image)).toBe(before)
+    const fresh = join(dir, 'fresh.db')
+    expect((await runCli(['import', out, '--image', fresh])).code).toBe(0)
+    const expr = '[String(genesis.n), Object.is(genesis.z, -0), String(genesis.i), String(genesis.d.a[0]), Object.is(genesis.d.a[1], -0), typeof genesis.fake, genesis.fake.$number]'
+    expect(await value(fresh, expr)).toBe('["NaN",true,"-Infinity","Infinity",true,"object","NaN"]')
+  })
+
   it('the same image exports to the same bytes (no exportedAt)', async () => {
     const { dir, image } = await shrunk(3)
     const a = join(dir, 'a'), b = join(dir, 'b')
