@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import { UvmError } from '../../errors.js'
 import { join, resolve } from 'node:path'
+import { UvmError } from '../../errors.js'
 import { openImage } from '../../index.js'
 import type { Image } from '../../image/index.js'
 import { exportImage, importImage } from '../../image/index.js'
