@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { openImage } from '../../index.js'
 import type { Image } from '../../image/index.js'
-import { exportImage, importImage } from '../../image/index.js'
 import { intOption, parse } from '../args.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -15,6 +13,7 @@ const imageHelp: [string, string] = ['--image PATH', 'the image folder (env UVM_
 async function withImage<T>(values: { image?: string }, io: Io, command: string, f: (image: Image) => Promise<T>, create = false): Promise<T> {
   const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
   if (!create && !existsSync(join(path, 'CURRENT'))) throw new UsageError(`no image at ${path} (\`uvm boot\` creates one)`, command)
+  const { openImage } = await import('../../index.js')
   const { image } = await openImage(path)
   try {
     return await f(image)
@@ -129,6 +128,7 @@ export const exportCmd: CommandSpec = {
     if (positionals.length > 1) throw new UsageError('expected at most one DIR', 'export')
     const dir = resolve(positionals[0] ?? './image-export')
     return withImage(values, io, 'export', async (image) => {
+      const { exportImage } = await import('../../image/index.js')
       const { objects } = await exportImage(image, dir)
       io.out(`exported ${objects} objects to ${dir}`)
       return 0
@@ -147,6 +147,7 @@ export const importCmd: CommandSpec = {
     const dir = resolve(positionals[0]!)
     if (!existsSync(join(dir, 'image.json'))) throw new UsageError(`${dir} is not an export (no image.json)`, 'import')
     return withImage(values, io, 'import', async (image) => {
+      const { importImage } = await import('../../image/index.js')
       const { objects, tid } = await importImage(image, dir)
       io.out(`imported ${objects} objects from ${dir}${tid !== undefined ? ` as transaction ${tid}` : ''}`)
       return 0
