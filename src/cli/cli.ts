@@ -13,7 +13,7 @@ import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 import { PLAIN, paint } from './colour.js'
 import type { Palette } from './colour.js'
-import { didYouMean } from './suggest.js'
+import { didYouMean, withHint } from './suggest.js'
 
 // Each command module loads what it runs on (the image, ZeroMQ, the realm) inside its run:
 // `uvm --help` and a mistyped command start in the time Node itself takes.
@@ -51,6 +51,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined
+    if (name === 'help' && rest[0] !== undefined && topic === undefined) {
+      io.err(red(withHint(`uvm help: no command "${rest[0]}" (see \`uvm --help\`)`, rest[0], COMMANDS.map((c) => c.name))))
+      return 2
+    }
     io.out(topic ? commandHelp(topic, out) : helpText(out))
     return 0
   }

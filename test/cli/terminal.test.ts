@@ -19,6 +19,7 @@ describe('Did you mean', () => {
     [['ping', '--conect', 'x'], "uvm ping: Unknown option '--conect' (see `uvm ping --help`). Did you mean `--connect`?"],
     [['history', '--limt', '3'], "uvm history: Unknown option '--limt' (see `uvm history --help`). Did you mean `--limit`?"],
     [['dataset', 'valdate'], 'uvm dataset: unknown subcommand "valdate" (there are validate, export, generate and judge). Did you mean `validate`?'],
+    [['help', 'pnig'], 'uvm help: no command "pnig" (see `uvm --help`). Did you mean `ping`?'],
     [['completion', 'bsh'], 'uvm completion: no completion for "bsh" (there are bash and zsh). Did you mean `bash`?'],
   ]
   for (const [args, message] of cases) {
