@@ -18,8 +18,8 @@ export interface ClientOptions {
 
 /**
  * An error reply from the UVM, or a failure on this side: no reply in time (`timeout`), the client
- * closed (`closed`), the daemon refused this client's CURVE key (`curve_refused`), or one side speaks
- * CURVE and the other does not (`curve_mismatch`).
+ * closed (`closed`), the daemon refused this client's CURVE key (`curve_refused`), one side speaks
+ * CURVE and the other does not (`curve_mismatch`), or another ZMTP protocol error (`handshake_failed`).
  */
 export class BridgeError extends Error {
   constructor(readonly code: string, message: string, readonly reply?: ErrorReply) {
@@ -61,7 +61,7 @@ export class BridgeClient {
       ...(opts.keys && { curveServerKey: opts.keys.serverPublicKey, curvePublicKey: opts.keys.publicKey, curveSecretKey: opts.keys.secretKey }),
     })
     this.curve = opts.keys !== undefined
-    this.watchHandshakes(this.curve)
+    this.watchHandshakes()
     this.socket.connect(endpoint)
     this.loop = this.receive()
   }
@@ -70,14 +70,14 @@ export class BridgeClient {
    * A refused handshake never reaches a request: ZeroMQ retries in silence, and the caller would wait
    * out its whole timeout to learn only that nothing answered. The socket's events say why.
    */
-  private watchHandshakes(curve: boolean): void {
+  private watchHandshakes(): void {
     const events = this.socket.events
     events.on('handshake', () => { this.refusal = undefined; this.silentFailures = 0 })
     events.on('handshake:error:auth', () => this.refuse(new BridgeError('curve_refused', `${this.endpoint} refused your CURVE key: the daemon's keys folder does not list it (a readers/ key is admitted only on the daemon's --reader-bind endpoint)`)))
     events.on('handshake:error:protocol', (e) => {
       const mismatch = (e.error as { code?: string }).code === 'ERR_ZMTP_MECHANISM_MISMATCH'
       this.refuse(mismatch
-        ? new BridgeError('curve_mismatch', curve
+        ? new BridgeError('curve_mismatch', this.curve
           ? `${this.endpoint} does not speak CURVE: connect without keys (no --keys, no UVM_KEYS)`
           : `${this.endpoint} requires CURVE: give --keys DIR (the keys folder from \`uvm keys\`; env UVM_KEYS)`)
         : new BridgeError('handshake_failed', `the handshake with ${this.endpoint} failed: ${e.error.message} (is it a UVM daemon?)`))
