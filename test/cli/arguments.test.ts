@@ -52,6 +52,15 @@ describe('a stray argument is refused by every command', async () => {
     })
   }
 
+  // Subcommands too.
+  for (const args of [['dataset', 'validate', 'a.jsonl', 'stray'], ['dataset', 'export', 'stray'], ['dataset', 'generate', 'stray'], ['dataset', 'judge', 'a.jsonl', 'stray'], ['llm', 'check', 'stray']]) {
+    it(`uvm ${args.join(' ')}: exit 2, naming the stray`, async () => {
+      const r = await runCli(args, { env: { UVM_IMAGE: '/nonexistent/image.db' }, timeoutMs: 10_000 })
+      expect(r.code, r.stderr).toBe(2)
+      expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^uvm ${args[0]}: unexpected argument "stray"`))])
+    })
+  }
+
   it('the message says what was not taken', async () => {
     const { bind } = await freeAddresses()
     const ping = await runCli(['ping', 'extra'], { env: { UVM_CONNECT: bind } })

@@ -19,7 +19,9 @@ export const llm: CommandSpec = {
   ],
   async run(argv, io) {
     const { values, positionals } = parse(argv, { 'llm-url': { type: 'string' }, 'llm-model': { type: 'string' }, 'llm-key': { type: 'string' }, 'llm-timeout': { type: 'string' }, json: { type: 'boolean' } }, 'llm')
-    if (positionals[0] !== 'check' || positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the subcommand: uvm llm check' : withHint(`unknown subcommand "${positionals.join(' ')}": the one there is is uvm llm check`, positionals[0]!, ['check']), 'llm')
+    if (positionals.length === 0) throw new UsageError('missing the subcommand: uvm llm check', 'llm')
+    if (positionals[0] !== 'check') throw new UsageError(withHint(`unknown subcommand "${positionals[0]}": the one there is is uvm llm check`, positionals[0]!, ['check']), 'llm')
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}" (uvm llm check takes none)`, 'llm')
     const url = values['llm-url'] ?? io.env.UVM_LLM_URL
     if (url === undefined || url === '') throw new UsageError('no LLM server to check: give --llm-url URL or set UVM_LLM_URL (e.g. http://127.0.0.1:8000 for vLLM, http://127.0.0.1:11434 for Ollama)', 'llm')
     const timeout = intOption(values['llm-timeout'], 'llm-timeout', 'llm', 1)
