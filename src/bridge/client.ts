@@ -16,7 +16,11 @@ export interface ClientOptions {
   keys?: ClientKeys
 }
 
-/** An error reply from the UVM, or a request that got no reply in time (code `timeout`). */
+/**
+ * An error reply from the UVM, or a failure on this side: no reply in time (`timeout`), the client
+ * closed (`closed`), the daemon refused this client's CURVE key (`curve_refused`), one side speaks
+ * CURVE and the other does not (`curve_mismatch`), or another ZMTP protocol error (`handshake_failed`).
+ */
 export class BridgeError extends Error {
   constructor(readonly code: string, message: string, readonly reply?: ErrorReply) {
     super(message)
@@ -40,6 +44,11 @@ export class BridgeClient {
   private sends: Promise<unknown> = Promise.resolve()
   private nextId = 1
   private closed = false
+  /** Why the last handshake failed, while no later one succeeded: a refusal fails requests at once. */
+  private refusal: BridgeError | undefined
+  /** Handshakes lost without a word from the server (EPIPE): a wrong server key looks like this. */
+  private silentFailures = 0
+  private readonly curve: boolean
   private readonly loop: Promise<void>
 
   private constructor(readonly endpoint: string, opts: ClientOptions) {
@@ -51,8 +60,35 @@ export class BridgeClient {
       reconnectMaxInterval: 2000,
       ...(opts.keys && { curveServerKey: opts.keys.serverPublicKey, curvePublicKey: opts.keys.publicKey, curveSecretKey: opts.keys.secretKey }),
     })
+    this.curve = opts.keys !== undefined
+    this.watchHandshakes()
     this.socket.connect(endpoint)
     this.loop = this.receive()
+  }
+
+  /**
+   * A refused handshake never reaches a request: ZeroMQ retries in silence, and the caller would wait
+   * out its whole timeout to learn only that nothing answered. The socket's events say why.
+   */
+  private watchHandshakes(): void {
+    const events = this.socket.events
+    events.on('handshake', () => { this.refusal = undefined; this.silentFailures = 0 })
+    events.on('handshake:error:auth', () => this.refuse(new BridgeError('curve_refused', `${this.endpoint} refused your CURVE key: the daemon's keys folder does not list it (a readers/ key is admitted only on the daemon's --reader-bind endpoint)`)))
+    events.on('handshake:error:protocol', (e) => {
+      const mismatch = (e.error as { code?: string }).code === 'ERR_ZMTP_MECHANISM_MISMATCH'
+      this.refuse(mismatch
+        ? new BridgeError('curve_mismatch', this.curve
+          ? `${this.endpoint} does not speak CURVE: connect without keys (no --keys, no UVM_KEYS)`
+          : `${this.endpoint} requires CURVE: give --keys DIR (the keys folder from \`uvm keys\`; env UVM_KEYS)`)
+        : new BridgeError('handshake_failed', `the handshake with ${this.endpoint} failed: ${e.error.message} (is it a UVM daemon?)`))
+    })
+    events.on('handshake:error:other', () => { this.silentFailures++ })
+  }
+
+  private refuse(e: BridgeError): void {
+    this.refusal = e
+    for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(e) }
+    this.pending.clear()
   }
 
   static connect(endpoint = DEFAULT_BIND, opts: ClientOptions = {}): BridgeClient {
@@ -62,13 +98,17 @@ export class BridgeClient {
   /** Send any command; resolves with the reply, error replies included. */
   request(command: CommandInput, opts: { timeoutMs?: number } = {}): Promise<Reply> {
     if (this.closed) return Promise.reject(new BridgeError('closed', 'the client is closed'))
+    if (this.refusal) return Promise.reject(this.refusal)
     const id = command.id ?? `c${this.nextId++}`
     const payload = this.codec.encode({ ...command, id }, this.format)
     return new Promise<Reply>((resolve, reject) => {
       const ms = opts.timeoutMs ?? this.timeoutMs
       const timer = setTimeout(() => {
         this.pending.delete(id)
-        reject(new BridgeError('timeout', `no reply from ${this.endpoint} within ${ms} ms (is \`uvm boot\` running?)`))
+        const hint = this.silentFailures > 1
+          ? `the handshake failed ${this.silentFailures} times${this.curve ? ": is the server.key you were given this daemon's?" : ''}`
+          : 'is `uvm boot` running?'
+        reject(new BridgeError('timeout', `no reply from ${this.endpoint} within ${ms} ms (${hint})`))
       }, ms)
       this.pending.set(id, { resolve, reject, timer, size: payload.length })
       // EAGAIN: at that instant the socket had no connection to queue on (one was just

@@ -75,6 +75,10 @@ async function publicKeys(dir: string, sub: string): Promise<string[]> {
  * `uvm keys` makes by default), else the one keypair in clients/ (or, when clients/ has none, in readers/).
  */
 export async function loadClientKeys(dir: string, name?: string): Promise<ClientKeys> {
+  if (name !== undefined && !existsSync(join(dir, 'clients', `${name}.key`)) && !existsSync(join(dir, 'readers', `${name}.key`))) {
+    const list = async (sub: string) => (await keyNames(dir, sub)).join(', ') || 'none'
+    throw new Error(`no keypair "${name}" in ${dir} (clients/: ${await list('clients')}; readers/: ${await list('readers')}); \`uvm keys --dir ${dir} --client ${name}\` or \`--reader ${name}\` makes one`)
+  }
   name ??= await defaultClientName(dir)
   const folder = !existsSync(join(dir, 'clients', `${name}.key`)) && existsSync(join(dir, 'readers', `${name}.key`)) ? 'readers' : 'clients'
   return {
@@ -84,14 +88,17 @@ export async function loadClientKeys(dir: string, name?: string): Promise<Client
   }
 }
 
-async function defaultClientName(dir: string): Promise<string> {
-  const names = async (sub: string) => {
-    try {
-      return (await readdir(join(dir, sub))).filter((f) => f.endsWith('.key_secret')).map((f) => f.slice(0, -'.key_secret'.length))
-    } catch {
-      return []
-    }
+/** The names of the keypairs (with their secret) in clients/ or readers/. */
+async function keyNames(dir: string, sub: string): Promise<string[]> {
+  try {
+    return (await readdir(join(dir, sub))).filter((f) => f.endsWith('.key_secret')).map((f) => f.slice(0, -'.key_secret'.length)).sort()
+  } catch {
+    return []
   }
+}
+
+async function defaultClientName(dir: string): Promise<string> {
+  const names = (sub: string) => keyNames(dir, sub)
   if (existsSync(join(dir, 'clients', 'client.key')) || existsSync(join(dir, 'readers', 'client.key'))) return 'client'
   const clients = await names('clients')
   if (clients.length === 1) return clients[0]!

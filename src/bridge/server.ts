@@ -5,6 +5,7 @@ import type { Reply, RequestId } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import { errorReply, simpleError } from './errors.js'
 import { isLoopback, requireCurveFor } from './address.js'
+import { DEFAULT_BIND, DEFAULT_PUB } from '../endpoint/index.js'
 import type { ServerKeys } from './keys.js'
 import { ZapHandler } from './zap.js'
 import { WireCodec } from './wire.js'
@@ -57,8 +58,7 @@ export interface RequestLog {
   tid?: number
 }
 
-export const DEFAULT_BIND = 'tcp://127.0.0.1:5555'
-export const DEFAULT_PUB = 'tcp://127.0.0.1:5556'
+export { DEFAULT_BIND, DEFAULT_PUB }
 
 /**
  * The Synaptic Bridge: a ROUTER that answers every request exactly once (in

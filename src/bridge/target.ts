@@ -5,10 +5,11 @@ import { Obj as ObjClass, lookup } from '../kernel/index.js'
 import type { Target } from '../covenant/index.js'
 
 /**
- * The object a command names: a dotted path of slots from the root
- * (`genesis.prototypes.WorldMorph`; a leading `root.` or `lobby.` is allowed),
- * or `{"$ref": oid}`. Slots are found by delegation, like a send, but nothing
- * runs. Default: the Genesis Object.
+ * The object a command names: a dotted path that starts where an act's names start
+ * (`root`, `genesis`, `prototypes`: `prototypes.Dog` is genesis.prototypes.Dog, as in an act;
+ * `lobby` is the root too; any other first name is a slot of the root, e.g. `traits`),
+ * or `{"$ref": oid}`. Slots are found by delegation, like a send, but nothing runs.
+ * Default: the Genesis Object. The one rule for every command's target.
  */
 export function resolveTarget(tx: Transaction, target: Target | undefined): Obj {
   if (target === undefined) target = 'genesis'
@@ -17,9 +18,10 @@ export function resolveTarget(tx: Transaction, target: Target | undefined): Obj 
     if (tx.byOid(target.$ref) === undefined) throw unknown(`no object #${target.$ref} in the image`)
     return obj
   }
-  const parts = target.split('.')
+  const given = target.split('.')
+  const parts = given[0] === 'root' || given[0] === 'lobby' ? given.slice(1) : given[0] === 'prototypes' ? ['genesis', ...given] : given
   let obj = tx.image.root
-  let i = parts[0] === 'root' || parts[0] === 'lobby' ? 1 : 0
+  let i = 0
   for (; i < parts.length; i++) {
     const name = parts[i]!
     const holder = lookup(tx, obj, name)

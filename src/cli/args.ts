@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
 import { UsageError } from './usage.js'
+import { withHint } from './suggest.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -46,7 +47,9 @@ export function parse<O extends Options>(argv: string[], options: O, command: st
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ')
       .replace(new RegExp(`${PLACEHOLDER}(\\d+)`, 'g'), (_m, n: string) => negatives[Number(n)]!)
-    throw new UsageError(`${msg} (see \`uvm ${command} --help\`)`, command)
+    const unknown = /^Unknown option '(--[^'=]+)'/.exec(msg)?.[1]
+    const text = `${msg} (see \`uvm ${command} --help\`)`
+    throw new UsageError(unknown === undefined ? text : withHint(text, unknown, [...Object.keys(options), 'help'].map((n) => `--${n}`)), command)
   }
   const restore = (v: string) => (v.startsWith(PLACEHOLDER) ? negatives[Number(v.slice(PLACEHOLDER.length))]! : v)
   parsed.positionals = parsed.positionals.map(restore)

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { subscribeJit } from '../bridge/index.js'
 import type { ClientKeys } from '../bridge/index.js'
 import type { JitEvent, Reply } from '../covenant/index.js'
 
@@ -45,6 +44,7 @@ export function watchJit(endpoint: string | undefined, keys: ClientKeys | undefi
   const done = (async () => {
     if (endpoint === undefined) return
     try {
+      const { subscribeJit } = await import('../bridge/index.js')
       for await (const e of subscribeJit(endpoint, { ...(keys && { keys }), signal: ac.signal })) {
         if (e.request !== id) continue
         show(statusText(e), e.phase === 'compiled' || e.phase === 'failed' || e.phase === 'attempt_failed')

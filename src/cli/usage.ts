@@ -10,8 +10,10 @@ export interface CommandSpec {
   name: string
   summary: string
   usage: string
-  /** Option descriptions for help, in order. */
+  /** Option descriptions for help, in order (`uvm completion` reads the flags from them too). */
   options: [flag: string, text: string][]
+  /** Its subcommands, for a command such as `uvm dataset validate` (help entries `SUB --flag` are that subcommand's). */
+  subcommands?: string[]
   run(argv: string[], io: Io): Promise<number>
 }
 
@@ -20,4 +22,6 @@ export interface Io {
   err(text: string): void
   env: NodeJS.ProcessEnv
   debug: boolean
+  /** Whether standard output and standard error may be coloured (see colour.ts); absent: plain. */
+  colour?: { out: boolean; err: boolean }
 }

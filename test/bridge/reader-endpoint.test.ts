@@ -104,7 +104,7 @@ describe('a daemon with a reader endpoint', () => {
     writer.close()
     const c = client(daemon.bridge.endpoint, bob, 500)
     try {
-      await expect(c.ping()).rejects.toMatchObject({ name: 'BridgeError', code: 'timeout' })
+      await expect(c.ping()).rejects.toMatchObject({ name: 'BridgeError', code: 'curve_refused' })
     } finally { await c.close() }
   })
 

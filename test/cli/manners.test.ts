@@ -40,9 +40,10 @@ describe('help', () => {
       for (const name of Object.keys(COMMANDS)) expect(r.stdout, name).toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'))
       expect(r.stdout).toContain('--debug')
     }
+    // Nothing asked for: the help, and a failing exit, as git does.
     const none = await runCli([])
-    expect(none.code).toBe(0)
-    expect(none.stdout).toContain('usage: uvm <command>')
+    expect(none.code).toBe(1)
+    expect(none.stdout).toBe((await runCli(['--help'])).stdout)
   })
 
   it('uvm --version', async () => {

@@ -146,7 +146,7 @@ describe('uvm repl, piped', () => {
     const none = await runCli(['repl', '--connect', bind, '--timeout', '500'], { input: 'return 1\n' })
     expect(none.code).toBe(2)
     expect(none.stdout).toBe('')
-    expect(lines(none.stderr)).toEqual([expect.stringMatching(/^uvm repl: no reply from .* within 500 ms .*`uvm repl --image PATH`$/)])
+    expect(lines(none.stderr)).toEqual([expect.stringMatching(/^uvm repl: nothing listening at .* \(connection refused\): start the daemon with `uvm boot`, or give --connect ADDR \(env UVM_CONNECT\), or use `uvm repl --image PATH`$/)])
     const both = await runCli(['repl', '--connect', bind, '--image', join(dir, 'x.db')])
     expect(both.code).toBe(2)
     expect(lines(both.stderr)).toHaveLength(1)

@@ -135,6 +135,8 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   // The tests' own defaults must not leak in from the shell that runs them.
   for (const k of Object.keys(env)) if (k.startsWith('UVM_')) delete env[k]
   delete env.NODE_OPTIONS
+  // Plain output, whatever the shell (or the test runner) says about colour.
+  delete env.FORCE_COLOR
   env.NO_COLOR = '1'
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k]

@@ -1,6 +1,5 @@
 import { once } from 'node:events'
-import { DEFAULT_BIND, DEFAULT_PUB } from '../../bridge/index.js'
-import { Daemon } from '../../daemon/index.js'
+import { DEFAULT_BIND, DEFAULT_PUB } from '../../endpoint/index.js'
 import { resolve } from 'node:path'
 import { chapterRange, intOption, parse } from '../args.js'
 import type { CommandSpec } from '../usage.js'
@@ -57,6 +56,7 @@ export const boot: CommandSpec = {
     if (forgeUrl !== undefined) httpUrl(forgeUrl, 'forge-url')
     const env = io.env
     // Listen before the ready line is out: a supervisor may signal the moment it reads it.
+    const { Daemon } = await import('../../daemon/index.js')
     const signalled = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([name]) => String(name))
     const daemon = await Daemon.start({
       image: values.image ?? env.UVM_IMAGE ?? './image.db',

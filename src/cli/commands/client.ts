@@ -1,8 +1,8 @@
-import { BridgeError, DEFAULT_BIND } from '../../bridge/index.js'
+import { DEFAULT_BIND } from '../../endpoint/index.js'
 import type { BridgeClient } from '../../bridge/index.js'
 import type { Reply } from '../../covenant/index.js'
 import { intOption, parse } from '../args.js'
-import { clientKeys, clientOptionHelp, clientOptions, codeArgument, codeTimeoutMs, connect, targetOption } from '../connect.js'
+import { clientKeys, clientOptionHelp, clientOptions, codeArgument, codeTimeoutMs, connect, mustListen, targetOption } from '../connect.js'
 import { eventsAddress, explanations, watchJit } from '../jit-status.js'
 
 /** `{target}` for a command when --target was given, else nothing. */
@@ -11,6 +11,7 @@ function targetField(v: Values): { target?: string | { $ref: number } } {
   return target === undefined ? {} : { target }
 }
 import { formatValue } from '../format.js'
+import { paint } from '../colour.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
 
@@ -29,6 +30,8 @@ function clientCommand(spec: {
   help?: [string, string][]
   /** Runs sandbox code, which may take up to the daemon's wall limit: wait that long for the reply (and show the JIT's status). */
   runsCode?: boolean
+  /** Takes no positional arguments: a stray one is refused, never ignored. */
+  noPositionals?: boolean
   request(client: Requester, positionals: string[], values: Values): Promise<Reply>
   human(reply: Reply): string
 }): CommandSpec {
@@ -38,14 +41,18 @@ function clientCommand(spec: {
     usage: spec.usage,
     options: [...(spec.help ?? []), ...clientOptionHelp],
     async run(argv, io) {
-      const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options, ...(spec.runsCode && { events: { type: 'string' } }) }, spec.name)
+      const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options, ...(spec.runsCode && { events: { type: 'string' } }) }, spec.name, spec.noPositionals !== true)
       const client = await connect(values as Values, io, spec.name)
       let watch: ReturnType<typeof watchJit> | undefined
       try {
+        // Checked when the first request goes out, so that a usage mistake is still said first.
+        let listening: Promise<void> | undefined
+        const reachable = () => (listening ??= mustListen(client.endpoint))
         const requester: Requester = spec.runsCode
           ? {
               // The usual deadline tells a missing daemon quickly; the code itself may then run to the wall limit.
               async request(command) {
+                await reachable()
                 const pong = await client.call({ command: 'ping' }, 'pong')
                 // A daemon with a JIT announces its cycles: show them while this request waits.
                 if (pong.event === 'pong' && pong.jit !== undefined && values.json !== true) {
@@ -55,13 +62,14 @@ function clientCommand(spec: {
                 return client.request({ ...command, ...(watch && { id: watch.id }) }, values.timeout === undefined ? { timeoutMs: codeTimeoutMs(io) } : {})
               },
             }
-          : client
+          : { request: async (command, opts) => { await reachable(); return client.request(command, opts) } }
         const reply = await spec.request(requester, positionals, values as Values)
         watch?.stop()
         return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r)].filter((t) => t).join('\n'))
       } catch (e) {
+        const { BridgeError } = await import('../../bridge/index.js')
         if (e instanceof BridgeError) {
-          io.err(`uvm ${spec.name}: ${e.message}`)
+          io.err(paint(io, 'err').red(`uvm ${spec.name}: ${e.message}`))
           return 1
         }
         throw e
@@ -78,7 +86,7 @@ function report(reply: Reply, json: boolean, io: Io, name: string, human: (r: Re
   if (reply.event === 'error') {
     if (!json) {
       const where = reply.error.line !== undefined ? ` (line ${reply.error.line}, column ${reply.error.column})` : ''
-      io.err(`uvm ${name}: ${reply.error.code}: ${reply.error.message}${reply.error.message.includes('(line') ? '' : where}`)
+      io.err(paint(io, 'err').red(`uvm ${name}: ${reply.error.code}: ${reply.error.message}${reply.error.message.includes('(line') ? '' : where}`))
       if (reply.error.output) io.err(reply.error.output.trimEnd())
     }
     return 1
@@ -90,7 +98,7 @@ function report(reply: Reply, json: boolean, io: Io, name: string, human: (r: Re
   return 0
 }
 
-const targetHelp: [string, string] = ['--target PATH', 'the object: a dotted path from the root (default genesis) or #oid']
+const targetHelp: [string, string] = ['--target PATH', 'the object: a dotted path as an act names it (prototypes.Dog, genesis.x, root.x; default genesis) or #oid']
 const eventsHelp: [string, string] = ['--events ADDR', "the daemon's event address, for the JIT status line (env UVM_EVENTS; default the --connect port + 1)"]
 const tidLine = (r: Reply) => ('tid' in r && r.tid !== undefined ? `committed as transaction ${r.tid}` : 'nothing changed')
 
@@ -115,20 +123,23 @@ export const ping = clientCommand({
   name: 'ping',
   summary: 'check that the daemon answers',
   usage: 'uvm ping [--connect ADDR]',
+  noPositionals: true,
   request: (c) => c.request({ command: 'ping' }),
   human: (r) => (r.event === 'pong' ? `pong: uvm ${r.version}${r.read_only === true ? ' (read-only)' : ''}` : ''),
 })
 
 export const state = clientCommand({
   name: 'state',
-  summary: 'show an object (default the Genesis Object) and its slots',
-  usage: 'uvm state [--depth N] [--target PATH]',
+  summary: 'show an object (default the Genesis Object) and its slots: uvm state prototypes.Morph',
+  usage: 'uvm state [PATH] [--depth N]    (PATH as --target takes it)',
   options: { depth: { type: 'string' }, target: { type: 'string' } },
   help: [['--depth N', 'how deep references are expanded (0-8, default 1)'], targetHelp],
-  request: (c, _p, v) => {
+  request: (c, p, v) => {
+    if (p.length > 1) throw new UsageError(`expected at most one PATH, got ${p.length}: ${p.join(' ')}`, 'state')
+    if (p.length === 1 && v.target !== undefined) throw new UsageError('give the object as PATH or --target, not both', 'state')
     const depth = intOption(v.depth as string | undefined, 'depth', 'state')
     if (depth !== undefined && depth > 8) throw new UsageError('--depth is at most 8', 'state')
-    return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...targetField(v) })
+    return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...targetField(p.length === 1 ? { target: p[0] } : v) })
   },
   human: (r) => (r.event === 'uvm_state_update' ? formatValue(r.state) : ''),
 })
@@ -212,10 +223,8 @@ export const cem = clientCommand({
   name: 'cem',
   summary: 'the Composite Entropy Metric of the image and its parts',
   usage: 'uvm cem',
-  request: (c, p) => {
-    if (p.length !== 0) throw new UsageError(`uvm cem takes no arguments, got ${p.join(' ')}`, 'cem')
-    return c.request({ command: 'cem' })
-  },
+  noPositionals: true,
+  request: (c) => c.request({ command: 'cem' }),
   human: (r) => {
     if (r.event !== 'cem') return ''
     const f = (v: number | undefined) => (v === undefined ? 'not measured' : v.toFixed(3))

@@ -1,10 +1,14 @@
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
-import { validateCommand } from './dataset-validate.js'
-import { exportCommand } from './dataset-export.js'
-import { generateCommand, judgeCommand } from './dataset-teacher.js'
+import { withHint } from '../suggest.js'
 
-const SUBCOMMANDS: Record<string, CommandSpec['run']> = { validate: validateCommand, export: exportCommand, generate: generateCommand, judge: judgeCommand }
+// Loaded when run: each pulls in the dataset pipeline, the image and the realm.
+const SUBCOMMANDS: Record<string, () => Promise<CommandSpec['run']>> = {
+  validate: async () => (await import('./dataset-validate.js')).validateCommand,
+  export: async () => (await import('./dataset-export.js')).exportCommand,
+  generate: async () => (await import('./dataset-teacher.js')).generateCommand,
+  judge: async () => (await import('./dataset-teacher.js')).judgeCommand,
+}
 
 /** `uvm dataset`: the training-data pipeline (seed 002 §4, seed 000 part IV). */
 export const dataset: CommandSpec = {
@@ -16,6 +20,7 @@ export const dataset: CommandSpec = {
     '       uvm dataset generate --teacher URL --model NAME --count N [--chapter K] [--examples 5-10] [--no-execute] [--out FILE] [--report FILE] [--key KEY] [--timeout S]',
     '       uvm dataset judge FILE --judge URL --model NAME [--min-score S] [--out FILE] [--report FILE] [--key KEY] [--timeout S]',
   ].join('\n'),
+  subcommands: Object.keys(SUBCOMMANDS),
   options: [
     ['validate --execute', 'stage 5: replay each conversation into a scratch copy of the base image (default: a fresh genesis image in memory)'],
     ['validate --base IMAGE', 'the base image folder (copied, never written; the daemon must not hold it)'],
@@ -42,8 +47,8 @@ export const dataset: CommandSpec = {
   async run(argv, io) {
     const [sub, ...rest] = argv
     if (sub === undefined) throw new UsageError('missing the subcommand: uvm dataset validate | export | generate | judge', 'dataset')
-    const run = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined
-    if (run === undefined) throw new UsageError(`unknown subcommand "${sub}" (there are validate, export, generate and judge)`, 'dataset')
-    return run(rest, io)
+    const load = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined
+    if (load === undefined) throw new UsageError(withHint(`unknown subcommand "${sub}" (there are validate, export, generate and judge)`, sub, Object.keys(SUBCOMMANDS)), 'dataset')
+    return (await load())(rest, io)
   },
 }

@@ -1,7 +1,4 @@
 import { resolve } from 'node:path'
-import { openImage } from '../../index.js'
-import { defaultForgeDir, startServices } from '../../daemon/index.js'
-import { Curriculum, replayCurriculum } from '../../genesis/index.js'
 import { VERSION } from '../../version.js'
 import { chapterRange, parse } from '../args.js'
 import { progressBar } from '../progress.js'
@@ -24,6 +21,7 @@ export const genesis: CommandSpec = {
     const { values, positionals } = parse(argv, { image: { type: 'string' }, chapters: { type: 'string' }, curriculum: { type: 'string' }, 'forge-dir': { type: 'string' }, list: { type: 'boolean' } }, 'genesis')
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (chapters go in --chapters, e.g. --chapters 1-3)`, 'genesis')
     const range = chapterRange(values.chapters, 'genesis')
+    const { Curriculum, replayCurriculum } = await import('../../genesis/index.js')
     const dir = values.curriculum ?? io.env.UVM_CURRICULUM
     const curriculum = Curriculum.load(dir === undefined ? undefined : resolve(dir))
     const chapters = [...new Map(curriculum.chapters(range.from, range.to).map((c) => [c.chapter, c.chapterName])).entries()]
@@ -38,6 +36,8 @@ export const genesis: CommandSpec = {
       return 0
     }
     const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
+    const { openImage } = await import('../../index.js')
+    const { defaultForgeDir, startServices } = await import('../../daemon/index.js')
     const { image, realm } = await openImage(path)
     try {
       const forgeDir = resolve(values['forge-dir'] ?? io.env.UVM_FORGE_DIR ?? defaultForgeDir(path))

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { UvmError } from '../../errors.js'
-import { openImage } from '../../index.js'
 import type { Image } from '../../image/index.js'
-import { exportImage, importImage } from '../../image/index.js'
 import { intOption, parse } from '../args.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -16,6 +14,7 @@ export const imageHelp: [string, string] = ['--image PATH', 'the image folder (e
 export async function withImage<T>(values: { image?: string }, io: Io, command: string, f: (image: Image) => Promise<T>, create = false): Promise<T> {
   const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
   if (!create && !existsSync(join(path, 'CURRENT'))) throw new UsageError(`no image at ${path} (\`uvm boot\` creates one)`, command)
+  const { openImage } = await import('../../index.js')
   const { image } = await openImage(path)
   try {
     return await f(image)
@@ -135,6 +134,7 @@ export const exportCmd: CommandSpec = {
     if (positionals.length > 1) throw new UsageError('expected at most one DIR', 'export')
     const dir = resolve(positionals[0] ?? './image-export')
     return withImage(values, io, 'export', async (image) => {
+      const { exportImage } = await import('../../image/index.js')
       let report
       try {
         report = await exportImage(image, dir, { force: values.force === true })
@@ -164,6 +164,7 @@ export const importCmd: CommandSpec = {
     const dir = resolve(positionals[0]!)
     if (!existsSync(join(dir, 'image.json'))) throw new UsageError(`${dir} is not an export (no image.json)`, 'import')
     return withImage(values, io, 'import', async (image) => {
+      const { importImage } = await import('../../image/index.js')
       const r = await importImage(image, dir)
       const left = r.objects - r.written - r.unchanged
       const notes = [

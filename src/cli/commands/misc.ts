@@ -1,6 +1,4 @@
 import { resolve } from 'node:path'
-import { makeKeys } from '../../bridge/index.js'
-import { covenantJsonSchema } from '../../covenant/index.js'
 import { VERSION } from '../../version.js'
 import { parse } from '../args.js'
 import type { CommandSpec } from '../usage.js'
@@ -19,6 +17,7 @@ export const keys: CommandSpec = {
     const { values } = parse(argv, { dir: { type: 'string' }, client: { type: 'string', multiple: true }, reader: { type: 'string', multiple: true } }, 'keys', false)
     const dir = resolve(values.dir ?? './keys')
     const readers = values.reader ?? []
+    const { makeKeys } = await import('../../bridge/index.js')
     const { created } = await makeKeys(dir, values.client ?? (readers.length > 0 ? [] : ['client']), readers)
     io.out(created.length ? `made in ${dir}: ${created.join(', ')}` : `nothing to make: ${dir} already has these keys`)
     io.out(`boot with: uvm boot --keys ${dir} --bind tcp://0.0.0.0:5555${readers.length > 0 ? ' --reader-bind tcp://0.0.0.0:5557 --reader-pub tcp://0.0.0.0:5558' : ''}; give each client its clients/NAME.key_secret, clients/NAME.key and server.key`)
@@ -35,6 +34,7 @@ export const covenant: CommandSpec = {
   async run(argv, io) {
     const { values } = parse(argv, { 'json-schema': { type: 'boolean' } }, 'covenant', false)
     if (!values['json-schema']) throw new UsageError('say --json-schema (the only format so far)', 'covenant')
+    const { covenantJsonSchema } = await import('../../covenant/index.js')
     io.out(JSON.stringify(covenantJsonSchema(VERSION), null, 2))
     return 0
   },

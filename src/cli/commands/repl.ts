@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { openImage } from '../../index.js'
 import { parse } from '../args.js'
-import { clientKeys, clientOptionHelp, clientOptions, codeTimeoutMs, connect } from '../connect.js'
+import { clientKeys, clientOptionHelp, clientOptions, codeTimeoutMs, connect, mustListen } from '../connect.js'
 import { eventsAddress, watchJit } from '../jit-status.js'
-import { localBackend, remoteBackend, startRepl } from '../repl.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
 
@@ -21,8 +19,10 @@ export const replCommand: CommandSpec = {
     const { values, positionals } = parse(argv, { ...clientOptions, image: { type: 'string' }, history: { type: 'string' }, events: { type: 'string' } }, 'repl')
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, 'repl')
     if (values.image !== undefined && values.connect !== undefined) throw new UsageError('use --connect (a daemon) or --image (in-process), not both', 'repl')
+    const { localBackend, remoteBackend, startRepl } = await import('../repl.js')
     let backend
     if (values.image !== undefined) {
+      const { openImage } = await import('../../index.js')
       const path = resolve(values.image)
       if (!existsSync(join(path, 'CURRENT'))) io.err(`uvm repl: no image at ${path} yet: a new one is born`)
       const { image, realm } = await openImage(path)
@@ -31,10 +31,12 @@ export const replCommand: CommandSpec = {
       const client = await connect(values, io, 'repl')
       let pong
       try {
+        await mustListen(client.endpoint)
         pong = await client.ping()
       } catch (e) {
         await client.close()
-        throw new UsageError(`${(e as Error).message}; start it with \`uvm boot\`, or use \`uvm repl --image PATH\``, 'repl')
+        const message = (e as Error).message
+        throw new UsageError(message.startsWith('nothing listening') ? `${message}, or use \`uvm repl --image PATH\`` : `${message}; start it with \`uvm boot\`, or use \`uvm repl --image PATH\``, 'repl')
       }
       const keys = await clientKeys(values, io)
       const events = eventsAddress(client.endpoint, values.events ?? io.env.UVM_EVENTS)

@@ -1,6 +1,5 @@
 import { UvmError } from '../../errors.js'
 import type { ObjectChange, Plain, TransactionChanges } from '../../image/index.js'
-import { showTransaction } from '../../image/index.js'
 import { parse } from '../args.js'
 import { formatValue } from '../format.js'
 import type { CommandSpec } from '../usage.js'
@@ -21,6 +20,7 @@ export const show: CommandSpec = {
     const tid = Number(positionals[0])
     if (!Number.isInteger(tid) || tid < 1) throw new UsageError(`TID is a whole number ≥ 1 (see \`uvm history\`), got "${positionals[0]}"`, 'show')
     return withImage(values, io, 'show', async (image) => {
+      const { showTransaction } = await import('../../image/index.js')
       const changes = await showTransaction(image, tid)
       if (changes === undefined) throw new UvmError('IMAGE_UNKNOWN_TID', `no transaction ${tid} in ${image.location} (the last is ${image.lastTid}; see \`uvm history\`)`, { tid })
       if (values.json) io.out(JSON.stringify(changes, (_k, v: unknown) => jsonSafe(v), 2))
