@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { openImage } from '../../index.js'
+import { openLocal } from '../image-access.js'
 import { defaultForgeDir, startServices } from '../../daemon/index.js'
 import { Curriculum, replayCurriculum } from '../../genesis/index.js'
 import { VERSION } from '../../version.js'
@@ -38,7 +38,7 @@ export const genesis: CommandSpec = {
       return 0
     }
     const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
-    const { image, realm } = await openImage(path)
+    const { image, realm } = await openLocal(path, 'genesis')
     try {
       const forgeDir = resolve(values['forge-dir'] ?? io.env.UVM_FORGE_DIR ?? defaultForgeDir(path))
       // The acts get the daemon's capabilities (the bridge answers in this process).

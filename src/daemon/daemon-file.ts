@@ -1,0 +1,66 @@
+/**
+ * The file a running daemon keeps in its image folder, saying how to reach it: the image commands
+ * (`uvm history`, `undo`, `check`, `export`, `pack`) find the daemon that holds an image from the
+ * image alone. Written once the daemon serves, removed when it stops; a daemon killed with SIGKILL
+ * leaves it behind, so a reader checks that its process still runs (and the image's lock, which
+ * only a live process holds, decides in the end).
+ */
+import { readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+
+export const DAEMON_FILE = 'uvm-daemon.json'
+
+export const DaemonFile = z.object({
+  pid: z.number().int(),
+  version: z.string(),
+  commands: z.string(),
+  events: z.string(),
+  secure: z.boolean(),
+  read_only: z.boolean().optional(),
+  readers: z.object({ commands: z.string(), events: z.string() }).optional(),
+  started: z.string(),
+})
+export type DaemonFile = z.infer<typeof DaemonFile>
+
+/** Write it atomically (a reader never sees half of it). Returns what went wrong, if anything: the daemon serves on without it. */
+export function writeDaemonFile(image: string, file: DaemonFile): string | undefined {
+  const path = join(image, DAEMON_FILE)
+  try {
+    writeFileSync(path + '.tmp', JSON.stringify(file, null, 2) + '\n')
+    renameSync(path + '.tmp', path)
+    return undefined
+  } catch (e) {
+    return (e as Error).message
+  }
+}
+
+/** Remove it, if it is still this process's. */
+export function removeDaemonFile(image: string, pid = process.pid): void {
+  if (readDaemonFile(image, { live: false })?.pid !== pid) return
+  rmSync(join(image, DAEMON_FILE), { force: true })
+}
+
+/** The daemon serving `image`, when its file is there and (with `live`, the default) its process runs. */
+export function readDaemonFile(image: string, opts: { live?: boolean } = {}): DaemonFile | undefined {
+  let raw: string
+  try {
+    raw = readFileSync(join(image, DAEMON_FILE), 'utf8')
+  } catch {
+    return undefined
+  }
+  let parsed
+  try { parsed = DaemonFile.safeParse(JSON.parse(raw)) } catch { return undefined }
+  if (!parsed.success) return undefined
+  if (opts.live !== false && !processRuns(parsed.data.pid)) return undefined
+  return parsed.data
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM'
+  }
+}
