@@ -52,15 +52,31 @@ export function readDaemonFile(image: string, opts: { live?: boolean } = {}): Da
   let parsed
   try { parsed = DaemonFile.safeParse(JSON.parse(raw)) } catch { return undefined }
   if (!parsed.success) return undefined
-  if (opts.live !== false && !processRuns(parsed.data.pid)) return undefined
+  if (opts.live !== false && !processRuns(parsed.data.pid, Date.parse(parsed.data.started))) return undefined
   return parsed.data
 }
 
-function processRuns(pid: number): boolean {
+/** Whether `pid` runs, and (where /proc tells) began before `since`: a process begun later only reuses a dead daemon's pid. */
+function processRuns(pid: number, since: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
-    return (e as { code?: string }).code === 'EPERM'
+    if ((e as { code?: string }).code !== 'EPERM') return false
+  }
+  const began = startTime(pid)
+  return began === undefined || Number.isNaN(since) || began <= since + 1000
+}
+
+/** When a process began, in ms since the epoch (Linux; undefined elsewhere). */
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1])
+    // USER_HZ is 100 on every Linux that node runs on.
+    return Number.isFinite(ticks) && Number.isFinite(btime) ? btime * 1000 + ticks * 10 : undefined
+  } catch {
+    return undefined
   }
 }
+

@@ -12,7 +12,8 @@ import { defaultForgeDir, startServices } from './services.js'
 import type { ServiceOptions } from './services.js'
 import { daemonLog } from './log.js'
 import type { LogFormat } from './log.js'
-import { removeDaemonFile, writeDaemonFile } from './daemon-file.js'
+import { readDaemonFile, removeDaemonFile, writeDaemonFile } from './daemon-file.js'
+import { ImageInUse } from '../errors.js'
 
 export interface DaemonOptions {
   image: string
@@ -111,6 +112,9 @@ export class Daemon {
     if (opts.readerBind !== undefined) requireCurveFor(opts.readerBind, keys)
     if (opts.readerPub !== undefined) requireCurveFor(opts.readerPub, keys)
     const folder = imageFolder(path)
+    // Said before any port is bound: which daemon it is, not only that the folder is locked.
+    const holder = folder === 'image' ? readDaemonFile(path) : undefined
+    if (holder !== undefined) throw new ImageInUse(path, `the daemon with pid ${holder.pid} (commands ${holder.commands}) serves it: stop it first, or boot on another --image`)
     // Opening a missing image creates one (a write), and an empty image has nothing to inspect.
     if (opts.readOnly === true && folder !== 'image') {
       throw new Error(`no image at ${path}: a read-only daemon serves an existing image and never creates one (check --image, or boot once without --read-only to create it)`)

@@ -1,6 +1,7 @@
 // The daemon and the image folder: a folder that is no image is refused before LevelDB writes into
 // it, a boot that cannot serve creates nothing, an idle daemon costs no CPU, image commands go through
 // the daemon that holds the image, and the daemon's terminal manners.
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -213,6 +214,28 @@ describe('image commands while a daemon holds the image', () => {
     const h = await runCli(['history', '--image', image])
     expect(h.code, h.stderr).toBe(0)
     expect(h.stdout).toContain('genesis')
+  }, 30_000)
+
+  it('a daemon file whose pid now belongs to a later process is stale too', async () => {
+    const image = join(await tempDir(), 'image.db')
+    expect((await runCli(['genesis', '--chapters', '1', '--image', image])).code).toBe(0)
+    const other = spawn('sleep', ['30'])
+    try {
+      writeFileSync(join(image, 'uvm-daemon.json'), JSON.stringify({ pid: other.pid, version: '0.1.0', commands: 'tcp://127.0.0.1:1', events: 'tcp://127.0.0.1:2', secure: false, started: new Date(Date.now() - 3600_000).toISOString() }))
+      const h = await runCli(['history', '--limit', '1', '--image', image])
+      expect(h.code, h.stderr).toBe(0)
+      // And a boot is not refused for it.
+      const d = await startDaemon(image)
+      expect(JSON.parse(readFileSync(join(image, 'uvm-daemon.json'), 'utf8')).pid).toBe(d.child.pid)
+      // A second boot while it runs is refused, naming it.
+      const { bind, pub } = await freeAddresses()
+      const second = await runCli(['boot', '--image', image, '--bind', bind, '--pub', pub])
+      expect(second.code).toBe(1)
+      expect(lines(second.stderr)).toEqual([`uvm boot: ${image} is in use by another process: the daemon with pid ${d.child.pid} (commands ${d.bind}) serves it: stop it first, or boot on another --image`])
+      await d.stop()
+    } finally {
+      other.kill('SIGKILL')
+    }
   }, 30_000)
 
   it('genesis and import, which do not go through a daemon, say which daemon holds the image', async () => {
