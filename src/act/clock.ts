@@ -15,9 +15,9 @@
  * second while it ticks. It ticks only while sandbox code may run: an idle daemon
  * must cost no CPU. A second after it was woken it sleeps again (`running` false),
  * which is only ever decided from a timer on this thread, so never while an entry
- * is on the stack; the next entry goes the slow way (under node's watchdog, as
- * without a clock) and wakes it, writing the time itself first, so that no deadline
- * is ever computed from a stale `now`. The watchdog (watchdog.ts) sleeps with it
+ * is on the stack; the next entry wakes it (the host's fast path sees `running`
+ * false and takes the entry that does), writing the time itself first, so that no
+ * deadline is ever computed from a stale `now`. The watchdog (watchdog.ts) sleeps with it
  * (`awake`), since sandbox code runs only while the clock ticks.
  */
 import { Worker } from 'node:worker_threads'
