@@ -216,6 +216,21 @@ describe('image commands while a daemon holds the image', () => {
     expect(h.stdout).toContain('genesis')
   }, 30_000)
 
+  it('a CURVE daemon is reached with --keys, and without them the command says so', async () => {
+    const dir = await tempDir()
+    const keys = join(dir, 'keys')
+    expect((await runCli(['keys', '--dir', keys])).code).toBe(0)
+    const image = join(dir, 'image.db')
+    const d = await startDaemon(image, { args: ['--keys', keys] })
+    const no = await runCli(['history', '--image', image])
+    expect(no.code).toBe(2)
+    expect(lines(no.stderr)).toEqual([`uvm history: ${image} is served by the daemon with pid ${d.child.pid} at ${d.bind}, which requires CURVE: give --keys DIR (or UVM_KEYS) with a client key`])
+    const ok = await runCli(['history', '--image', image, '--keys', keys])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toContain('genesis')
+    await d.stop()
+  }, 30_000)
+
   it('a daemon file whose pid now belongs to a later process is stale too', async () => {
     const image = join(await tempDir(), 'image.db')
     expect((await runCli(['genesis', '--chapters', '1', '--image', image])).code).toBe(0)
