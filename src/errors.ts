@@ -92,8 +92,8 @@ export class Conflict extends UvmError {
 }
 
 export class ImageInUse extends UvmError {
-  constructor(readonly path: string) {
-    super('IMAGE_IN_USE', `${path} is in use by another process`, { path })
+  constructor(readonly path: string, who?: string) {
+    super('IMAGE_IN_USE', `${path} is in use by another process${who ? `: ${who}` : ''}`, { path })
   }
 }
 

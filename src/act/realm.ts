@@ -299,8 +299,8 @@ export class HardenedRealm implements Realm {
    * The shared memory a watchdog thread reads (watchdog.ts): depth[0] the entry depth, depth[1] the
    * tag of the act whose entry it is (0: none), deadline[1] the entry's CPU deadline on `now`.
    */
-  get stopSignals(): { depth: Int32Array; deadline: Float64Array; now: Float64Array } {
-    return { depth: this.#depthView, deadline: this.#deadline, now: this.#clock.now }
+  get stopSignals(): { depth: Int32Array; deadline: Float64Array; now: Float64Array; awake: Int32Array | undefined } {
+    return { depth: this.#depthView, deadline: this.#deadline, now: this.#clock.now, awake: this.#clock.awake }
   }
 
   takeCallMark(value: unknown, key: string): boolean {
@@ -476,6 +476,8 @@ export class HardenedRealm implements Realm {
       this.#depth++
       try { return Reflect.apply(fn, thisArg, args) } finally { this.#depth-- }
     }
+    // A sleeping clock (nothing ran for a while) ticks again from here on; the host's fast path meets it asleep and comes here.
+    if (!this.#clock.running) this.#clock.wake?.()
     this.#startEntry(timeoutMs)
     // Without a running clock the checkpoints never fire: every entry then goes under node's watchdog.
     if (owner === undefined && fn !== undefined && this.#clock.running) return this.#call(fn, thisArg, args, timeoutMs)
@@ -644,6 +646,7 @@ export class HardenedRealm implements Realm {
     this.#drainPending = false
     if (this.#depth > 0) return
     this.#kit.arm(undefined, undefined, [])
+    if (!this.#clock.running) this.#clock.wake?.()
     this.#startEntry(this.#drainLimit())
     this.#depth = 1; this.#depthView[0] = 1
     try {

@@ -23,7 +23,20 @@ const { writeSync } = require('node:fs')
 const depth = new Int32Array(workerData.depth)
 const deadline = new Float64Array(workerData.deadline)
 const now = new Float64Array(workerData.now)
-setInterval(() => {
+const awake = workerData.awake ? new Int32Array(workerData.awake) : undefined
+// Keeps this thread's event loop alive while it waits (a pending Atomics.waitAsync does not).
+setInterval(() => {}, 2 ** 30)
+function run() {
+  // Sandbox code runs only while the clock ticks: sleep with it (an idle unit costs no CPU).
+  if (awake !== undefined && Atomics.load(awake, 0) === 0) {
+    const w = Atomics.waitAsync(awake, 0, 0)
+    if (w.async) w.value.then(run); else run()
+    return
+  }
+  check()
+  setTimeout(run, ${25})
+}
+function check() {
   if (depth[0] > 0 && now[0] > deadline[1] + workerData.graceMs) {
     try { writeSync(2, ${JSON.stringify(WATCHDOG_LINE)} + ' ' + depth[1] + ' ' + Math.round(now[0] - deadline[1]) + '\\n') } catch (e) {}
     process.kill(process.pid, 'SIGKILL')
@@ -38,7 +51,8 @@ setInterval(() => {
       process.kill(process.pid, 'SIGKILL')
     }
   }
-}, ${25})
+}
+run()
 `
 
 export interface WatchdogOptions {
@@ -49,11 +63,11 @@ export interface WatchdogOptions {
 }
 
 export function startWatchdog(realm: HardenedRealm, opts: WatchdogOptions): Worker {
-  const { depth, deadline, now } = realm.stopSignals
+  const { depth, deadline, now, awake } = realm.stopSignals
   const worker = new Worker(SOURCE, {
     eval: true,
     name: 'uvm-watchdog',
-    workerData: { depth: depth.buffer, deadline: deadline.buffer, now: now.buffer, graceMs: opts.graceMs, rssLimitMb: opts.rssLimitMb ?? 0 },
+    workerData: { depth: depth.buffer, deadline: deadline.buffer, now: now.buffer, awake: awake?.buffer, graceMs: opts.graceMs, rssLimitMb: opts.rssLimitMb ?? 0 },
   })
   worker.unref()
   return worker

@@ -9,6 +9,7 @@ import { why } from './why.js'
 import type { WriteGate } from './write-gate.js'
 import { ReadOnlyRefused, UvmError } from '../errors.js'
 import { WireWriter, assertNesting, fromWire } from './values.js'
+import { checkImage, exportFiles, packImage } from './image-ops.js'
 
 /** send_message runs as an act so that it gets the act's deadlines, draining and transaction record. */
 const SEND_ACT = 'return await __send()'
@@ -64,6 +65,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
   if (readOnly && cmd.command === 'update_property') throw new ReadOnlyRefused(cmd.command, `it sets slot '${cmd.property_name}'`, writeAccess)
   if (readOnly && cmd.command === 'create_method') throw new ReadOnlyRefused(cmd.command, `it installs method '${cmd.method_name}'`, writeAccess)
   if (readOnly && cmd.command === 'undo') throw new ReadOnlyRefused(cmd.command, `it writes a transaction that puts back what ${cmd.tid} changed`, writeAccess)
+  if (readOnly && cmd.command === 'pack') throw new ReadOnlyRefused(cmd.command, 'it deletes old revisions and unreachable objects', writeAccess)
   // Sends and acts cannot be judged before they run: a read-only daemon runs them and refuses the
   // commit of one that wrote.
   const guard = readOnly && (cmd.command === 'send_message' || cmd.command === 'run_act') ? new WriteRefusal(cmd.command, writeAccess) : undefined
@@ -149,6 +151,12 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
     case 'cem':
       if (ctx.cem === undefined) throw new UvmError('JIT_FAILED', 'this UVM computes no Composite Entropy Metric (it has no JIT)')
       return { ...await ctx.cem(), ...echo }
+    case 'check':
+      return { ...await checkImage(ctx.image, cmd.max_listed), ...echo }
+    case 'pack':
+      return { ...await packImage(ctx.image, cmd), ...echo }
+    case 'export':
+      return { ...await exportFiles(ctx.image), ...echo }
   }
 }
 

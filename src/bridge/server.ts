@@ -86,6 +86,8 @@ export class BridgeServer {
   private readonly log: (r: RequestLog) => void
   private readonly lanes = new Map<string, Lane>()
   private inFlight = 0
+  /** The requests taken and not yet answered: their command and when each arrived. */
+  private readonly active = new Set<{ command: string; since: number }>()
   private idle: (() => void) | undefined
   private routerSends: Promise<unknown> = Promise.resolve()
   private pubSends: Promise<unknown> = Promise.resolve()
@@ -111,7 +113,6 @@ export class BridgeServer {
     this.router = new zmq.Router({
       context: this.context,
       linger: 500,
-      receiveTimeout: 200,
       maxMessageSize: this.maxFrame * 4 + 1024,
       ...(heartbeat > 0 && { heartbeatInterval: heartbeat, heartbeatTimeout: heartbeat * 3, heartbeatTimeToLive: heartbeat * 3 }),
       ...curve,
@@ -151,6 +152,11 @@ export class BridgeServer {
     return server
   }
 
+  /** The requests being handled or waiting their turn: what a stop waits for. */
+  running(): { command: string; since: number }[] {
+    return [...this.active]
+  }
+
   get secure(): boolean { return this.zap !== undefined }
   get readOnly(): boolean { return this.opts.readOnly === true }
   get loopbackOnly(): boolean { return isLoopback(this.endpoint) && isLoopback(this.pubEndpoint) }
@@ -159,12 +165,16 @@ export class BridgeServer {
   async stop(): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    await this.loop
+    // The receive loop goes on until the sockets close, answering what arrives meanwhile with a
+    // refusal: for at least REFUSAL_MS, so that a client whose request crossed the stop learns why.
+    const grace = new Promise<void>((r) => setTimeout(r, REFUSAL_MS))
     if (this.inFlight > 0) await new Promise<void>((r) => { this.idle = r })
+    await grace
     this.unsubscribe?.()
     await this.routerSends.catch(() => {})
     await this.pubSends.catch(() => {})
     await this.closeSockets()
+    await this.loop
     await this.subscriptionLoop
   }
 
@@ -196,14 +206,14 @@ export class BridgeServer {
     await this.zap?.stop()
   }
 
+  /** Waits for requests without a timeout (an idle bridge must not wake up); closing the socket ends it. */
   private async receiveLoop(): Promise<void> {
-    while (!this.stopping) {
+    for (;;) {
       let frames: Buffer[]
       try {
         frames = await this.router.receive()
-      } catch (e) {
-        if ((e as { code?: string }).code === 'EAGAIN') continue // receiveTimeout: look at `stopping` again
-        if (this.stopping || this.router.closed) return
+      } catch {
+        if (this.router.closed) return
         continue
       }
       if (this.stopping) {
@@ -242,6 +252,8 @@ export class BridgeServer {
       this.lanes.set(client, lane)
     }
     const request = this.parse(payload)
+    const active = { command: request.name, since: Date.now() }
+    this.active.add(active)
     // In order per client. A write that is one transaction of the handler's own may begin as soon as
     // the previous request's transaction is in the commit queue (its lane's chain lets it see that
     // one's changes), so one client's writes share fsyncs; anything else waits until every earlier
@@ -257,6 +269,7 @@ export class BridgeServer {
     const run = start.then(() => this.serve(envelope, request, client, pipelined ? releaseTurn : undefined, previousReply)).catch(() => {}).finally(() => {
       releaseTurn()
       replied()
+      this.active.delete(active)
       const left = this.queued.get(client)! - 1
       if (left === 0) { this.queued.delete(client); this.lanes.delete(client); this.backend.closeLane(client) }
       else this.queued.set(client, left)
@@ -378,6 +391,9 @@ function withoutNulls(body: unknown): unknown {
   }
   return out ?? body
 }
+
+/** How long a stopping bridge still answers new requests (with a refusal) before its sockets close. */
+const REFUSAL_MS = 200
 
 /** Commands whose work is one transaction of the handler's own, begun on the client's chain. */
 const PIPELINED = new Set(['update_property', 'create_method'])

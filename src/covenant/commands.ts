@@ -59,6 +59,24 @@ export const WhyCommand = z.object({
 
 export const CemCommand = z.object({ command: z.literal('cem'), ...commandBase }).meta({ id: 'CemCommand', description: 'the Composite Entropy Metric and its parts' })
 
+export const CheckCommand = z.object({
+  command: z.literal('check'),
+  ...commandBase,
+  max_listed: z.number().int().min(0).max(10_000).default(100).describe('how many dangling references and undecodable records to list (all are counted)'),
+}).meta({ id: 'CheckCommand', description: 'walk the image from the root: dangling references and undecodable records, with counts (uvm check)' })
+
+export const PackCommand = z.object({
+  command: z.literal('pack'),
+  ...commandBase,
+  before: z.number().int().positive().optional().describe('keep what readers at or after this tid can see (default: the last tid + 1, all history goes)'),
+  before_time: z.number().int().nonnegative().optional().describe('or a time (ms since the epoch): keep what readers since then can see'),
+}).meta({ id: 'PackCommand', description: 'drop old revisions and unreachable objects, beside the transactions in flight (commits wait while it writes; revisions an active transaction may read are kept) (a read-only daemon refuses it: unauthorized)' })
+
+export const ExportCommand = z.object({
+  command: z.literal('export'),
+  ...commandBase,
+}).meta({ id: 'ExportCommand', description: 'the image as text, one file per object (uvm export): the files in the reply, for the client to write' })
+
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
 
@@ -74,6 +92,9 @@ export const Command = z.discriminatedUnion('command', [
   DescribeCommand,
   WhyCommand,
   CemCommand,
+  CheckCommand,
+  PackCommand,
+  ExportCommand,
 ]).meta({ id: 'Command' })
 
 export type GetFullStateCommand = z.infer<typeof GetFullStateCommand>
@@ -87,6 +108,9 @@ export type PingCommand = z.infer<typeof PingCommand>
 export type DescribeCommand = z.infer<typeof DescribeCommand>
 export type WhyCommand = z.infer<typeof WhyCommand>
 export type CemCommand = z.infer<typeof CemCommand>
+export type CheckCommand = z.infer<typeof CheckCommand>
+export type PackCommand = z.infer<typeof PackCommand>
+export type ExportCommand = z.infer<typeof ExportCommand>
 export type Command = z.infer<typeof Command>
 /** What a client sends (defaults not yet applied). */
 export type CommandInput = z.input<typeof Command>

@@ -115,7 +115,39 @@ export const CemReply = z.object({
   cycles: z.number().int().describe('JIT cycles the metric was computed over (the last 100)'),
 }).meta({ id: 'CemReply', description: 'the reply to cem' })
 
-export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply]).meta({ id: 'Reply' })
+export const CheckReply = z.object({
+  event: z.literal('check'),
+  id,
+  ok: z.boolean().describe('no dangling reference and no undecodable record'),
+  objects: z.number().int(),
+  reachable: z.number().int(),
+  unreachable: z.number().int(),
+  revisions: z.number().int().describe('old revisions kept (pack drops them)'),
+  transactions: z.number().int(),
+  dangling_count: z.number().int(),
+  undecodable_count: z.number().int(),
+  dangling: z.array(z.object({ from: z.number().int(), to: z.number().int() })).describe('the first max_listed'),
+  undecodable: z.array(z.object({ oid: z.number().int(), error: z.string() })).describe('the first max_listed'),
+}).meta({ id: 'CheckReply', description: 'the reply to check' })
+
+export const PackReply = z.object({
+  event: z.literal('packed'),
+  id,
+  before: Tid.describe('what readers at or after this tid can see was kept (at most the oldest active transaction\'s snapshot)'),
+  revisions_removed: z.number().int(),
+  objects_removed: z.number().int(),
+  objects_kept: z.number().int(),
+}).meta({ id: 'PackReply', description: 'the reply to pack' })
+
+export const ExportReply = z.object({
+  event: z.literal('export'),
+  id,
+  objects: z.number().int(),
+  unreachable: z.number().int().optional().describe('objects the image holds that nothing reaches: left out'),
+  files: z.record(z.string(), z.string()).describe('path (relative to the export folder, "/"-separated) → text: image.json and objects/NNNNNN.uvm'),
+}).meta({ id: 'ExportReply', description: 'the reply to export' })
+
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply]).meta({ id: 'Reply' })
 
 export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
 export type AckReply = z.infer<typeof AckReply>
@@ -127,4 +159,7 @@ export type CovenantReply = z.infer<typeof CovenantReply>
 export type ErrorReply = z.infer<typeof ErrorReply>
 export type ProvenanceReply = z.infer<typeof ProvenanceReply>
 export type CemReply = z.infer<typeof CemReply>
+export type CheckReply = z.infer<typeof CheckReply>
+export type PackReply = z.infer<typeof PackReply>
+export type ExportReply = z.infer<typeof ExportReply>
 export type Reply = z.infer<typeof Reply>

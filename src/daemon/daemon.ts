@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs'
-import { stat, readdir } from 'node:fs/promises'
+import { stat, readdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { openImage } from '../index.js'
-import type { Image } from '../image/index.js'
+import { imageFolder } from '../image/index.js'
+import type { Image, ImageFolder } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
 import { BridgeServer, loadServerKeys, requireCurveFor } from '../bridge/index.js'
 import type { Backend, RequestLog } from '../bridge/index.js'
@@ -10,6 +10,10 @@ import { UnitBackend } from './unit.js'
 import { VERSION } from '../version.js'
 import { defaultForgeDir, startServices } from './services.js'
 import type { ServiceOptions } from './services.js'
+import { daemonLog } from './log.js'
+import type { LogFormat } from './log.js'
+import { readDaemonFile, removeDaemonFile, writeDaemonFile } from './daemon-file.js'
+import { ImageInUse } from '../errors.js'
 
 export interface DaemonOptions {
   image: string
@@ -55,6 +59,18 @@ export interface DaemonOptions {
   /** Where the ready line and request logs go (one JSON object per line for logs). */
   out?: (line: string) => void
   quiet?: boolean
+  /** Log lines as JSON objects (the default) or as lines for a person (uvm boot on a terminal). */
+  logFormat?: LogFormat
+  /** Keep the daemon file (uvm-daemon.json) in the image folder, by which image commands find this daemon. Default true. */
+  daemonFile?: boolean
+}
+
+/** What a stopping daemon waits for: requests in flight, and how long the longest act may still run. */
+export interface Waiting {
+  acts: number
+  others: string[]
+  /** Seconds until the last act in flight reaches its wall limit (undefined: no act, or all past it). */
+  secondsLeft: number | undefined
 }
 
 export const DEFAULT_ACT_MEMORY_MB = 256
@@ -73,7 +89,10 @@ export class Daemon {
     /** This process's image and realm, with isolation 'none' only. */
     readonly image: Image | undefined,
     readonly realm: HardenedRealm | undefined,
+    private readonly wallTimeoutMs: number,
   ) {}
+
+  private wroteFile = false
 
   /** The execution unit (isolation 'process'). */
   get unit(): UnitBackend | undefined {
@@ -84,7 +103,7 @@ export class Daemon {
     const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
     const path = resolve(opts.image)
     const keys = opts.keys ? await loadServerKeys(opts.keys) : undefined
-    // Refuse bad addresses before the image folder is created or opened.
+    // Refuse bad addresses and a folder that is no image before anything is created or opened.
     requireCurveFor(opts.bind, keys)
     requireCurveFor(opts.pub, keys)
     if ((opts.readerBind === undefined) !== (opts.readerPub === undefined)) {
@@ -92,19 +111,25 @@ export class Daemon {
     }
     if (opts.readerBind !== undefined) requireCurveFor(opts.readerBind, keys)
     if (opts.readerPub !== undefined) requireCurveFor(opts.readerPub, keys)
+    const folder = imageFolder(path)
+    // Said before any port is bound: which daemon it is, not only that the folder is locked.
+    const holder = folder === 'image' ? readDaemonFile(path) : undefined
+    if (holder !== undefined) throw new ImageInUse(path, `the daemon with pid ${holder.pid} (commands ${holder.commands}) serves it: stop it first, or boot on another --image`)
     // Opening a missing image creates one (a write), and an empty image has nothing to inspect.
-    if (opts.readOnly === true && !existsSync(path)) {
+    if (opts.readOnly === true && folder !== 'image') {
       throw new Error(`no image at ${path}: a read-only daemon serves an existing image and never creates one (check --image, or boot once without --read-only to create it)`)
     }
     const actMemoryMb = opts.actMemoryMb ?? DEFAULT_ACT_MEMORY_MB
     const capabilities = { forgeDir: opts.forgeDir ?? defaultForgeDir(path), forgeUrl: opts.forgeUrl, systemProfile: opts.systemProfile }
-    const log = (via: string | undefined) => opts.quiet ? undefined : (r: RequestLog) => out(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'request', ...(via && { via }), ...r }))
-    const notice = (level: string, msg: string, fields: Record<string, unknown> = {}) => out(JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields }))
+    const logger = daemonLog(opts.logFormat ?? 'json', out)
+    const log = (via: string | undefined) => opts.quiet ? undefined : (r: RequestLog) => logger.request(r, via)
+    const notice = logger.notice
     let image: Image | undefined
     let realm: HardenedRealm | undefined
     let backend: Backend
     let lastTid: () => number
     let stopJit = () => {}
+    let unit: UnitBackend | undefined
     if (opts.isolation === 'none') {
       const opened = await openImage(path, {
         ...(opts.cacheSize !== undefined && { cacheSize: opts.cacheSize }),
@@ -119,6 +144,7 @@ export class Daemon {
         services = await startServices(image, realm, { version: VERSION, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, jit: opts.jit, curriculumDir: opts.curriculumDir, capabilities, readOnly: opts.readOnly, genesis: opts.genesis })
       } catch (e) {
         await image.close()
+        await unmake(path, folder)
         throw e
       }
       const jit = services.jit
@@ -129,7 +155,8 @@ export class Daemon {
       backend = services.backend
       lastTid = () => opened.image.lastTid
     } else {
-      const unit = await UnitBackend.start({
+      // Not started yet: the sockets are bound first, so that a boot whose ports are taken creates nothing.
+      const u = unit = UnitBackend.create({
         image: path,
         cacheSize: opts.cacheSize,
         cpuTimeoutMs: opts.cpuTimeoutMs,
@@ -145,8 +172,8 @@ export class Daemon {
         genesis: opts.genesis,
         log: (level, msg, fields) => notice(level, msg, fields),
       })
-      backend = unit
-      lastTid = () => unit.lastTid
+      backend = u
+      lastTid = () => u.lastTid
     }
     const closeBackend = async () => { stopJit(); if (image !== undefined) await image.close(); else await (backend as UnitBackend).stop() }
     const common = {
@@ -181,28 +208,58 @@ export class Daemon {
           log: log('reader'),
         })
       }
+      await unit?.open()
     } catch (e) {
-      await bridge?.stop()
+      await Promise.all([bridge?.stop(), readerBridge?.stop()])
       await closeBackend()
+      // A boot that does not serve leaves no image behind (a pre-existing one is as it was).
+      await unmake(path, folder)
       throw e
     }
-    const daemon = new Daemon(backend, bridge, path, readerBridge, image, realm)
+    const daemon = new Daemon(backend, bridge, path, readerBridge, image, realm, opts.wallTimeoutMs ?? 30_000)
     daemon.closeBackend = closeBackend
     // Act code can leave a rejected promise with no handler; on Node that is a
     // process-wide event that kills the process by default. One act's sloppiness
     // must not take the daemon down: log it. Host rejections stay fatal.
     if (realm !== undefined) daemon.onRejection = (reason, promise) => {
       if (realm!.isRealmValue(promise)) {
-        out(JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'an act left a rejected promise unhandled' }))
+        notice('warn', 'an act left a rejected promise unhandled')
         return
       }
       throw reason
     }
     if (daemon.onRejection) process.on('unhandledRejection', daemon.onRejection)
+    if (opts.daemonFile !== false) {
+      const problem = writeDaemonFile(path, {
+        pid: process.pid, version: VERSION, commands: bridge.endpoint, events: bridge.pubEndpoint, secure: bridge.secure,
+        ...(bridge.readOnly && { read_only: true }),
+        ...(readerBridge && { readers: { commands: readerBridge.endpoint, events: readerBridge.pubEndpoint } }),
+        started: new Date().toISOString(),
+      })
+      if (problem === undefined) daemon.wroteFile = true
+      else notice('warn', `the daemon file was not written, so \`uvm history\` and the other image commands will not find this daemon by the image (give them --connect ${bridge.endpoint}): ${problem}`)
+    }
     const size = await folderSize(path)
     const jitLine = opts.jit?.url ? `; JIT: ${serverName(opts.jit.url)}${opts.jit.model ? ` (model ${opts.jit.model})` : ''}` : ''
     out(`uvm ${VERSION} ready: commands ${bridge.endpoint}, events ${bridge.pubEndpoint}${bridge.secure ? ' (CURVE)' : ''}; image ${path} (${formatBytes(size)}, last tid ${lastTid()})${jitLine}${bridge.readOnly ? '; read-only: commands that would change the image are refused' : ''}${readerBridge ? `; readers (read-only): commands ${readerBridge.endpoint}, events ${readerBridge.pubEndpoint}` : ''}`)
     return daemon
+  }
+
+  /** What a stop would wait for now (undefined: nothing). */
+  waitingFor(): Waiting | undefined {
+    const running = [...this.bridge.running(), ...(this.readerBridge?.running() ?? [])]
+    if (running.length === 0) return undefined
+    const acts = running.filter((r) => ACTS.has(r.command))
+    const now = Date.now()
+    const left = Math.max(...acts.map((a) => a.since + this.wallTimeoutMs - now))
+    return { acts: acts.length, others: running.filter((r) => !ACTS.has(r.command)).map((r) => r.command), secondsLeft: acts.length > 0 && left > 0 ? Math.ceil(left / 1000) : undefined }
+  }
+
+  /** Stop at once: the execution unit is killed with whatever it runs (nothing it had not committed is), then the sockets close. */
+  async abort(): Promise<void> {
+    this.unit?.kill()
+    if (this.wroteFile) removeDaemonFile(this.path)
+    await this.stop()
   }
 
   /** Stop taking requests, finish those in flight, close sockets and image. */
@@ -210,10 +267,23 @@ export class Daemon {
     this.stopping ??= (async () => {
       await Promise.all([this.bridge.stop(), this.readerBridge?.stop()])
       await this.closeBackend()
+      if (this.wroteFile) removeDaemonFile(this.path)
       if (this.onRejection) process.off('unhandledRejection', this.onRejection)
     })()
     return this.stopping
   }
+}
+
+/** The commands that run acts, bounded by the wall limit. */
+const ACTS = new Set(['run_act', 'send_message'])
+
+/** Undo what a failed boot created: the image folder if it was missing, its contents if it was an empty folder. */
+async function unmake(path: string, before: ImageFolder): Promise<void> {
+  if (before === 'image') return
+  if (before === 'missing') { await rm(path, { recursive: true, force: true }); return }
+  let entries: string[]
+  try { entries = await readdir(path) } catch { return }
+  await Promise.all(entries.map((e) => rm(join(path, e), { recursive: true, force: true })))
 }
 
 /** A server URL as logs may show it: never with credentials. */

@@ -62,10 +62,39 @@ export class UnitBackend implements Backend {
 
   /** Start the unit and open the image; rejects as opening it would (e.g. IMAGE_IN_USE). */
   static async start(opts: UnitOptions): Promise<UnitBackend> {
-    const b = new UnitBackend(opts)
-    b.ready = b.spawn()
-    await b.ready
+    const b = UnitBackend.create(opts)
+    await b.open()
     return b
+  }
+
+  /**
+   * A backend whose unit is not started yet: requests wait for `open`. The daemon binds its sockets
+   * first, so that a boot that cannot serve never creates an image.
+   */
+  static create(opts: UnitOptions): UnitBackend {
+    const b = new UnitBackend(opts)
+    let opened!: () => void
+    let failed!: (e: unknown) => void
+    b.ready = new Promise<void>((resolve, reject) => { opened = resolve; failed = reject })
+    b.ready.catch(() => {}) // a failed open is the opener's to report; waiting requests get it too
+    b.opening = { opened, failed }
+    return b
+  }
+
+  private opening: { opened: () => void; failed: (e: unknown) => void } | undefined
+
+  /** Start the unit and open the image (once). */
+  async open(): Promise<void> {
+    const o = this.opening
+    if (o === undefined) return this.ready
+    this.opening = undefined
+    try {
+      await this.spawn()
+      o.opened()
+    } catch (e) {
+      o.failed(e)
+      throw e
+    }
   }
 
   get pid(): number | undefined { return this.child?.pid }
@@ -158,7 +187,9 @@ export class UnitBackend implements Backend {
       } else if (oom) {
         err = new UvmError('ACT_OUT_OF_MEMORY', `the execution unit ran out of memory (${rss ? `${rss[2]} MiB resident, past its ceiling of ${this.rssLimitMb} MiB` : `its heap cap is ${heapMb} MiB`}) while this request was in flight${inFlight.length > 1 ? ` with ${inFlight.length - 1} other(s); the act that exhausted it was one of them` : ''}; it was restarted, and nothing of this request was committed`, { limit: 'memory', mb: heapMb })
       } else {
-        err = new UvmError('BRIDGE_UNIT_RESTARTED', `the execution unit stopped (${watchdog ? 'another request\'s act ran past its CPU limit' : signal ?? `exit code ${code}`}) while this request was in flight, and was restarted; a read can be retried, a write may or may not have committed: check history before retrying it`)
+        err = this.stopping
+          ? new UvmError('BRIDGE_UNIT_RESTARTED', 'the daemon was stopped without waiting for this request (a second Ctrl-C, or a stop that timed out); a read can be retried once it is back, a write may or may not have committed: check history before retrying it')
+          : new UvmError('BRIDGE_UNIT_RESTARTED', `the execution unit stopped (${watchdog ? 'another request\'s act ran past its CPU limit' : signal ?? `exit code ${code}`}) while this request was in flight, and was restarted; a read can be retried, a write may or may not have committed: check history before retrying it`)
       }
       p.resolve(errorReply(err, p.cmd.id))
     }
@@ -207,9 +238,17 @@ export class UnitBackend implements Backend {
     return () => { this.listeners.delete(listener) }
   }
 
+  /** End the unit now, with whatever it runs (a shutdown that will not wait); it is not restarted. */
+  kill(): void {
+    this.stopping = true
+    this.child?.kill('SIGKILL')
+  }
+
   /** Ask the unit to close the image and exit; end it if it does not within `timeoutMs`. */
   async stop(timeoutMs = 10000): Promise<void> {
     this.stopping = true
+    this.opening?.failed(new UvmError('BRIDGE_UNIT_RESTARTED', 'the daemon stopped before it opened the image'))
+    this.opening = undefined
     const child = this.child
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise<void>((r) => child.once('exit', () => r()))

@@ -10,6 +10,7 @@ import { Store } from './store.js'
 import type { CommitInfo, TxMeta } from './transaction.js'
 import { Transaction } from './transaction.js'
 import { bootstrap } from './bootstrap.js'
+import { imageFolder } from './folder.js'
 import { history, loadBefore, transactionRecord, transactions, slotWriter } from './history.js'
 import { undo } from './undo.js'
 import { showTransaction } from './show.js'
@@ -140,6 +141,8 @@ export class Image {
   /** Objects written by accepted, not yet published transactions: the serial they will have. */
   private readonly pendingSerials = new Map<Obj, number>()
   private closed = false
+  /** The snapshots of the transactions begun and not ended, and how many began at each. */
+  private readonly views = new Map<number, number>()
 
   private constructor(readonly store: Store, opts: ImageOptions) {
     this.kernel = new Kernel(opts.realm)
@@ -152,6 +155,7 @@ export class Image {
   /** Open (or create) the image at `location` (a folder for classic-level), or over any abstract-level database. */
   static async open(location: string | LevelDb, opts: ImageOptions): Promise<Image> {
     const path = typeof location === 'string' ? location : 'a memory image'
+    if (typeof location === 'string') imageFolder(location)
     const db = typeof location === 'string'
       ? new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as LevelDb
       : location
@@ -493,8 +497,48 @@ export class Image {
   undo(tid: number, meta?: TxMeta): Promise<CommitInfo> { return undo(this, tid, meta) }
   /** What a transaction changed: each object's slots before and after (see show.ts). */
   show(tid: number): Promise<TransactionChanges | undefined> { return showTransaction(this, tid) }
-  pack(opts?: { before?: number; onProgress?: (p: PackProgress) => void }): Promise<PackReport> { return pack(this, opts) }
+  /**
+   * Pack (see pack.ts), safely beside transactions in flight: no batch is written while it runs
+   * (commits accepted meanwhile are written after it), so what it marks and sweeps is one state of
+   * the image; and it keeps every revision an active transaction may still read (`before` is at
+   * most the oldest one's snapshot), so none of them can commit a reference to an object it swept.
+   */
+  pack(opts: { before?: number; onProgress?: (p: PackProgress) => void } = {}): Promise<PackReport> {
+    return this.exclusive(() => {
+      const asked = opts.before ?? this.lastTid + 1
+      // A tid past the last is refused as asked (pack.ts), not hidden by the cap below.
+      if (asked > this.lastTid + 1) return pack(this, opts)
+      const oldest = this.oldestView()
+      return pack(this, { ...opts, before: oldest === undefined ? asked : Math.min(asked, oldest) })
+    })
+  }
   check(opts?: { maxListed?: number }): Promise<CheckReport> { return check(this, opts) }
+
+  /** A transaction began with this snapshot (Transaction calls it; viewEnded when it ends). */
+  viewOpened(snapshot: number): void {
+    this.views.set(snapshot, (this.views.get(snapshot) ?? 0) + 1)
+  }
+
+  viewEnded(snapshot: number): void {
+    const n = (this.views.get(snapshot) ?? 1) - 1
+    if (n <= 0) this.views.delete(snapshot)
+    else this.views.set(snapshot, n)
+  }
+
+  private oldestView(): number | undefined {
+    let oldest: number | undefined
+    for (const s of this.views.keys()) if (oldest === undefined || s < oldest) oldest = s
+    return oldest
+  }
+
+  /** Run `f` while no commit batch is written: batches accepted meanwhile wait, and are written after it. */
+  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    this.assertOpen()
+    while (this.writing !== undefined) await this.writing
+    const result = f()
+    this.writing = result.then(() => {}, () => {}).then(() => this.drain())
+    return result
+  }
 
   /** Commits still in flight finish first; then the store closes. */
   async close(): Promise<void> {

@@ -75,6 +75,7 @@ export class Transaction implements Heap {
     this.kernel = image.kernel
     this.stamp = this.kernel.newStamp()
     this.snapshot = image.lastTid
+    image.viewOpened(this.snapshot)
     this.meta = { ...meta }
     this.surface = new Surface(this)
     this.chain = chain
@@ -244,6 +245,7 @@ export class Transaction implements Heap {
     this.older = undefined
     this.structDirty = false
     // Proxies may outlive the transaction (a REPL prints them): let them read the latest state.
+    if (this.snapshot !== Infinity) this.image.viewEnded(this.snapshot)
     this.snapshot = Infinity
     this.surface.forgetTracked()
     this.surface.release()

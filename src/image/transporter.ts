@@ -81,6 +81,34 @@ export async function exportImage(image: Image, dir: string, opts: { force?: boo
 
 const OBJECT_FILE = /^\d+\.uvm$/
 
+/**
+ * Write an export made elsewhere (a daemon's, sent as file texts) into `dir`, by the same folder
+ * rules as `exportImage`. Only image.json and objects/N.uvm are written: a name that is anything
+ * else (a path that climbs out of `dir`) is refused before a byte is written.
+ */
+export async function writeExport(dir: string, files: Record<string, string>, opts: { force?: boolean } = {}): Promise<{ removed: number }> {
+  const bad = Object.keys(files).find((name) => name !== 'image.json' && !(name.startsWith('objects/') && OBJECT_FILE.test(name.slice(8))))
+  if (bad !== undefined) throw new UvmError('IMAGE_BAD_FORMAT', `the export holds a file named "${bad.slice(0, 80)}", which is not part of an export: nothing was written`, { path: dir })
+  if (files['image.json'] === undefined) throw new UvmError('IMAGE_BAD_FORMAT', 'the export has no image.json: nothing was written', { path: dir })
+  const earlier = await exportFolder(dir, opts.force === true)
+  await mkdir(join(dir, 'objects'), { recursive: true })
+  const written = new Set<string>()
+  for (const [name, text] of Object.entries(files)) {
+    if (name === 'image.json') continue
+    await writeFile(join(dir, 'objects', name.slice(8)), text)
+    written.add(name.slice(8))
+  }
+  let removed = 0
+  for (const f of earlier) {
+    if (written.has(f)) continue
+    await rm(join(dir, 'objects', f), { force: true })
+    removed++
+  }
+  // The manifest last, as exportImage writes it: a folder cut short holds no manifest of a whole export.
+  await writeFile(join(dir, 'image.json'), files['image.json'])
+  return { removed }
+}
+
 /** Check the folder an export goes to; the object files of the earlier export it holds (with `force`). */
 async function exportFolder(dir: string, force: boolean): Promise<string[]> {
   let entries: string[]

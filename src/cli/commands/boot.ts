@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { DEFAULT_BIND, DEFAULT_PUB } from '../../endpoint/index.js'
+import type { LogFormat, Waiting } from '../../daemon/index.js'
 import { resolve } from 'node:path'
 import { chapterRange, intOption, parse } from '../args.js'
 import type { CommandSpec } from '../usage.js'
@@ -9,7 +10,7 @@ import type { JitConfig } from '../../jit/index.js'
 export const boot: CommandSpec = {
   name: 'boot',
   summary: 'run the UVM daemon: open the image and serve the Synaptic Bridge',
-  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR] [--llm-url URL [--llm-model NAME] [--llm-max-attempts N] [--idle-after S]]',
+  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR] [--log-format human|json] [--llm-url URL [--llm-model NAME] [--llm-max-attempts N] [--idle-after S]]',
   options: [
     ['--image PATH', 'the live image folder, created when missing (env UVM_IMAGE; default ./image.db)'],
     ['--bind ADDR', 'ROUTER address for commands (env UVM_BIND; default ' + DEFAULT_BIND + ')'],
@@ -39,6 +40,7 @@ export const boot: CommandSpec = {
     ['--forge-dir DIR', 'where the forge capability writes fine-tuning jobs (env UVM_FORGE_DIR; default forge-jobs beside the image)'],
     ['--forge-url URL', 'post fine-tuning jobs to this endpoint instead (env UVM_FORGE_URL)'],
     ['--quiet', 'no per-request log lines'],
+    ['--log-format F', 'human (a line for a person) or json (one object a line); default auto: human on a terminal, json when piped (env UVM_LOG_FORMAT)'],
   ],
   async run(argv, io) {
     const { values } = parse(argv, {
@@ -50,11 +52,13 @@ export const boot: CommandSpec = {
       'llm-timeout': { type: 'string' }, 'llm-max-in-flight': { type: 'string' }, 'llm-max-tokens': { type: 'string' }, 'prompt-budget': { type: 'string' },
       'idle-after': { type: 'string' }, 'cem-threshold': { type: 'string' },
       genesis: { type: 'boolean' }, chapters: { type: 'string' }, curriculum: { type: 'string' }, 'forge-dir': { type: 'string' }, 'forge-url': { type: 'string' },
+      'log-format': { type: 'string' },
     }, 'boot', false)
     if (values.chapters !== undefined && values.genesis !== true) throw new UsageError('--chapters goes with --genesis (which chapters to replay)', 'boot')
     const forgeUrl = values['forge-url'] ?? io.env.UVM_FORGE_URL
     if (forgeUrl !== undefined) httpUrl(forgeUrl, 'forge-url')
     const env = io.env
+    const logFormat = logFormatOf(values["log-format"] ?? env.UVM_LOG_FORMAT)
     // Listen before the ready line is out: a supervisor may signal the moment it reads it.
     const { Daemon } = await import('../../daemon/index.js')
     const signalled = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([name]) => String(name))
@@ -78,13 +82,46 @@ export const boot: CommandSpec = {
       ...(env.UVM_SYSTEM_PROFILE && { systemProfile: env.UVM_SYSTEM_PROFILE }),
       ...(values.genesis === true && { genesis: chapterRange(values.chapters, 'boot') }),
       quiet: values.quiet === true,
+      logFormat,
       out: io.out,
     })
     const signal = await signalled
     io.err(`uvm: ${signal} received, finishing requests in flight and closing ${daemon.path}`)
-    await daemon.stop()
+    // A second signal ends what is still running instead of waiting for it.
+    const again = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(() => 'abort' as const)
+    const say = () => { const w = daemon.waitingFor(); if (w !== undefined) io.err(`uvm: ${waitingLine(w)}; ${signal === 'SIGINT' ? 'Ctrl-C' : 'a signal'} again to abort`) }
+    say()
+    const reminder = setInterval(say, 5000)
+    try {
+      if (await Promise.race([daemon.stop().then(() => 'stopped' as const), again]) === 'abort') {
+        const w = daemon.waitingFor()
+        await daemon.abort()
+        io.err(`uvm: aborted${w ? `: ${waitingLine(w, true)} cut short (a write in flight may or may not have committed: see \`uvm history\`)` : ''}`)
+        return 130
+      }
+    } finally {
+      clearInterval(reminder)
+    }
     return 0
   },
+}
+
+/** "waiting for 1 act, 12 s left" (or what was cut short). */
+function waitingLine(w: Waiting, cut = false): string {
+  const parts: string[] = []
+  if (w.acts > 0) parts.push(plural(w.acts, 'act'))
+  if (w.others.length > 0) parts.push(`${plural(w.others.length, 'request')} (${[...new Set(w.others)].join(', ')})`)
+  if (cut) return parts.join(' and ')
+  return `waiting for ${parts.join(' and ')}${w.secondsLeft !== undefined ? `, ${w.secondsLeft} s left` : ''}`
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+
+/** --log-format: human on a terminal, JSON when piped, unless asked. */
+function logFormatOf(value: string | undefined): LogFormat {
+  if (value === undefined || value === 'auto') return process.stdout.isTTY === true ? 'human' : 'json'
+  if (value === 'human' || value === 'json') return value
+  throw new UsageError(`--log-format takes human, json or auto, got "${value}"`, 'boot')
 }
 
 /** The --llm-* flags, over their UVM_LLM_* variables; a bad URL or number is refused before anything opens. */

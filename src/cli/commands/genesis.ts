@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { openLocal } from '../image-access.js'
 import { VERSION } from '../../version.js'
 import { chapterRange, parse } from '../args.js'
 import { progressBar } from '../progress.js'
@@ -36,9 +37,8 @@ export const genesis: CommandSpec = {
       return 0
     }
     const path = resolve(values.image ?? io.env.UVM_IMAGE ?? './image.db')
-    const { openImage } = await import('../../index.js')
     const { defaultForgeDir, startServices } = await import('../../daemon/index.js')
-    const { image, realm } = await openImage(path)
+    const { image, realm } = await openLocal(path, 'genesis')
     try {
       const forgeDir = resolve(values['forge-dir'] ?? io.env.UVM_FORGE_DIR ?? defaultForgeDir(path))
       // The acts get the daemon's capabilities (the bridge answers in this process).
