@@ -30,7 +30,7 @@ function clientCommand(spec: {
   /** Runs sandbox code, which may take up to the daemon's wall limit: wait that long for the reply (and show the JIT's status). */
   runsCode?: boolean
   request(client: Requester, positionals: string[], values: Values): Promise<Reply>
-  human(reply: Reply): string
+  human(reply: Reply, values: Values): string
 }): CommandSpec {
   return {
     name: spec.name,
@@ -58,7 +58,7 @@ function clientCommand(spec: {
           : client
         const reply = await spec.request(requester, positionals, values as Values)
         watch?.stop()
-        return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r)].filter((t) => t).join('\n'))
+        return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r, values as Values)].filter((t) => t).join('\n'))
       } catch (e) {
         if (e instanceof BridgeError) {
           io.err(`uvm ${spec.name}: ${e.message}`)
@@ -94,13 +94,17 @@ const targetHelp: [string, string] = ['--target PATH', 'the object: a dotted pat
 const eventsHelp: [string, string] = ['--events ADDR', "the daemon's event address, for the JIT status line (env UVM_EVENTS; default the --connect port + 1)"]
 const tidLine = (r: Reply) => ('tid' in r && r.tid !== undefined ? `committed as transaction ${r.tid}` : 'nothing changed')
 
-function outputAndValue(r: Reply): string {
+function outputAndValue(r: Reply, v: Values): string {
   if (r.event !== 'result') return ''
   const parts: string[] = []
   if (r.output) parts.push(r.output.replace(/\n$/, ''))
-  if (r.value !== null && r.value !== undefined) parts.push(formatValue(r.value))
+  // An act that returns nothing prints nothing; one that returns null says so.
+  if (r.undefined !== true && r.value !== undefined) parts.push(formatValue(r.value, formatOptions(v)))
   return parts.join('\n')
 }
+
+const allHelp: [string, string] = ['--all', 'show every element and slot (default: the first 100 of each, and how many more)']
+const formatOptions = (v: Values) => ({ ...(v.all === true && { limit: Infinity }), color: process.stdout.isTTY === true && !process.env.NO_COLOR })
 
 /** A CLI argument as a value: JSON when it parses (numbers, true, {"$ref": 4}, ...), else the string itself. */
 export function argValue(text: string): unknown {
@@ -123,14 +127,14 @@ export const state = clientCommand({
   name: 'state',
   summary: 'show an object (default the Genesis Object) and its slots',
   usage: 'uvm state [--depth N] [--target PATH]',
-  options: { depth: { type: 'string' }, target: { type: 'string' } },
-  help: [['--depth N', 'how deep references are expanded (0-8, default 1)'], targetHelp],
+  options: { depth: { type: 'string' }, target: { type: 'string' }, all: { type: 'boolean' } },
+  help: [['--depth N', 'how deep references are expanded (0-8, default 1)'], targetHelp, allHelp],
   request: (c, _p, v) => {
     const depth = intOption(v.depth as string | undefined, 'depth', 'state')
     if (depth !== undefined && depth > 8) throw new UsageError('--depth is at most 8', 'state')
     return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...targetField(v) })
   },
-  human: (r) => (r.event === 'uvm_state_update' ? formatValue(r.state) : ''),
+  human: (r, v) => (r.event === 'uvm_state_update' ? formatValue(r.state, formatOptions(v)) : ''),
 })
 
 export const set = clientCommand({
@@ -170,8 +174,8 @@ export const send = clientCommand({
   name: 'send',
   summary: 'send a message: uvm send display_yourself',
   usage: 'uvm send SELECTOR [ARG...] [--target PATH] [--intent TEXT]   (each ARG is JSON if it parses, else a string)',
-  options: { target: { type: 'string' }, intent: { type: 'string' } },
-  help: [targetHelp, ['--intent TEXT', "the architect's words: shown to the LLM and recorded with any JIT cycle the send starts"], eventsHelp],
+  options: { target: { type: 'string' }, intent: { type: 'string' }, all: { type: 'boolean' } },
+  help: [targetHelp, allHelp, ['--intent TEXT', "the architect's words: shown to the LLM and recorded with any JIT cycle the send starts"], eventsHelp],
   runsCode: true,
   request: (c, p, v) => {
     if (p.length < 1) throw new UsageError('missing SELECTOR', 'send')
@@ -184,8 +188,8 @@ export const act = clientCommand({
   name: 'act',
   summary: 'run an act (JavaScript, the body of an async function) in one transaction',
   usage: 'uvm act (CODE | -f FILE) [--intent TEXT] [--explanation TEXT]',
-  options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' } },
-  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record'], eventsHelp],
+  options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' }, all: { type: 'boolean' } },
+  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], allHelp, ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record'], eventsHelp],
   runsCode: true,
   request: async (c, p, v) => {
     if (p.length > 1) throw new UsageError('give the act as ONE argument (quote it), or -f FILE', 'act')
