@@ -36,6 +36,11 @@ export class Session {
     return out
   }
 
+  /** Forget a name (its object was never written: see `startRepl`). */
+  drop(name: string): void {
+    this.values.delete(name)
+  }
+
   get size(): number {
     return this.values.size + this.functions.size
   }

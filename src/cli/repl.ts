@@ -37,6 +37,8 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   const color = terminal && !io.env.NO_COLOR
   const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[39m` : text)
   const session = new Session()
+  /** Oids of the session's objects that are known to be in the image. */
+  const known = new Set<number>()
   let showAll = false
   const show = (v: unknown) => formatValue(v, { color, more: '.all shows everything', ...(showAll && { limit: Infinity }) })
   let replInput = input
@@ -123,6 +125,17 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
             value = value[0]
             isUndefined = isTag(value, '$undefined')
             for (const note of session.keep(answered, prepared)) output.write(paint(90, note) + '\n')
+            // An object the input made and stored nowhere was never written: no later act can reach it.
+            for (const [name, oid] of Object.entries(session.refs())) {
+              if (known.has(oid)) continue
+              try {
+                await backend.state({ $ref: oid }, 0)
+                known.add(oid)
+              } catch {
+                session.drop(name)
+                output.write(paint(90, `(${name} is an object this input made and stored nowhere, so it was never written and the session cannot keep it: store it in a slot, e.g. genesis.${name} = ${name})`) + '\n')
+              }
+            }
           }
           callback(null, isUndefined ? undefined : value)
         } catch (e) {

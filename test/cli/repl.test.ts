@@ -450,6 +450,19 @@ describe('uvm repl on a terminal: issue 17', () => {
     expect((await own.stop()).code).toBe(0)
   })
 
+  it('colour on a terminal, none with NO_COLOR', async () => {
+    for (const [env, coloured] of [[{ NO_COLOR: undefined }, true], [{ NO_COLOR: '1' }, false]] as const) {
+      const p = spawnPty(['repl', '--connect', d.bind, '--history', ''], { env })
+      await p.waitFor('uvm> ')
+      const before = p.stdout.length
+      p.write('[7, "s"]\r')
+      await p.waitFor((all) => plain(all).includes('[7, "s"]\n[7, "s"]\n'), 10_000, 'the answer')
+      expect(p.stdout.slice(before).includes('\x1b[33m7\x1b[39m, \x1b[32m"s"\x1b[39m')).toBe(coloured)
+      await typeLine(p, '.exit', '')
+      expect((await p.exited).code).toBe(0)
+    }
+  })
+
   it('an unfinished input waits; a syntax error shows at once, with a caret under the column', async () => {
     const p = spawnPty(['repl', '--connect', d.bind, '--history', ''])
     await p.waitFor('uvm> ')
