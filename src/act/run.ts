@@ -1,7 +1,7 @@
 import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Need, Obj } from '../kernel/index.js'
-import { ACCESSOR, Method, Primitive, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
+import { ACCESSOR, Method, Primitive, arrayLength, bytesLength, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'

@@ -200,7 +200,6 @@ const UNDEFINED = Symbol('undefined')
 const replyValue = (tx: Transaction, value: unknown): unknown => (value === undefined ? UNDEFINED : wireValue(tx, value))
 const resultValue = (v: unknown): { value: unknown; undefined?: true } => (v === UNDEFINED ? { value: null, undefined: true } : { value: v })
 
-
 /** Run `f` in a read-only transaction. */
 export function read<T>(image: Image, f: (tx: Transaction) => T): T {
   const tx = image.begin()
