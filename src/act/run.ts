@@ -1,10 +1,11 @@
 import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Need, Obj } from '../kernel/index.js'
-import { ACCESSOR, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
+import { ACCESSOR, Method, Primitive, arrayLength, bytesLength, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
 import type { HardenedRealm } from './realm.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
+import { readCollection, shownFunction, shownObject } from './shown.js'
 
 export interface ActOptions {
   intent?: string
@@ -183,7 +184,11 @@ export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
   if (typeof v === 'bigint') return `${v}n`
   if (v === undefined) return 'undefined'
   if (typeof v === 'symbol') return 'a symbol'
-  if (typeof v === 'function') return '[function]'
+  if (typeof v === 'function') {
+    const slot = tx.kernel.slotFunctionOf(v)
+    const text = slot instanceof Primitive ? `primitive ${slot.name}` : slot instanceof Method ? slot.source : shownFunction(tx.kernel.sourceOf(v), v).text
+    return `[${slot instanceof Primitive ? text : firstLine(text)}]`
+  }
   if (v === null || typeof v !== 'object') return String(v)
   const obj = tx.kernel.objectOf(v)
   if (obj !== undefined) return printString(tx, obj as Obj)
@@ -198,22 +203,33 @@ export function formatValue(tx: Transaction, v: unknown, depth = 0): string {
       return `[${items.join(', ')}${n > 100 ? ', …' : ''}]`
     }
     case 'map': return `{${ownEnumerableKeys(v, 100).map((k) => `${k}: ${shown(ownValue(v, k))}`).join(', ')}}`
-    default: return describe(v)
+    default: {
+      const c = readCollection(v, 100)
+      if (c === undefined) return shownObject(v).text
+      if ('map' in c) return `Map {${c.map.map(([k, x]) => `${shown(k)} => ${shown(x)}`).join(', ')}}`
+      if ('set' in c) return `Set {${c.set.map(shown).join(', ')}}`
+      return Number.isNaN(c.date) ? 'Invalid Date' : new Date(c.date).toISOString()
+    }
   }
 }
 
 /**
  * A host copy of a value an act returned: graph objects stay proxies (the kernel's own), data is
- * copied by descriptor (a getter shows as '[getter]', never runs), anything else becomes a short
- * description.
+ * copied by descriptor (a getter shows as '[getter]', never runs), Maps, Sets and Dates as host ones,
+ * other functions and objects as `Shown` (a function's source, an error's message, a description).
  */
 export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unknown {
   if (v === ACCESSOR) return '[getter]'
   if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v
   if (tx.kernel.objectOf(v) !== undefined) return v
   if (typeof v === 'function') {
-    if (tx.kernel.slotFunctionOf(v) === undefined) return '[function]'
-    return tx.kernel.hostCallers.get(v) ?? v
+    const stands = tx.kernel.slotFunctionOf(v)
+    if (stands === undefined) return shownFunction(tx.kernel.sourceOf(v), v)
+    const caller = tx.kernel.hostCallers.get(v)
+    if (caller === undefined) return v
+    // The caller stands for the same slot: what shows the value (the bridge's reply) finds the method through it.
+    if (tx.kernel.slotFunctionOf(caller) === undefined) tx.kernel.slotFunctions.set(caller, stands)
+    return caller
   }
   if (seen.includes(v)) return '[circular]'
   if (seen.length >= 64) return '[too deep]'
@@ -232,7 +248,14 @@ export function detach(tx: Transaction, v: unknown, seen: unknown[] = []): unkno
         for (const k of ownEnumerableKeys(v, 100_000)) Object.defineProperty(out, k, { value: detach(tx, ownValue(v, k), seen), enumerable: true, writable: true, configurable: true })
         return out
       }
-      default: return describe(v)
+      default: {
+        // Maps, Sets and Dates come back as host ones (their contents copied the same way); the rest is shown, not copied.
+        const c = readCollection(v, 100_000)
+        if (c === undefined) return shownObject(v)
+        if ('map' in c) return new Map(c.map.map(([k, x]) => [detach(tx, k, seen), detach(tx, x, seen)]))
+        if ('set' in c) return new Set(c.set.map((x) => detach(tx, x, seen)))
+        return new Date(c.date)
+      }
     }
   } finally {
     seen.pop()

@@ -8,7 +8,7 @@ import { resolveTarget } from './target.js'
 import { why } from './why.js'
 import type { WriteGate } from './write-gate.js'
 import { ReadOnlyRefused, UvmError } from '../errors.js'
-import { WireWriter, assertNesting, fromWire } from './values.js'
+import { WireWriter, assertNesting, fromWire, sessionBindings } from './values.js'
 import { checkImage, exportFiles, packImage } from './image-ops.js'
 
 /** send_message runs as an act so that it gets the act's deadlines, draining and transaction record. */
@@ -107,7 +107,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         wallTimeoutMs: ctx.wallTimeoutMs,
         ...(ctx.tag !== undefined && { tag: ctx.tag }),
         meta: { description: `send ${cmd.selector}`, ext: { command: 'send_message', selector: cmd.selector, target: target ?? 'genesis' } },
-        present: wireValue,
+        present: replyValue,
         ...(guard && { beforeCommit: guard.check }),
         bind: (tx) => ({
           __send: ctx.realm.hostFunction('send', () => {
@@ -129,7 +129,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
         throw e
       })
-      return { event: 'result', ...echo, value: result.value, ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }
+      return { event: 'result', ...echo, ...resultValue(result.value), ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }
     }
     case 'run_act': {
       const result = await withRetries(ctx, () => runner(ctx)(cmd.code, {
@@ -138,13 +138,15 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         ...(ctx.tag !== undefined && { tag: ctx.tag }),
         ...(cmd.intent !== undefined && { intent: cmd.intent }),
         ...(cmd.explanation !== undefined && { explanation: cmd.explanation }),
+        ...(cmd.description !== undefined && { meta: { description: cmd.description } }),
+        ...(cmd.bindings !== undefined && { bind: sessionBindings(cmd.bindings) }),
         ...(guard && { beforeCommit: guard.check }),
-        present: wireValue,
+        present: replyValue,
       }, { utterance: cmd.intent, request: id, readOnly })).catch((e: unknown) => {
         guard?.rethrow(e, 'the act')
         throw e
       })
-      return { event: 'result', ...echo, value: result.value, output: result.output, ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }
+      return { event: 'result', ...echo, ...resultValue(result.value), output: result.output, ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }
     }
     case 'why':
       return { ...echo, ...await why(ctx.image, target, cmd.selector) }
@@ -200,6 +202,11 @@ class WriteRefusal {
 function wireValue(tx: Transaction, value: unknown): unknown {
   return new WireWriter(tx).js(value, 1)
 }
+
+/** Marks a reply value that was undefined: it travels as null, with `undefined: true` beside it. */
+const UNDEFINED = Symbol('undefined')
+const replyValue = (tx: Transaction, value: unknown): unknown => (value === undefined ? UNDEFINED : wireValue(tx, value))
+const resultValue = (v: unknown): { value: unknown; undefined?: true } => (v === UNDEFINED ? { value: null, undefined: true } : { value: v })
 
 /** Run `f` in a read-only transaction. */
 export function read<T>(image: Image, f: (tx: Transaction) => T): T {

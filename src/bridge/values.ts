@@ -2,12 +2,17 @@ import { UvmError } from '../errors.js'
 import type { Transaction } from '../image/index.js'
 import type { Obj } from '../kernel/index.js'
 import { Method, Obj as ObjClass, Primitive, isPlainObject, printString } from '../kernel/index.js'
+import { Shown } from '../act/index.js'
 
 /**
  * Values between the image and the wire. Objects go out as
  * `{"$ref": oid, "$print": "<WorldMorph #5>", "$slots": {...}}`, with `$slots`
  * only within the requested depth (and once per object per reply, so cycles end);
  * methods as `{"$method": source}`, primitives as `{"$primitive": name}`.
+ * What JSON and MessagePack do not carry faithfully is tagged (docs/REPL.md):
+ * `{"$bigint": "10"}`, `{"$number": "NaN"}`, `{"$undefined": true}` (inside data; a reply's own
+ * value says `undefined: true` beside `value: null`), `{"$map": [[k, v], ...]}`, `{"$set": [...]}`,
+ * `{"$date": ISO}`, `{"$function": source}`, `{"$error": "TypeError: ..."}`, `{"$opaque": "a RegExp"}`.
  */
 export class WireWriter {
   private readonly expanded = new Set<Obj>()
@@ -27,6 +32,8 @@ export class WireWriter {
 
   /** A stored slot value. */
   stored(v: unknown, depth: number): unknown {
+    if (typeof v === 'bigint') return { $bigint: v.toString() }
+    if (typeof v === 'number' && !Number.isFinite(v)) return { $number: String(v) }
     if (v === null || typeof v !== 'object') return v
     if (v instanceof ObjClass) return this.object(v, depth)
     if (v instanceof Method) return { $method: v.source }
@@ -44,19 +51,28 @@ export class WireWriter {
    * graph objects are still proxies and slot functions still functions.
    */
   js(v: unknown, depth: number): unknown {
-    if (v === undefined) return null
+    return v === undefined ? null : this.inner(v, depth)
+  }
+
+  private inner(v: unknown, depth: number): unknown {
+    if (v === undefined) return { $undefined: true }
     if (typeof v === 'function') {
       const slot = this.tx.kernel.slotFunctionOf(v)
-      return slot instanceof Method ? { $method: slot.source } : slot instanceof Primitive ? { $primitive: slot.name } : { $function: true }
+      return slot instanceof Method ? { $method: slot.source } : slot instanceof Primitive ? { $primitive: slot.name } : { $function: '' }
     }
-    if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
+    if (typeof v === 'bigint') return { $bigint: v.toString() }
+    if (typeof v === 'number' && !Number.isFinite(v)) return { $number: String(v) }
     if (v === null || typeof v !== 'object') return typeof v === 'symbol' ? String(v) : v
     const obj = this.tx.kernel.objectOf(v)
     if (obj !== undefined) return this.object(obj, depth)
     if (v instanceof Uint8Array) return v
-    if (Array.isArray(v)) return v.map((x) => this.js(x, depth))
+    if (v instanceof Shown) return v.kind === 'function' ? { $function: v.text } : v.kind === 'error' ? { $error: v.text } : { $opaque: v.text }
+    if (v instanceof Map) return { $map: [...v].map(([k, x]) => [this.inner(k, depth), this.inner(x, depth)]) }
+    if (v instanceof Set) return { $set: [...v].map((x) => this.inner(x, depth)) }
+    if (v instanceof Date) return { $date: Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString() }
+    if (Array.isArray(v)) return v.map((x) => this.inner(x, depth))
     const out: Record<string, unknown> = {}
-    for (const k of Object.keys(v)) define(out, k, this.js((v as Record<string, unknown>)[k], depth))
+    for (const k of Object.keys(v)) define(out, k, this.inner((v as Record<string, unknown>)[k], depth))
     return out
   }
 }
@@ -106,6 +122,32 @@ export function fromWire(tx: Transaction, v: unknown, path = 'value', depth = 0)
   const out = realm.newObject()
   for (const k of keys) define(out, k, fromWire(tx, rec[k], `${path}.${k}`, depth + 1))
   return out
+}
+
+/** Names the REPL's session binds (run_act's `bindings`): never one the act's own scope has. */
+const RESERVED_BINDINGS = new Set(['root', 'genesis', 'prototypes', 'print', 'UvmObject', 'self', 'args'])
+export function sessionBindings(bindings: Record<string, unknown>): (tx: Transaction) => Record<string, unknown> {
+  const names = Object.keys(bindings)
+  const bad = names.find((n) => RESERVED_BINDINGS.has(n) || n.startsWith('__uvm'))
+  if (bad !== undefined) throw new UvmError('ACT_FORBIDDEN', `bindings: '${bad}' is a name the act's scope already has`, { invalidCommand: true })
+  assertNesting(bindings, 'bindings')
+  return (tx) => {
+    const out: Record<string, unknown> = {}
+    for (const n of names) define(out, n, bindingValue(tx, bindings[n], `bindings.${n}`))
+    return out
+  }
+}
+
+/** A session value: wire data, or one of the tagged primitives a reply sends (a bigint, NaN, undefined). */
+function bindingValue(tx: Transaction, v: unknown, path: string): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)) {
+    const keys = Object.keys(v)
+    const x = (v as Record<string, unknown>)[keys[0]!]
+    if (keys.length === 1 && keys[0] === '$undefined') return undefined
+    if (keys.length === 1 && keys[0] === '$bigint' && typeof x === 'string' && /^-?\d+$/.test(x)) return BigInt(x)
+    if (keys.length === 1 && keys[0] === '$number' && (x === 'NaN' || x === 'Infinity' || x === '-Infinity')) return Number(x)
+  }
+  return fromWire(tx, v, path)
 }
 
 function define(o: Record<string, unknown>, k: string, value: unknown): void {

@@ -3,157 +3,29 @@ import { join, resolve } from 'node:path'
 import repl from 'node:repl'
 import readline from 'node:readline'
 import { PassThrough } from 'node:stream'
-import { Parser } from 'acorn'
-import { BridgeClient, BridgeError, WireWriter, resolveTarget } from '../bridge/index.js'
-import type { Reply, Target } from '../covenant/index.js'
-import type { Image } from '../image/index.js'
-import type { HardenedRealm } from '../act/index.js'
-import { runAct } from '../act/index.js'
+import { BridgeError } from '../bridge/index.js'
 import { formatValue } from './format.js'
-import { explanations } from './jit-status.js'
 import { targetOption } from './connect.js'
 import type { Io } from './usage.js'
+import type { ReplBackend } from './repl-backend.js'
+import { ReplFailure } from './repl-backend.js'
+import { complete } from './repl-complete.js'
+import type { Prepared } from './repl-source.js'
+import { caret, checkInput, prepare } from './repl-source.js'
+import { Session } from './repl-session.js'
 
-/** What the REPL needs from a UVM: the daemon over the bridge, or an image opened in-process. */
-export interface ReplBackend {
-  readonly where: string
-  act(code: string): Promise<{ value: unknown; output: string; tid?: number | undefined; explanations?: string[] }>
-  state(target: Target | undefined, depth: number): Promise<unknown>
-  history(limit: number): Promise<{ tid: number; time: number; user: string; description: string }[]>
-  undo(tid: number): Promise<number | undefined>
-  close(): Promise<void>
-}
+export { localBackend, remoteBackend } from './repl-backend.js'
+export type { ReplBackend } from './repl-backend.js'
 
-/** A failure to show as one line (the REPL keeps going). */
-class ReplFailure extends Error {}
+/** Ctrl-C while an act runs: the REPL stops waiting for it. */
+class Cancelled extends Error {}
 
-export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void } } = {}): ReplBackend {
-  const ok = <E extends Reply['event']>(r: Reply, e: E): Extract<Reply, { event: E }> => {
-    if (r.event === 'error') {
-      const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
-      const output = r.error.output ? `\n${r.error.output.trimEnd()}` : ''
-      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}${output}`)
-    }
-    return r as Extract<Reply, { event: E }>
-  }
-  return {
-    where: client.endpoint,
-    async act(code) {
-      // The JIT's status line while an LLM works (a daemon with a JIT only).
-      const watch = opts.watch?.()
-      try {
-        await watch?.ready
-        const r = ok(await client.request({ command: 'run_act', code, ...(watch && { id: watch.id }) }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {}), 'result')
-        return { value: r.value, output: r.output ?? '', tid: r.tid, explanations: explanations(r) }
-      } finally {
-        watch?.stop()
-      }
-    },
-    async state(target, depth) {
-      return ok(await client.request({ command: 'get_full_state', depth, ...(target && { target }) }), 'uvm_state_update').state
-    },
-    async history(limit) {
-      return ok(await client.request({ command: 'history', limit }), 'history').transactions
-    },
-    async undo(tid) {
-      return ok(await client.request({ command: 'undo', tid }), 'ack').tid
-    },
-    close: () => client.close(),
-  }
-}
-
-export function localBackend(image: Image, realm: HardenedRealm): ReplBackend {
-  const wire = <T>(f: (w: WireWriter, tx: ReturnType<Image['begin']>) => T): T => {
-    const tx = image.begin()
-    try { return f(new WireWriter(tx), tx) } finally { tx.abort() }
-  }
-  return {
-    where: image.location,
-    async act(code) {
-      const r = await runAct(image, realm, code, { user: 'repl' })
-      return { value: wire((w) => w.js(r.value, 1)), output: r.output, tid: r.tid }
-    },
-    async state(target, depth) {
-      return wire((w, tx) => w.object(resolveTarget(tx, target), depth))
-    },
-    async history(limit) {
-      return image.transactions({ limit })
-    },
-    async undo(tid) {
-      return (await image.undo(tid)).tid
-    },
-    close: () => image.close(),
-  }
-}
-
-const PREFIX = '(async function () {\n'
-
-/**
- * At the prompt the value of a trailing expression is the answer, as in any
- * REPL: `prototypes.Button` shows the object. Acts proper say `return`.
- */
-export function returnLastExpression(code: string): string {
-  return rewriteLastExpression(code).code
-}
-
-const RETURN = 'return ('
-
-/** Where `return (` … `)` went in: 1-based line and column of the expression's start and of its end, in the input. */
-interface Rewrite { code: string; start?: { line: number; column: number }; end?: { line: number; column: number } }
-
-function rewriteLastExpression(code: string): Rewrite {
-  let program
-  try {
-    program = Parser.parse(`${PREFIX}${code}\n})`, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as { body: { expression: { body: { body: { type: string; start: number; end: number; expression: { start: number; end: number } }[] } } }[] }
-  } catch {
-    return { code }
-  }
-  const body = program.body[0]?.expression.body.body
-  const last = body?.[body.length - 1]
-  if (!last || last.type !== 'ExpressionStatement') return { code }
-  const start = last.expression.start - PREFIX.length
-  const end = last.expression.end - PREFIX.length
-  const at = (offset: number) => {
-    const before = code.slice(0, offset).split('\n')
-    return { line: before.length, column: before[before.length - 1]!.length + 1 }
-  }
-  return { code: `${code.slice(0, start)}${RETURN}${code.slice(start, end)})${code.slice(end)}`, start: at(start), end: at(end) }
-}
-
-/** Positions in an error about the rewritten input, put back where they are in what was typed. */
-function mapPositions(text: string, r: Rewrite): string {
-  const { start, end } = r
-  if (!start || !end) return text
-  return text.replace(/\(line (\d+), column (\d+)\)/g, (m, l: string, c: string) => {
-    const line = Number(l)
-    let column = Number(c)
-    if (line !== start.line && line !== end.line) return m
-    if (line === start.line && column >= start.column) column = Math.max(start.column, column - RETURN.length)
-    // Past the expression's end: the closing parenthesis added there.
-    const endColumn = end.column + (end.line === start.line ? RETURN.length : 0)
-    if (line === end.line && Number(c) > endColumn) column -= 1
-    return `(line ${line}, column ${column})`
-  })
-}
-
-/** True when `code` is an unfinished act (more lines may complete it). */
-export function incomplete(code: string): boolean {
-  try {
-    Parser.parse(`${PREFIX}${code}\n})`, { ecmaVersion: 'latest', sourceType: 'script' })
-    return false
-  } catch (e) {
-    const pos = (e as { pos?: number }).pos
-    // An error at the very end of the input means the act stopped mid-construct;
-    // so does a template literal or comment still open (it swallowed the closing `})`).
-    if (/^Unterminated (template|comment)/.test((e as Error).message)) return true
-    return typeof pos === 'number' && pos >= code.length + PREFIX.length
-  }
-}
+const CANCELLED = '! cancelled: the REPL stopped waiting (the covenant has no cancel: the daemon ends a loop at its CPU limit, an act that awaits at its wall limit, and an act that finishes first commits)'
 
 export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFile?: string; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; terminal?: boolean } = {}): Promise<void> {
   const input = opts.input ?? process.stdin
   const output = opts.output ?? process.stdout
-  io.out(`uvm repl on ${backend.where}. Each input is an act (await works; keep what must outlive it in slots); .help for commands.`)
+  io.out(`uvm repl on ${backend.where}. Each input is an act (await works; what you declare lasts for the session, slots for good); .help for commands.`)
   // Inputs run one after another, even when they arrive faster than acts finish (piped input).
   let queue: Promise<void> = Promise.resolve()
   const enqueue = (f: () => Promise<void>) => { queue = queue.then(f, f) }
@@ -162,6 +34,13 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   // lines would interleave with acts still running, and an act finishing late would
   // clear a multi-line input being buffered. Without a terminal, hand it one line at a time.
   const terminal = opts.terminal ?? (output as NodeJS.WriteStream).isTTY === true
+  const color = terminal && !io.env.NO_COLOR
+  const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[39m` : text)
+  const session = new Session()
+  /** Oids of the session's objects that are known to be in the image. */
+  const known = new Set<number>()
+  let showAll = false
+  const show = (v: unknown) => formatValue(v, { color, more: '.all shows everything', ...(showAll && { limit: Infinity }) })
   let replInput = input
   let lines: readline.Interface | undefined
   if (!terminal) {
@@ -181,31 +60,99 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
       }
     })()
   }
+  /** Stops waiting for the act that runs (set while one does). */
+  let cancel: (() => void) | undefined
+  const failure = (e: unknown, code?: string, prepared?: Prepared) => {
+    if (e instanceof Cancelled) return paint(33, CANCELLED)
+    let text = failureText(e)
+    let at = positionOf(e)
+    if (prepared !== undefined) {
+      text = text.replace(/\(line (\d+), column (\d+)\)/g, (_m, l: string, c: string) => {
+        const p = prepared.toInput(Number(l), Number(c))
+        return `(line ${p.line}, column ${p.column})`
+      })
+      if (at !== undefined) at = prepared.toInput(at.line, at.column)
+    }
+    const [head, ...rest] = text.split('\n')
+    const pointer = at !== undefined && code !== undefined ? caret(code, at.line, at.column) : undefined
+    return [paint(31, head!), ...(pointer !== undefined ? [paint(90, pointer)] : []), ...rest].join('\n')
+  }
   const server = repl.start({
     prompt: 'uvm> ',
     input: replInput,
     output,
     terminal,
+    useColors: color,
     ignoreUndefined: true,
     preview: false,
-    writer: (v: unknown) => formatValue(v), // strings quoted, as Node's REPL does: "undefined" is not undefined
+    writer: (v: unknown) => show(v), // strings quoted, as Node's REPL does: "undefined" is not undefined
     completer: (line: string, callback: (err: Error | null, result: [string[], string]) => void) => {
-      complete(backend, line).then((r) => callback(null, r), () => callback(null, [[], line]))
+      const scope = { commands: Object.keys(server.commands), names: session.all(), refs: session.refs() }
+      complete((t) => backend.state(t, 1), line, scope).then((r) => callback(null, r), () => callback(null, [[], line]))
     },
     eval: (cmd: string, _ctx: unknown, _file: string, callback: (err: Error | null, result?: unknown) => void) => {
       const code = cmd.replace(/\n$/, '')
       if (code.trim() === '') return callback(null, undefined)
-      if (incomplete(code)) return callback(new repl.Recoverable(new SyntaxError('incomplete act')))
-      const rewrite = rewriteLastExpression(code)
-      enqueue(() => backend.act(rewrite.code).then((r) => {
-        for (const line of r.explanations ?? []) output.write(line + '\n')
-        if (r.output) output.write(r.output.endsWith('\n') ? r.output : r.output + '\n')
-        callback(null, r.value === null ? undefined : r.value)
-      }, (e: unknown) => {
-        output.write(`${mapPositions(failureText(e), rewrite)}\n`)
-        callback(null, undefined)
-      }))
+      const check = checkInput(code)
+      if (check.kind === 'incomplete') return callback(new repl.Recoverable(new SyntaxError('incomplete act')))
+      if (check.kind === 'error') {
+        // Shown at once, where it is: nothing more typed could make this input an act.
+        output.write(failure(new ReplFailure(`syntax_error: ${check.message} (line ${check.line}, column ${check.column})`, check.line, check.column), code) + '\n')
+        return callback(null, undefined)
+      }
+      const declares = (check.program.body as { type: string }[]).some((s) => /^(VariableDeclaration|FunctionDeclaration|ClassDeclaration)$/.test(s.type))
+      const useSession = declares || session.size > 0
+      const prepared = prepare(code, check.program, useSession ? { names: session.names(), functions: session.functionSources() } : undefined)
+      // Ctrl-C from now on cancels this input: before it is sent (it never is), or while it runs.
+      let cancelled = false
+      let stop: ((why: Error) => void) | undefined
+      const mine = () => { cancelled = true; stop?.(new Cancelled()) }
+      cancel = mine
+      enqueue(async () => {
+        try {
+          if (cancelled) throw new Cancelled()
+          const r = await backend.act(prepared.code, {
+            description: descriptionOf(code),
+            ...(useSession && { bindings: session.bindings() ?? {} }),
+            abandon: (f) => { stop = f; if (cancelled) f(new Cancelled()) },
+          })
+          for (const line of r.explanations ?? []) output.write(line + '\n')
+          if (r.output) output.write(r.output.endsWith('\n') ? r.output : r.output + '\n')
+          let value = r.value
+          let isUndefined = r.undefined === true
+          if (prepared.captures !== undefined && Array.isArray(value) && value.length === 2) {
+            const answered = (value[1] ?? {}) as Record<string, unknown>
+            value = value[0]
+            isUndefined = isTag(value, '$undefined')
+            for (const note of session.keep(answered, prepared)) output.write(paint(90, note) + '\n')
+            // An object the input made and stored nowhere was never written: no later act can reach it.
+            for (const [name, oid] of Object.entries(session.refs())) {
+              if (known.has(oid)) continue
+              try {
+                await backend.state({ $ref: oid }, 0)
+                known.add(oid)
+              } catch {
+                session.drop(name)
+                output.write(paint(90, `(${name} is an object this input made and stored nowhere, so it was never written and the session cannot keep it: store it in a slot, e.g. genesis.${name} = ${name})`) + '\n')
+              }
+            }
+          }
+          callback(null, isUndefined ? undefined : value)
+        } catch (e) {
+          output.write(`${failure(e, code, prepared)}\n`)
+          callback(null, undefined)
+        } finally {
+          if (cancel === mine) cancel = undefined
+        }
+      })
     },
+  })
+  // Ctrl-C while an act runs stops waiting for it; otherwise Node's own manners (clear the line; twice to exit).
+  const nodeSigint = server.listeners('SIGINT') as ((...a: unknown[]) => void)[]
+  server.removeAllListeners('SIGINT')
+  server.on('SIGINT', (...a: unknown[]) => {
+    if (cancel !== undefined) { cancel(); cancel = undefined; return }
+    for (const f of nodeSigint) f.apply(server, a)
   })
   const historyFile = opts.historyFile ?? io.env.UVM_REPL_HISTORY ?? join(homedir(), '.uvm_repl_history')
   if (historyFile !== '' && terminal) {
@@ -216,16 +163,16 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
       help,
       action(arg: string) {
         server.clearBufferedCommand()
-        enqueue(() => action(arg.trim()).catch((e: unknown) => { output.write(`${failureText(e)}\n`) }).finally(() => server.displayPrompt()))
+        enqueue(() => action(arg.trim()).catch((e: unknown) => { output.write(`${failure(e)}\n`) }).finally(() => server.displayPrompt()))
       },
     })
   }
   command('state', 'Show the Genesis Object (or .state PATH) with its slots', async (arg) => {
-    output.write(formatValue(await backend.state(targetOption(arg || undefined), 1)) + '\n')
+    output.write(show(await backend.state(targetOption(arg || undefined), 1)) + '\n')
   })
   command('inspect', 'Show an object by dotted path or #oid: .inspect genesis.prototypes', async (arg) => {
     if (!arg) throw new ReplFailure('usage: .inspect PATH (e.g. genesis.prototypes, or #4)')
-    output.write(formatValue(await backend.state(targetOption(arg), 1)) + '\n')
+    output.write(show(await backend.state(targetOption(arg), 1)) + '\n')
   })
   command('history', 'The newest transactions (.history N)', async (arg) => {
     const n = arg ? Number(arg) : 10
@@ -238,6 +185,14 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     const newTid = await backend.undo(tid)
     output.write(`undid transaction ${tid} as transaction ${newTid}\n`)
   })
+  command('names', "The session's names: what inputs declared (let, const, var, function, class), kept for later inputs", async () => {
+    const names = session.all()
+    output.write((names.length ? names.join(', ') : '(none yet: `let q = 1` makes one)') + '\n')
+  })
+  command('all', 'Show every element and slot of the values that follow (again: the first 100 of each)', async () => {
+    showAll = !showAll
+    output.write(showAll ? 'showing every element and slot\n' : 'showing the first 100 elements and slots of each value\n')
+  })
   await new Promise<void>((r) => server.on('exit', () => r()))
   // .exit before the end of piped input: stop reading it, so the process can end.
   if (lines) {
@@ -248,6 +203,23 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   await backend.close()
 }
 
+/** The history's line for an input: its first line, as runAct describes an act (the act itself is rewritten). */
+function descriptionOf(code: string): string {
+  const line = code.trim().split('\n', 1)[0] ?? ''
+  return line.length > 80 ? line.slice(0, 79) + '…' : line
+}
+
+function isTag(v: unknown, key: string): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && key in v
+}
+
+/** Where in the act a failure points, when it says. */
+function positionOf(e: unknown): { line: number; column: number } | undefined {
+  if (e instanceof ReplFailure) return e.line !== undefined && e.column !== undefined ? { line: e.line, column: e.column } : undefined
+  const d = (e as { details?: { line?: unknown; column?: unknown } }).details
+  return typeof d?.line === 'number' && typeof d.column === 'number' ? { line: d.line, column: d.column } : undefined
+}
+
 function failureText(e: unknown): string {
   if (e instanceof ReplFailure || e instanceof BridgeError) return `! ${e.message}`
   const code = (e as { code?: unknown }).code
@@ -256,25 +228,4 @@ function failureText(e: unknown): string {
   const pos = d?.line !== undefined && !msg.includes('(line') ? ` (line ${d.line}, column ${d.column})` : ''
   const output = (e as { output?: unknown }).output
   return `! ${typeof code === 'string' ? code + ': ' : ''}${msg}${pos}${typeof output === 'string' && output ? '\n' + output.trimEnd() : ''}`
-}
-
-/** Complete the last dotted path in the line from the live image's slot names. */
-async function complete(backend: ReplBackend, line: string): Promise<[string[], string]> {
-  const m = /([A-Za-z_$][\w$]*(?:\.[A-Za-z_$*][\w$*]*)*)\.?([\w$]*)$/.exec(line)
-  if (!m) return [[], line]
-  const word = m[0]
-  const dot = word.lastIndexOf('.')
-  if (dot < 0) {
-    const names = ['root', 'genesis', 'prototypes', 'print', 'UvmObject'].filter((n) => n.startsWith(word))
-    return [names, word]
-  }
-  let path = word.slice(0, dot)
-  const prefix = word.slice(dot + 1)
-  if (path === 'prototypes') path = 'genesis.prototypes'
-  else if (path.startsWith('prototypes.')) path = 'genesis.' + path
-  const state = await backend.state(path === 'root' ? 'root' : path.replace(/^root\./, ''), 1) as { $slots?: Record<string, unknown> }
-  const names = new Set(Object.keys(state.$slots ?? {}))
-  for (const p of ['clone', 'copy', 'setSlot', 'getSlot', 'removeSlot', 'hasSlot', 'slotNames', 'parents', 'respondsTo', 'perform', 'printString', 'mirror']) names.add(p)
-  const hits = [...names].filter((n) => n.startsWith(prefix) && /^[A-Za-z_$][\w$]*$/.test(n)).sort()
-  return [hits.map((n) => word.slice(0, dot + 1) + n), word]
 }

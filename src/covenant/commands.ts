@@ -37,6 +37,8 @@ export const RunActCommand = z.object({
   code: z.string().max(1_000_000).describe('the body of an async function; root, genesis, prototypes, print, UvmObject in scope'),
   intent: z.string().max(100_000).optional(),
   explanation: z.string().max(100_000).optional(),
+  description: z.string().max(1000).optional().describe("the transaction's description in the history (default: the intent, else the act's first line); the REPL sends the input as typed"),
+  bindings: z.record(z.string().regex(/^[A-Za-z_$][\w$]*$/, 'an identifier'), z.unknown()).optional().describe('names bound in the act\'s scope, as wire values ({"$ref": oid} is the object, data is copied in): the REPL\'s session scope (docs/REPL.md)'),
 }).meta({ id: 'RunActCommand', description: 'run an act (LLM-emitted code) in one transaction (a read-only daemon runs it and answers unauthorized if it wrote)' })
 
 export const HistoryCommand = z.object({

@@ -31,5 +31,5 @@ export const commandBase = {
  * `{"$ref": oid, "$print": "<WorldMorph #5>", "$slots": {...}}` (slots only
  * within the requested depth); a method as `{"$method": source}`.
  */
-export const WireValue = z.unknown().meta({ id: 'WireValue', description: 'plain data; objects as {"$ref": oid, "$print", "$slots"?}; methods as {"$method": source}' })
+export const WireValue = z.unknown().meta({ id: 'WireValue', description: 'plain data; objects as {"$ref": oid, "$print", "$slots"?}; methods as {"$method": source}; in values the UVM sends, what JSON and MessagePack do not carry is tagged: {"$bigint": "10"}, {"$number": "NaN"}, {"$undefined": true}, {"$map": [[k, v], ...]}, {"$set": [...]}, {"$date": ISO}, {"$function": source}, {"$error": text}, {"$opaque": description} (docs/REPL.md)' })
 export type WireValue = z.infer<typeof WireValue>

@@ -37,6 +37,7 @@ export const ResultReply = z.object({
   event: z.literal('result'),
   id,
   value: WireValue,
+  undefined: z.literal(true).optional().describe('the value was undefined (value is null, as before this field existed); absent: value is what it says'),
   output: z.string().optional(),
   tid: Tid.optional().describe('present when the command wrote to the image'),
   jit: z.array(JitSummary).optional().describe('the JIT cycles this request ran (each compiled what a send did not understand), in order'),

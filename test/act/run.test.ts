@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ActError } from '../../src/act/act-error.js'
+import { Shown } from '../../src/act/shown.js'
 import { UvmError } from '../../src/errors.js'
 import { Method, writeSlot } from '../../src/kernel/index.js'
 import type { Transaction } from '../../src/image/index.js'
@@ -314,7 +315,7 @@ describe('what an act returns', () => {
     expect(v.list).toEqual([1, 'two', { three: 3 }])
     expect(v.bytes).toBeInstanceOf(Uint8Array)
     expect([...v.bytes as Uint8Array]).toEqual([1, 2])
-    expect([v.big, v.fn, v.map]).toEqual([10n, '[function]', 'a Map'])
+    expect([v.big, v.fn, v.map]).toEqual([10n, new Shown('function', '() => 1'), new Map()])
     expect(u.image.kernel.objectOf(v.obj)).toBe(u.image.root)
   })
 

@@ -101,7 +101,7 @@ describe.each(['msgpack', 'json'] as WireFormat[])('every command through Bridge
   it('the seeds\' example: create_method new_tool with the body print("New tool created!"); send_message returns its output', async () => {
     await client.createMethod('new_tool', 'print("New tool created!")')
     const r = await client.send('new_tool')
-    expect(r).toEqual({ event: 'result', id: expect.any(String), value: null, output: 'New tool created!\n' })
+    expect(r).toEqual({ event: 'result', id: expect.any(String), value: null, undefined: true, output: 'New tool created!\n' })
   })
 
   it('history → the newest transaction records; undo → ack with the tid of the undoing transaction', async () => {

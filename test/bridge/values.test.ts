@@ -59,10 +59,38 @@ describe('objects, methods and data out', () => {
     const a = await client.act('return [prototypes.World, 1n, new Uint8Array([1, 2]), undefined, NaN]')
     const [w, big, bytes, undef, nan] = a.value as unknown[]
     expect(w).toMatchObject({ $ref: expect.any(Number), $print: expect.stringContaining('World'), $slots: { name: 'World' } })
-    expect(big).toBe(1)
+    // What MessagePack and JSON carry unfaithfully is tagged (a bigint that fits int64 used to arrive as a number).
+    expect(big).toEqual({ $bigint: '1' })
     expect(Buffer.from(bytes as Uint8Array)).toEqual(Buffer.from([1, 2]))
-    expect(undef).toBeNull()
-    expect(nan).toBe('NaN')
+    expect(undef).toEqual({ $undefined: true })
+    expect(nan).toEqual({ $number: 'NaN' })
+  })
+
+  it('Maps, Sets, Dates, functions, methods and errors go out tagged; an undefined value says so beside null', async () => {
+    await client.act('genesis.hello = function () { return "hi" }')
+    const a = await client.act('return [new Map([[1, genesis]]), new Set(["a"]), new Date(0), (x) => x + 1, genesis.hello, genesis.clone, new TypeError("no"), /re/, null]')
+    const [map, set, date, fn, method, primitive, error, regexp, nil] = a.value as unknown[]
+    expect(map).toEqual({ $map: [[1, expect.objectContaining({ $ref: genesisOid })]] })
+    expect([set, date, fn, method, primitive, error, regexp, nil]).toEqual([{ $set: ['a'] }, { $date: '1970-01-01T00:00:00.000Z' }, { $function: '(x) => x + 1' },
+      { $method: 'function () { return "hi" }' }, { $primitive: 'clone' }, { $error: 'TypeError: no' }, { $opaque: 'a RegExp' }, null])
+    const u = await client.request({ command: 'run_act', code: 'return undefined' })
+    expect(u).toMatchObject({ event: 'result', value: null, undefined: true })
+    const n = await client.request({ command: 'run_act', code: 'return null' })
+    expect(n).toMatchObject({ event: 'result', value: null })
+    expect('undefined' in n).toBe(false)
+  })
+
+  it('run_act bindings: names in the act\'s scope ({$ref} is the object); a description for the history', async () => {
+    const r = await client.request({ command: 'run_act', code: 'return [q + 1, g === genesis, big, nothing]', bindings: { q: 41, g: { $ref: genesisOid }, big: { $bigint: '5' }, nothing: { $undefined: true } }, description: 'as typed' })
+    expect(r).toMatchObject({ event: 'result', value: [42, true, { $bigint: '5' }, { $undefined: true }] })
+    const w = await client.request({ command: 'run_act', code: 'genesis.described = q', bindings: { q: 1 }, description: 'as typed' })
+    expect(w.event).toBe('result')
+    const h = await client.request({ command: 'history', limit: 1 })
+    expect(h).toMatchObject({ event: 'history', transactions: [{ description: 'as typed' }] })
+    for (const bindings of [{ genesis: 1 }, { __uvm_x: 1 }, { 'not-a-name': 1 }]) {
+      const bad = await client.request({ command: 'run_act', code: 'return 1', bindings })
+      expect(bad).toMatchObject({ event: 'error', error: { code: 'invalid_command' } })
+    }
   })
 })
 

@@ -47,7 +47,7 @@ describe('uvm repl, piped', () => {
     ].join('\n'))
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toBe('')
-    expect(lines(r.stdout)[0]).toBe(`uvm repl on ${d.bind}. Each input is an act (await works; keep what must outlive it in slots); .help for commands.`)
+    expect(lines(r.stdout)[0]).toBe(`uvm repl on ${d.bind}. Each input is an act (await works; what you declare lasts for the session, slots for good); .help for commands.`)
     expect(answers(r.stdout)).toEqual(['1', '2', '10', 'hello\n7', '"explicit"', '', ''])
   })
 
@@ -84,18 +84,23 @@ describe('uvm repl, piped', () => {
     expect(a).toEqual(['42', 'big', 'multi\nline', '43', ''])
     // Each multi-line input was ONE act: one transaction for the three lines of the first.
     const h = await session('.history 1\n')
-    expect(answers(h.stdout)[0]).toMatch(/return \(genesis\.total = \[1, 2,$/)
+    expect(answers(h.stdout)[0]).toMatch(/ {2}genesis\.total = \[1, 2,$/)
   })
 
   it('an error is one line starting with "!", and the session goes on', async () => {
     const r = await session('throw new Error("boom")\nnope.nope\nreturn (\n\n)\ngenesis.missingMethod()\n1 + 1\n')
     expect(r.code).toBe(0)
     const a = answers(r.stdout)
-    expect(a[0]).toMatch(/^! act_failed: boom \(line 1, column \d+\)$/)
-    expect(a[1]).toMatch(/^! act_failed: nope is not defined/)
+    // One "!" line, then (when the error has a place) the input's line with a caret under the column.
+    expect(a[0]).toBe('! act_failed: boom (line 1, column 7)\n  throw new Error("boom")\n        ^')
+    expect(a[1]).toMatch(/^! act_failed: nope is not defined \(line 1, column 1\)\n {2}nope\.nope\n {2}\^$/)
     expect(a.some((x) => /^! does_not_understand: .*missingMethod/.test(x.replace(/^(\.\.\. )+/, '')))).toBe(true)
     expect(a[a.length - 2]).toBe('2')
-    for (const x of a.filter((y) => y.includes('!'))) expect(lines(x.replace(/^(\.\.\. )+/, ''))).toHaveLength(1)
+    for (const x of a.filter((y) => y.includes('!'))) {
+      const [first, ...rest] = lines(x.replace(/^(\.\.\. )+/, ''))
+      expect(first).toMatch(/^! /)
+      expect(rest.length === 0 || (rest.length === 2 && /^ {2}\s*\^$/.test(rest[1]!))).toBe(true)
+    }
     expect(hasStack(r.stdout + r.stderr)).toBe(false)
   })
 
@@ -107,7 +112,7 @@ describe('uvm repl, piped', () => {
     expect(hist).toHaveLength(3)
     const last = hist[0]!.match(/^\s*(\d+) {2}(\S+) {2}(\S+) {2}(.*)$/)
     expect(last).not.toBeNull()
-    expect(last![4]).toBe('return (genesis.color = "red")')
+    expect(last![4]).toBe('genesis.color = "red"')
     const tid = Number(last![1])
     const u = await session(`.undo ${tid}\ngenesis.hasSlot("color")\n.history 1\n`)
     const [undo, has, h1] = answers(u.stdout)
@@ -161,12 +166,12 @@ describe('uvm repl --image (in-process, no daemon)', () => {
     })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toBe(`uvm repl: no image at ${image} yet: a new one is born\n`)
-    expect(lines(r.stdout)[0]).toBe(`uvm repl on ${image}. Each input is an act (await works; keep what must outlive it in slots); .help for commands.`)
+    expect(lines(r.stdout)[0]).toBe(`uvm repl on ${image}. Each input is an act (await works; what you declare lasts for the session, slots for good); .help for commands.`)
     const a = answers(r.stdout).map((x) => x.replace(/^(\.\.\. )+/, '')).filter((x) => x !== '')
     expect(a[0]).toBe('5')
     expect(a[1]).toBe('10')
     expect(a[2]).toMatch(/^! ACT_FAILED: bad/)
-    expect(a[3]).toMatch(/^\s+2 {2}.* {2}repl {2}return \(genesis\.k = 5\)$/)
+    expect(a[3]).toMatch(/^\s+2 {2}.* {2}repl {2}genesis\.k = 5$/)
     expect(a[4]).toBe('undid transaction 2 as transaction 3')
     expect(a[5]).toBe('false')
     expect(a[6]).toMatch(/^<Prototypes #3> \{/)
@@ -264,5 +269,208 @@ describe('history file option', () => {
     const r = await runCli(['repl', '--connect', d.bind, '--history', file], { input: 'return 1\n' })
     expect(r.code).toBe(0)
     expect(existsSync(file)).toBe(false)
+  })
+})
+
+describe('uvm repl: issue 17', () => {
+  it('values print as JavaScript shows them: Map, Set, Date, BigInt, null and undefined, functions, methods, errors', async () => {
+    const r = await session([
+      'new Map([[1, 2], ["k", genesis]])',
+      'new Set([1, "a"])',
+      'new Date(0)',
+      '10n ** 30n',
+      'null',
+      'undefined',
+      '[1, undefined, null, NaN, -Infinity]',
+      '(function f(a) { return a })',
+      'genesis.greet17 = function () {\n  return "hi"\n}; genesis.greet17',
+      'genesis.clone',
+      'new Error("boom")',
+      '',
+    ].join('\n'))
+    expect(r.code, r.stderr).toBe(0)
+    expect(answers(r.stdout).map((x) => x.replace(/^(\.\.\. )+/, ''))).toEqual([
+      'Map {1 => 2, "k" => <Genesis #2>}',
+      'Set {1, "a"}',
+      'Date 1970-01-01T00:00:00.000Z',
+      '1000000000000000000000000000000n',
+      'null',
+      '',
+      '[1, undefined, null, NaN, -Infinity]',
+      '<function: function f(a) { return a }>',
+      'method function () {\n  return "hi"\n}',
+      '<primitive clone>',
+      '<Error: boom>',
+      '',
+    ])
+  })
+
+  it('uvm act and uvm send print the same way; --json says undefined apart from null', async () => {
+    const act = (code: string, ...more: string[]) => runCli(['act', code, '--connect', d.bind, ...more])
+    expect((await act('return new Map([[1, 2]])')).stdout).toBe('Map {1 => 2}\n')
+    expect((await act('return null')).stdout).toBe('null\n')
+    expect((await act('return undefined')).stdout).toBe('')
+    expect((await act('return () => 1')).stdout).toBe('<function: () => 1>\n')
+    const j = JSON.parse((await act('return undefined', '--json')).stdout)
+    expect([j.value, j.undefined]).toEqual([null, true])
+    const n = JSON.parse((await act('return [null, 2n ** 70n, new Set([1])]', '--json')).stdout)
+    expect([n.value, n.undefined]).toEqual([[null, { $bigint: '1180591620717411303424' }, { $set: [1] }], undefined])
+    expect((await act('genesis.big17 = 2n ** 70n')).code).toBe(0)
+    const s = await runCli(['send', 'greet17', '--connect', d.bind])
+    expect(s.stdout).toBe('"hi"\n')
+  })
+
+  it('uvm state shows the first 100 elements and slots, and how many more; --all shows them all', async () => {
+    expect((await runCli(['act', 'genesis.long17 = Array.from({ length: 250 }, (_, i) => i); const o = new UvmObject(); for (let i = 0; i < 120; i++) o["s" + i] = i; genesis.many17 = o', '--connect', d.bind])).code).toBe(0)
+    const s = await runCli(['state', '--connect', d.bind])
+    const long = lines(s.stdout).find((l) => l.trimStart().startsWith('long17'))!
+    expect(long).toMatch(/\[0, 1, 2, .*, 99, … 150 more \(--all\)\]$/)
+    const all = await runCli(['state', '--all', '--connect', d.bind])
+    expect(lines(all.stdout).find((l) => l.trimStart().startsWith('long17'))).toMatch(/, 248, 249\]$/)
+    const many = await runCli(['state', '--target', 'genesis.many17', '--connect', d.bind])
+    expect(lines(many.stdout)).toHaveLength(1 + 100 + 1 + 1)
+    expect(lines(many.stdout).at(-2)).toBe('  … 21 more (--all)')
+    expect(lines((await runCli(['state', '--target', 'genesis.many17', '--all', '--connect', d.bind])).stdout)).toHaveLength(1 + 121 + 1)
+  })
+
+  it('a syntax error is shown at once, with a caret; an unfinished input waits', async () => {
+    const r = await session('x =\n1 }\n1 + 1\n[1,\n  2]\n')
+    expect(r.code).toBe(0)
+    const a = answers(r.stdout)
+    // `x =` asks for more (`... `); `1 }` cannot finish it: the error, where it is, at once.
+    expect(a[0]).toBe('... ! syntax_error: Unexpected token (line 2, column 3)\n  1 }\n    ^')
+    expect(a[1]).toBe('2')
+    expect(a[2]!.replace(/^(\.\.\. )+/, '')).toBe('[1, 2]')
+  })
+
+  it('the session keeps its names: data as copies, objects as references, function declarations by source; the image never sees them', async () => {
+    const r = await session([
+      'let q = 1',
+      'q',
+      'q += 1; q * 10',
+      'function sq(x) { return x * x }',
+      'sq(q + 1)',
+      'const p = prototypes, { a, b: [c] } = { a: "A", b: [3] }',
+      '[p, a, c]',
+      'let arr = [1]',
+      'arr.push(2)',
+      'arr',
+      'let m = new Map()',
+      'm',
+      'var big = 2n ** 70n, nothing',
+      '[big, nothing]',
+      'return q',
+      '.names',
+      '[genesis.hasSlot("q"), root.hasSlot("q")]',
+      '',
+    ].join('\n'))
+    expect(r.code, r.stderr).toBe(0)
+    const a = answers(r.stdout)
+    expect(a.slice(0, 11)).toEqual(['', '1', '20', '', '9', '', '[<Prototypes #3>, "A", 3]', '', '2', '[1, 2]',
+      '(m is a Map, which the session cannot keep: it keeps data, objects of the image and function declarations; m is gone after this input)'])
+    expect(a[11]).toMatch(/^! act_failed: m is not defined/)
+    expect(a.slice(12)).toEqual(['', '[1180591620717411303424n, undefined]', '2', 'q, p, a, c, arr, big, nothing, sq', '[false, false]', ''])
+    // Each input is still its own act: the history shows them as typed.
+    const h = await runCli(['history', '--json', '--connect', d.bind])
+    if (h.code === 0) expect(JSON.stringify(JSON.parse(h.stdout))).not.toContain('$repl')
+  })
+
+  it('--json is refused: the REPL is a session for people', async () => {
+    const r = await runCli(['repl', '--json', '--connect', d.bind], { input: '1\n' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^uvm repl: --json is not for the REPL .*uvm act --json/)
+  })
+})
+
+describe('uvm repl on a terminal: issue 17', () => {
+  it('TAB completes inherited slots (parent*), session names and dot-commands', async () => {
+    expect((await runCli(['act', 'prototypes.Animal17 = new UvmObject(); prototypes.Animal17.speak = function () { return "..." }; prototypes.Dog17 = prototypes.Animal17.clone(); prototypes.Dog17.legs = 4; genesis.rex17 = prototypes.Dog17.clone()', '--connect', d.bind])).code).toBe(0)
+    const p = spawnPty(['repl', '--connect', d.bind, '--history', ''])
+    await p.waitFor('uvm> ')
+    const tab = async (text: string, expected: string, what: string) => {
+      const mark = plain(p.stdout).length
+      p.write(text)
+      await p.waitFor((all) => plain(all).slice(mark).includes(expected), 10_000, what)
+    }
+    // Two levels up: speak is Animal17's, and Dog17 only delegates to it.
+    await tab('prototypes.Dog17.spe\t', 'ak', 'the completion of prototypes.Dog17.spe')
+    await typeLine(p, '', /method function \(\) \{ return "\.\.\." \}/)
+    // Every name a send finds: own, inherited, and the primitives of the root traits.
+    // One key per write: readline completes only at the end of what arrives at once (a paste inserts its tabs).
+    await tab('genesis.rex17.', 'genesis.rex17.', 'the echo')
+    p.write('\t')
+    // Nothing shows after the first TAB (no common prefix to add): a pause keeps the second its own write.
+    await new Promise((r) => setTimeout(r, 500))
+    await tab('\t', 'respondsTo', 'the choices after genesis.rex17.')
+    const choices = plain(p.stdout).slice(plain(p.stdout).lastIndexOf('genesis.rex17.'))
+    expect(plain(p.stdout)).toMatch(/genesis\.rex17\.legs/)
+    expect(plain(p.stdout)).toMatch(/genesis\.rex17\.speak/)
+    expect(plain(p.stdout)).toMatch(/genesis\.rex17\.clone/)
+    expect(choices).toBeDefined()
+    p.write('\x15')
+    await tab('.ins\t', 'pect', 'the completion of .ins')
+    p.write('\x15')
+    await typeLine(p, 'let zanzibar17 = genesis.rex17', /\nuvm> /)
+    await tab('zanz\t', 'ibar17', 'the completion of a session name')
+    await tab('.le\t', 'gs', 'the completion of a slot of a session object')
+    await typeLine(p, '', /\n4\n/)
+    await typeLine(p, '.exit', '')
+    expect((await p.exited).code).toBe(0)
+  })
+
+  it('the session keeps its bindings on a terminal too', async () => {
+    const p = spawnPty(['repl', '--connect', d.bind, '--history', ''])
+    await p.waitFor('uvm> ')
+    await typeLine(p, 'let q = 41', /\nuvm> /)
+    await typeLine(p, 'q + 1', /\n42\n/)
+    await typeLine(p, '.exit', '')
+    expect((await p.exited).code).toBe(0)
+  })
+
+  it('Ctrl-C cancels a running act and says so; the REPL goes on', async () => {
+    // A daemon of its own: the abandoned acts run on there until their limits (a stop waits for them).
+    const own = await startDaemon(join(dir, 'cancel.db'), { args: ['--wall-timeout', '4000'] })
+    const p = spawnPty(['repl', '--connect', own.bind, '--history', ''])
+    await p.waitFor('uvm> ')
+    for (const input of ['while (true) {}', 'await new Promise(() => {})']) {
+      const mark = plain(p.stdout).length
+      p.write(input + '\r')
+      await p.waitFor((all) => plain(all).slice(mark).includes('\n'), 10_000, 'the input sent')
+      p.write('\x03')
+      // The awaiting act would hold its reply for the 4 s wall limit: "cancelled" comes long before.
+      await p.waitFor((all) => plain(all).slice(mark).includes('! cancelled: the REPL stopped waiting'), 10_000, `cancelled after ${input}`)
+      await typeLine(p, '6 * 7', /\n42\n/)
+    }
+    // Ctrl-C at an empty prompt keeps Node's manners.
+    const mark = plain(p.stdout).length
+    p.write('\x03')
+    await p.waitFor((all) => plain(all).slice(mark).includes('(To exit, press Ctrl+C again'), 10_000, 'the exit hint')
+    await typeLine(p, '.exit', '')
+    expect((await p.exited).code).toBe(0)
+    expect((await own.stop()).code).toBe(0)
+  })
+
+  it('colour on a terminal, none with NO_COLOR', async () => {
+    for (const [env, coloured] of [[{ NO_COLOR: undefined }, true], [{ NO_COLOR: '1' }, false]] as const) {
+      const p = spawnPty(['repl', '--connect', d.bind, '--history', ''], { env })
+      await p.waitFor('uvm> ')
+      const before = p.stdout.length
+      p.write('[7, "s"]\r')
+      await p.waitFor((all) => plain(all).includes('[7, "s"]\n[7, "s"]\n'), 10_000, 'the answer')
+      expect(p.stdout.slice(before).includes('\x1b[33m7\x1b[39m, \x1b[32m"s"\x1b[39m')).toBe(coloured)
+      await typeLine(p, '.exit', '')
+      expect((await p.exited).code).toBe(0)
+    }
+  })
+
+  it('an unfinished input waits; a syntax error shows at once, with a caret under the column', async () => {
+    const p = spawnPty(['repl', '--connect', d.bind, '--history', ''])
+    await p.waitFor('uvm> ')
+    await typeLine(p, 'x =', '... ')
+    const out = await typeLine(p, '1 }', /\^\n.*uvm> /)
+    expect(out).toContain('! syntax_error: Unexpected token (line 2, column 3)\n  1 }\n    ^\n')
+    await typeLine(p, '1 + 1', /\n2\n/)
+    await typeLine(p, '.exit', '')
+    expect((await p.exited).code).toBe(0)
   })
 })

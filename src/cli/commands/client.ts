@@ -33,7 +33,7 @@ function clientCommand(spec: {
   /** Takes no positional arguments: a stray one is refused, never ignored. */
   noPositionals?: boolean
   request(client: Requester, positionals: string[], values: Values): Promise<Reply>
-  human(reply: Reply): string
+  human(reply: Reply, values: Values): string
 }): CommandSpec {
   return {
     name: spec.name,
@@ -65,7 +65,7 @@ function clientCommand(spec: {
           : { request: async (command, opts) => { await reachable(); return client.request(command, opts) } }
         const reply = await spec.request(requester, positionals, values as Values)
         watch?.stop()
-        return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r)].filter((t) => t).join('\n'))
+        return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r, values as Values)].filter((t) => t).join('\n'))
       } catch (e) {
         const { BridgeError } = await import('../../bridge/index.js')
         if (e instanceof BridgeError) {
@@ -102,13 +102,17 @@ const targetHelp: [string, string] = ['--target PATH', 'the object: a dotted pat
 const eventsHelp: [string, string] = ['--events ADDR', "the daemon's event address, for the JIT status line (env UVM_EVENTS; default the --connect port + 1)"]
 const tidLine = (r: Reply) => ('tid' in r && r.tid !== undefined ? `committed as transaction ${r.tid}` : 'nothing changed')
 
-function outputAndValue(r: Reply): string {
+function outputAndValue(r: Reply, v: Values): string {
   if (r.event !== 'result') return ''
   const parts: string[] = []
   if (r.output) parts.push(r.output.replace(/\n$/, ''))
-  if (r.value !== null && r.value !== undefined) parts.push(formatValue(r.value))
+  // An act that returns nothing prints nothing; one that returns null says so.
+  if (r.undefined !== true && r.value !== undefined) parts.push(formatValue(r.value, formatOptions(v)))
   return parts.join('\n')
 }
+
+const allHelp: [string, string] = ['--all', 'show every element and slot (default: the first 100 of each, and how many more)']
+const formatOptions = (v: Values) => ({ ...(v.all === true && { limit: Infinity }), color: process.stdout.isTTY === true && !process.env.NO_COLOR })
 
 /** A CLI argument as a value: JSON when it parses (numbers, true, {"$ref": 4}, ...), else the string itself. */
 export function argValue(text: string): unknown {
@@ -131,9 +135,9 @@ export const ping = clientCommand({
 export const state = clientCommand({
   name: 'state',
   summary: 'show an object (default the Genesis Object) and its slots: uvm state prototypes.Morph',
-  usage: 'uvm state [PATH] [--depth N]    (PATH as --target takes it)',
-  options: { depth: { type: 'string' }, target: { type: 'string' } },
-  help: [['--depth N', 'how deep references are expanded (0-8, default 1)'], targetHelp],
+  usage: 'uvm state [PATH] [--depth N] [--all]    (PATH as --target takes it)',
+  options: { depth: { type: 'string' }, target: { type: 'string' }, all: { type: 'boolean' } },
+  help: [['--depth N', 'how deep references are expanded (0-8, default 1)'], targetHelp, allHelp],
   request: (c, p, v) => {
     if (p.length > 1) throw new UsageError(`expected at most one PATH, got ${p.length}: ${p.join(' ')}`, 'state')
     if (p.length === 1 && v.target !== undefined) throw new UsageError('give the object as PATH or --target, not both', 'state')
@@ -141,7 +145,7 @@ export const state = clientCommand({
     if (depth !== undefined && depth > 8) throw new UsageError('--depth is at most 8', 'state')
     return c.request({ command: 'get_full_state', ...(depth !== undefined && { depth }), ...targetField(p.length === 1 ? { target: p[0] } : v) })
   },
-  human: (r) => (r.event === 'uvm_state_update' ? formatValue(r.state) : ''),
+  human: (r, v) => (r.event === 'uvm_state_update' ? formatValue(r.state, formatOptions(v)) : ''),
 })
 
 export const set = clientCommand({
@@ -181,8 +185,8 @@ export const send = clientCommand({
   name: 'send',
   summary: 'send a message: uvm send display_yourself',
   usage: 'uvm send SELECTOR [ARG...] [--target PATH] [--intent TEXT]   (each ARG is JSON if it parses, else a string)',
-  options: { target: { type: 'string' }, intent: { type: 'string' } },
-  help: [targetHelp, ['--intent TEXT', "the architect's words: shown to the LLM and recorded with any JIT cycle the send starts"], eventsHelp],
+  options: { target: { type: 'string' }, intent: { type: 'string' }, all: { type: 'boolean' } },
+  help: [targetHelp, allHelp, ['--intent TEXT', "the architect's words: shown to the LLM and recorded with any JIT cycle the send starts"], eventsHelp],
   runsCode: true,
   request: (c, p, v) => {
     if (p.length < 1) throw new UsageError('missing SELECTOR', 'send')
@@ -195,8 +199,8 @@ export const act = clientCommand({
   name: 'act',
   summary: 'run an act (JavaScript, the body of an async function) in one transaction',
   usage: 'uvm act (CODE | -f FILE) [--intent TEXT] [--explanation TEXT]',
-  options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' } },
-  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record'], eventsHelp],
+  options: { file: { type: 'string', short: 'f' }, intent: { type: 'string' }, explanation: { type: 'string' }, all: { type: 'boolean' } },
+  help: [['-f, --file FILE', 'read the act from FILE (- for stdin)'], allHelp, ['--intent TEXT', "the architect's intent, kept in the transaction record"], ['--explanation TEXT', 'why, kept in the transaction record'], eventsHelp],
   runsCode: true,
   request: async (c, p, v) => {
     if (p.length > 1) throw new UsageError('give the act as ONE argument (quote it), or -f FILE', 'act')

@@ -18,6 +18,8 @@ export const replCommand: CommandSpec = {
   async run(argv, io) {
     const { values, positionals } = parse(argv, { ...clientOptions, image: { type: 'string' }, history: { type: 'string' }, events: { type: 'string' } }, 'repl')
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, 'repl')
+    // A session for people: for one JSON reply per act, a program sends run_act itself (or runs `uvm act --json`).
+    if (values.json === true) throw new UsageError('--json is not for the REPL (it is a session for people): use `uvm act --json CODE` for one JSON reply per act', 'repl')
     if (values.image !== undefined && values.connect !== undefined) throw new UsageError('use --connect (a daemon) or --image (in-process), not both', 'repl')
     const { localBackend, remoteBackend, startRepl } = await import('../repl.js')
     let backend
@@ -42,6 +44,7 @@ export const replCommand: CommandSpec = {
       const events = eventsAddress(client.endpoint, values.events ?? io.env.UVM_EVENTS)
       backend = remoteBackend(client, {
         actTimeoutMs: values.timeout !== undefined ? Number(values.timeout) : codeTimeoutMs(io),
+        reconnect: () => connect(values, io, 'repl'),
         ...(pong.jit !== undefined && { watch: () => watchJit(events, keys, io.err, process.stderr.isTTY === true) }),
       })
     }
