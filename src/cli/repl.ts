@@ -5,11 +5,11 @@ import readline from 'node:readline'
 import { PassThrough } from 'node:stream'
 import { Parser } from 'acorn'
 import { BridgeClient, BridgeError, WireWriter, resolveTarget } from '../bridge/index.js'
-import type { Reply, Target } from '../covenant/index.js'
+import type { Reply, Target, TraceFrame } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
-import { runAct } from '../act/index.js'
-import { formatValue } from './format.js'
+import { excerpt, runAct } from '../act/index.js'
+import { formatValue, traceText } from './format.js'
 import { explanations } from './jit-status.js'
 import { targetOption } from './connect.js'
 import type { Io } from './usage.js'
@@ -24,15 +24,18 @@ export interface ReplBackend {
   close(): Promise<void>
 }
 
-/** A failure to show as one line (the REPL keeps going). */
-class ReplFailure extends Error {}
+/** A failure to show as one line (the REPL keeps going), with an act's send trace and position when it has them. */
+class ReplFailure extends Error {
+  constructor(message: string, readonly details: { code?: string; line?: number | undefined; column?: number | undefined; trace?: TraceFrame[] | undefined } = {}, readonly output = '') {
+    super(message)
+  }
+}
 
 export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void } } = {}): ReplBackend {
   const ok = <E extends Reply['event']>(r: Reply, e: E): Extract<Reply, { event: E }> => {
     if (r.event === 'error') {
       const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
-      const output = r.error.output ? `\n${r.error.output.trimEnd()}` : ''
-      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}${output}`)
+      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}`, { code: r.error.uvm_code, line: r.error.line, column: r.error.column, trace: r.error.trace }, r.error.output ?? '')
     }
     return r as Extract<Reply, { event: E }>
   }
@@ -122,18 +125,38 @@ function rewriteLastExpression(code: string): Rewrite {
 
 /** Positions in an error about the rewritten input, put back where they are in what was typed. */
 function mapPositions(text: string, r: Rewrite): string {
+  return text.replace(/\(line (\d+), column (\d+)\)/g, (_m, l: string, c: string) => `(line ${l}, column ${mapColumn(Number(l), Number(c), r)})`)
+}
+
+function mapColumn(line: number, c: number, r: Rewrite): number {
   const { start, end } = r
-  if (!start || !end) return text
-  return text.replace(/\(line (\d+), column (\d+)\)/g, (m, l: string, c: string) => {
-    const line = Number(l)
-    let column = Number(c)
-    if (line !== start.line && line !== end.line) return m
-    if (line === start.line && column >= start.column) column = Math.max(start.column, column - RETURN.length)
-    // Past the expression's end: the closing parenthesis added there.
-    const endColumn = end.column + (end.line === start.line ? RETURN.length : 0)
-    if (line === end.line && Number(c) > endColumn) column -= 1
-    return `(line ${line}, column ${column})`
-  })
+  if (!start || !end || (line !== start.line && line !== end.line)) return c
+  let column = c
+  if (line === start.line && column >= start.column) column = Math.max(start.column, column - RETURN.length)
+  // Past the expression's end: the closing parenthesis added there.
+  const endColumn = end.column + (end.line === start.line ? RETURN.length : 0)
+  if (line === end.line && c > endColumn) column -= 1
+  return column
+}
+
+/**
+ * Below a failed input's line: a syntax error's line with a caret (from what was typed), and the send
+ * trace, whose act frames are put back where they are in what was typed (method frames are the methods' own).
+ */
+function detailLines(e: unknown, r: Rewrite, typed: string): string[] {
+  const d = e instanceof ReplFailure ? e.details : (e as { code?: unknown; details?: { line?: unknown; column?: unknown; trace?: unknown } }).details
+  const code = e instanceof ReplFailure ? e.details.code : (e as { code?: unknown }).code
+  const out: string[] = []
+  if (d === undefined) return out
+  if ((code === 'ACT_SYNTAX' || code === 'ACT_FORBIDDEN') && typeof d.line === 'number' && typeof d.column === 'number') {
+    const text = excerpt(typed, d.line, mapColumn(d.line, d.column, r))
+    if (text !== undefined) out.push(...text.split('\n').map((l) => `  ${l}`))
+  }
+  if (Array.isArray(d.trace) && (d.trace as TraceFrame[]).some((f) => f.act !== true)) {
+    const trace = (d.trace as TraceFrame[]).map((f) => (f.act === true && f.line !== undefined && f.column !== undefined ? { ...f, column: mapColumn(f.line, f.column, r) } : f))
+    out.push(`  ${traceText(trace)}`)
+  }
+  return out
 }
 
 /** True when `code` is an unfinished act (more lines may complete it). */
@@ -202,7 +225,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
         if (r.output) output.write(r.output.endsWith('\n') ? r.output : r.output + '\n')
         callback(null, r.value === null ? undefined : r.value)
       }, (e: unknown) => {
-        output.write(`${mapPositions(failureText(e), rewrite)}\n`)
+        output.write(`${failureText(e, detailLines(e, rewrite, code), (t) => mapPositions(t, rewrite))}\n`)
         callback(null, undefined)
       }))
     },
@@ -248,14 +271,17 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   await backend.close()
 }
 
-function failureText(e: unknown): string {
-  if (e instanceof ReplFailure || e instanceof BridgeError) return `! ${e.message}`
+/** `map`: applied to the error's own line (positions in what was typed), not to its details or output. */
+function failureText(e: unknown, details: string[] = [], map = (t: string) => t): string {
+  const more = details.map((l) => '\n' + l).join('')
+  if (e instanceof ReplFailure) return `! ${map(e.message)}${more}${e.output ? '\n' + e.output.trimEnd() : ''}`
+  if (e instanceof BridgeError) return `! ${e.message}`
   const code = (e as { code?: unknown }).code
   const msg = e instanceof Error ? e.message : String(e)
   const d = (e as { details?: { line?: number; column?: number } }).details
   const pos = d?.line !== undefined && !msg.includes('(line') ? ` (line ${d.line}, column ${d.column})` : ''
   const output = (e as { output?: unknown }).output
-  return `! ${typeof code === 'string' ? code + ': ' : ''}${msg}${pos}${typeof output === 'string' && output ? '\n' + output.trimEnd() : ''}`
+  return `! ${map(`${typeof code === 'string' ? code + ': ' : ''}${msg}${pos}`)}${more}${typeof output === 'string' && output ? '\n' + output.trimEnd() : ''}`
 }
 
 /** Complete the last dotted path in the line from the live image's slot names. */

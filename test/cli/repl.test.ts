@@ -95,7 +95,9 @@ describe('uvm repl, piped', () => {
     expect(a[1]).toMatch(/^! act_failed: nope is not defined/)
     expect(a.some((x) => /^! does_not_understand: .*missingMethod/.test(x.replace(/^(\.\.\. )+/, '')))).toBe(true)
     expect(a[a.length - 2]).toBe('2')
-    for (const x of a.filter((y) => y.includes('!'))) expect(lines(x.replace(/^(\.\.\. )+/, ''))).toHaveLength(1)
+    // One line each; below a syntax error, the line with a caret (indented).
+    for (const x of a.filter((y) => y.includes('!'))) expect(lines(x.replace(/^(\.\.\. )+/, '')).filter((l) => !l.startsWith('  '))).toHaveLength(1)
+    expect(r.stdout).toMatch(/! syntax_error: .*\n {2}\)\n {2}\^$/m)
     expect(hasStack(r.stdout + r.stderr)).toBe(false)
   })
 
