@@ -335,7 +335,7 @@ const ${kitName} = (function () {
       return e
     } }.unwind),
     takeTrace,
-    makeConsole: (print) => freeze({ __proto__: ObjectProto, log: print, info: print, warn: print, error: print, debug: print }),
+    makeConsole: (print) => freeze({ log: print, info: print, warn: print, error: print, debug: print }),
     makeGlobal: (own) => {
       const g = {}
       for (const k of names) if (k !== 'globalThis' && !(k in own)) defineProperty(g, k, { value: G[k], writable: false, enumerable: false, configurable: false })

@@ -303,15 +303,15 @@ export class HardenedRealm implements Realm {
     const print = this.hostFunction('print', (_this, args) => { (this.#current?.print ?? this.onPrint)?.(args) })
     pin('print', print)
     // Node habits: console.log (info, warn, error, debug) is print, and `await sleep(ms)` waits within the wall limit.
-    const console = this.#kit.makeConsole(print)
+    const realmConsole = this.#kit.makeConsole(print)
     const sleep = this.hostFunction('sleep', (_this, [ms]) => this.#sleep(ms))
-    if (!this.#kit.hidden.includes('console')) pin('console', console)
+    if (!this.#kit.hidden.includes('console')) pin('console', realmConsole)
     pin('sleep', sleep)
     // No state between acts but the image: the real global object takes new properties (node's
     // interceptors put them there even with the sandbox sealed) and cannot be made non-extensible,
     // so code never gets it. `globalThis` is a frozen object of the same intrinsics, and all code is
     // strict (no sloppy `this`): a global set by one act has nowhere to live for the next.
-    pin('globalThis', this.#kit.makeGlobal({ print, console, sleep }))
+    pin('globalThis', this.#kit.makeGlobal({ print, console: realmConsole, sleep }))
     Object.preventExtensions(sandbox)
     this.#clock = options.clock ?? clock()
     this.#actMemoryMb = options.actMemoryMb === undefined ? undefined : checkMs('actMemoryMb', options.actMemoryMb)

@@ -1,12 +1,20 @@
 import type { TraceFrame } from '../covenant/index.js'
 
-/** A send trace as one line, innermost first: `<Shape #5> area (line 2, column 10) ← <Genesis #2> act (line 1, column 8)`. */
+/**
+ * A send trace as one line, innermost first: `<Shape #5> area (line 2, column 10) ← <Genesis #2> act (line 1, column 8)`.
+ * A frame repeated in a row (a runaway recursion) is shown once, with how often: `… ×19`.
+ */
 export function traceText(trace: readonly TraceFrame[]): string {
-  return trace.map((f) => {
+  const out: { text: string; times: number }[] = []
+  for (const f of trace) {
     const who = f.receiver_print !== undefined ? `${f.receiver_print} ` : ''
     const where = f.line !== undefined ? ` (line ${f.line}, column ${f.column})` : ''
-    return `${f.block ? '[] in ' : ''}${who}${f.selector}${where}`
-  }).join(' ← ')
+    const text = `${f.block ? '[] in ' : ''}${who}${f.selector}${where}`
+    const last = out[out.length - 1]
+    if (last?.text === text) last.times++
+    else out.push({ text, times: 1 })
+  }
+  return out.map((f) => (f.times > 1 ? `${f.text} ×${f.times}` : f.text)).join(' ← ')
 }
 
 /** Below an error's line: the syntax error's line with its caret, the send trace, and with --debug the stacks. */

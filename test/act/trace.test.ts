@@ -86,6 +86,13 @@ root.a.outer = 'const v = await self.later()\\nreturn v'
     expect(JSON.stringify(src.value)).not.toMatch(/__uvm/)
   })
 
+  it('a runaway recursion: the innermost frames, a repeated one shown once with how often', async () => {
+    await u.act('root.l = new UvmObject()\nroot.l.deep = function (n) { return self.deep(n + 1) }')
+    const e = await rejected(u.act('return root.l.deep(0)'))
+    expect(e.message).toBe('Maximum call stack size exceeded')
+    expect(traceText(e.details.trace as never)).toMatch(/^<Object #(\d+)> deep \(line 1, column 46\) ← <Object #\1> deep \(line 1, column 34\) ×\d+$/)
+  })
+
   it('an error thrown and caught inside leaves no stale receivers for a later one', async () => {
     const { rect } = await shapes()
     const e = await rejected(u.act('try { root.r.area() } catch (e) {}\nthrow new Error("mine")'))

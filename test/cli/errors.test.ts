@@ -62,6 +62,16 @@ describe('the send trace', () => {
     expect(env.stderr).toMatch(/at method:\d+:area:2:/)
   })
 
+  it('a message a method sends that nothing understands: the trace says which method sent it (through the JIT)', async () => {
+    await uvm('act', 'prototypes.Shape.fly = function () {\n  return self.wings()\n}')
+    const r = await uvm('send', 'fly', '--target', 's')
+    expect(r.code).toBe(1)
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^uvm send: does_not_understand: <Shape #\d+> does not understand 'wings' \(no curriculum conversation teaches it/),
+      `  <Shape #${s}> fly (line 2, column 15)`,
+    ])
+  })
+
   it('the REPL shows it too, positions of the act mapped to what was typed', async () => {
     const r = await runCli(['repl', '--connect', daemon.d.bind], { input: 'root.s.bad2()\nlet y = ;\n.exit\n' })
     expect(r.stdout).toContain(`! act_failed: Cannot read properties of undefined (reading 'x') (line 1, column 8)\n  <Shape #${s}> area (line 2, column 20) ← <Shape #${s}> bad2 (line 1, column 31) ← <Genesis #2> act (line 1, column 8)\n`)
