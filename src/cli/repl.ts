@@ -26,16 +26,17 @@ export interface ReplBackend {
 
 /** A failure to show as one line (the REPL keeps going), with an act's send trace and position when it has them. */
 class ReplFailure extends Error {
-  constructor(message: string, readonly details: { code?: string; line?: number | undefined; column?: number | undefined; trace?: TraceFrame[] | undefined } = {}, readonly output = '') {
+  /** `debugStack`: with --debug, the sandbox's and the daemon's stacks (shown after the error's own lines). */
+  constructor(message: string, readonly details: { code?: string; line?: number | undefined; column?: number | undefined; trace?: TraceFrame[] | undefined } = {}, readonly output = '', readonly debugStack?: string) {
     super(message)
   }
 }
 
-export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void } } = {}): ReplBackend {
+export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void }; debug?: boolean } = {}): ReplBackend {
   const ok = <E extends Reply['event']>(r: Reply, e: E): Extract<Reply, { event: E }> => {
     if (r.event === 'error') {
       const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
-      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}`, { code: r.error.uvm_code, line: r.error.line, column: r.error.column, trace: r.error.trace }, r.error.output ?? '')
+      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}`, { code: r.error.uvm_code, line: r.error.line, column: r.error.column, trace: r.error.trace }, r.error.output ?? '', r.error.stack)
     }
     return r as Extract<Reply, { event: E }>
   }
@@ -46,7 +47,7 @@ export function remoteBackend(client: BridgeClient, opts: { actTimeoutMs?: numbe
       const watch = opts.watch?.()
       try {
         await watch?.ready
-        const r = ok(await client.request({ command: 'run_act', code, ...(watch && { id: watch.id }) }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {}), 'result')
+        const r = ok(await client.request({ command: 'run_act', code, ...(opts.debug === true && { debug: true }), ...(watch && { id: watch.id }) }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {}), 'result')
         return { value: r.value, output: r.output ?? '', tid: r.tid, explanations: explanations(r) }
       } finally {
         watch?.stop()
@@ -274,7 +275,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
 /** `map`: applied to the error's own line (positions in what was typed), not to its details or output. */
 function failureText(e: unknown, details: string[] = [], map = (t: string) => t): string {
   const more = details.map((l) => '\n' + l).join('')
-  if (e instanceof ReplFailure) return `! ${map(e.message)}${more}${e.output ? '\n' + e.output.trimEnd() : ''}`
+  if (e instanceof ReplFailure) return `! ${map(e.message)}${more}${e.debugStack !== undefined ? '\n' + e.debugStack : ''}${e.output ? '\n' + e.output.trimEnd() : ''}`
   if (e instanceof BridgeError) return `! ${e.message}`
   const code = (e as { code?: unknown }).code
   const msg = e instanceof Error ? e.message : String(e)

@@ -76,6 +76,11 @@ describe('the send trace', () => {
     const r = await runCli(['repl', '--connect', daemon.d.bind], { input: 'root.s.bad2()\nlet y = ;\n.exit\n' })
     expect(r.stdout).toContain(`! act_failed: Cannot read properties of undefined (reading 'x') (line 1, column 8)\n  <Shape #${s}> area (line 2, column 20) ← <Shape #${s}> bad2 (line 1, column 31) ← <Genesis #2> act (line 1, column 8)\n`)
     expect(r.stdout).toContain('! syntax_error: Unexpected token (line 1, column 9)\n  let y = ;\n          ^\n')
+
+    // With --debug, the stacks as well.
+    const debug = await runCli(['repl', '--connect', daemon.d.bind, '--debug'], { input: 'root.s.bad2()\n.exit\n' })
+    expect(debug.stdout).toMatch(/^ {4}at method:\d+:area:2:\d+$/m)
+    expect(r.stdout).not.toMatch(/at method:/)
   })
 })
 

@@ -40,6 +40,7 @@ export const replCommand: CommandSpec = {
       const events = eventsAddress(client.endpoint, values.events ?? io.env.UVM_EVENTS)
       backend = remoteBackend(client, {
         actTimeoutMs: values.timeout !== undefined ? Number(values.timeout) : codeTimeoutMs(io),
+        debug: io.debug,
         ...(pong.jit !== undefined && { watch: () => watchJit(events, keys, io.err, process.stderr.isTTY === true) }),
       })
     }
