@@ -53,6 +53,8 @@ export interface RealmKit {
   unwinder(id: number): RealmFunction
   /** What the hooks noted for `thrown`, innermost first: [method id, receiver, method id, receiver, …]; forgotten once taken. */
   takeTrace(thrown: unknown): unknown[] | undefined
+  /** The first checkpoint error of a limit since the last take (or act start), with its stack as formatted then. */
+  takeLimit(): { error: unknown; stack: string | undefined } | undefined
   /** A frozen handler of realm traps calling the host's `traps`, replacing host throwables while `depth[0] > 0`. */
   makeProxyHandler(traps: object, depth: Int32Array): object
 }
@@ -225,12 +227,15 @@ const ${kitName} = (function () {
   // shared memory), \`deadline\` the running entry's (Infinity between entries). Past it, the host confirms
   // (and remembers) and every checkpoint throws again, so sandbox code that catches the error meets it
   // again at its next loop iteration or call.
-  let now, deadline, overdue
+  let now, deadline, overdue, firstLimit
   const checkpoint = () => {
     const code = overdue()
     if (code) {
       const e = new Error(code === 'ACT_OUT_OF_MEMORY' ? 'sandbox code ran past its memory limit' : 'sandbox code ran past its CPU limit')
       e.code = code
+      // Where the limit was met, for the send trace (the host answers with an error of its own). The stack is
+      // formatted now, while the error is still the kit's own: later, sandbox code could have hooked its name.
+      if (firstLimit === undefined) { let stack; try { stack = e.stack } catch (x) {} firstLimit = { __proto__: null, error: e, stack } }
       throw e
     }
   }
@@ -322,7 +327,7 @@ const ${kitName} = (function () {
     },
     // RegExp's legacy statics (RegExp.$1, lastMatch, input) are realm-wide state every match updates:
     // emptied before each act, so the last act's matched text is not the next act's to read.
-    startAct: (fn, args, ok, fail) => { apply(regexpExec, emptyMatch, ['']); primitiveTrace = undefined; apply(then, apply(fn, undefined, args), [ok, fail]) },
+    startAct: (fn, args, ok, fail) => { apply(regexpExec, emptyMatch, ['']); primitiveTrace = undefined; firstLimit = undefined; apply(then, apply(fn, undefined, args), [ok, fail]) },
     ignore: (p) => { apply(then, p, [undefined, () => {}]) },
     errors,
     Array, Object, Uint8Array, ObjectProto, ArrayProto: Array.prototype, ErrorProto: Error.prototype,
@@ -335,6 +340,7 @@ const ${kitName} = (function () {
       return e
     } }.unwind),
     takeTrace,
+    takeLimit: () => { const l = firstLimit; firstLimit = undefined; return l },
     makeConsole: (print) => freeze({ log: print, info: print, warn: print, error: print, debug: print }),
     makeGlobal: (own) => {
       const g = {}

@@ -139,6 +139,8 @@ interface Act {
   readonly tag: number
   /** Heap used when the act began (bytes), for the memory limit. */
   readonly heapBase: number
+  /** Its code, for the send trace of a limit it ran past. */
+  readonly compiled: CompiledAct
   /** Its wall-clock deadline (Date.now() time) and limit, for sleep. */
   readonly wallEnd: number
   readonly wallMs: number
@@ -532,7 +534,7 @@ export class HardenedRealm implements Realm {
         this.#callCell.value = this.#callCell.key = undefined
         f()
       }
-      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, heapBase: this.#heapBase(), wallEnd: Date.now() + wall, wallMs: wall, done: false, fail: (e) => settle(() => reject(e)) }
+      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, compiled, heapBase: this.#heapBase(), wallEnd: Date.now() + wall, wallMs: wall, done: false, fail: (e) => settle(() => reject(e)) }
       const ok = (value: unknown) => settle(() => {
         // What the act holds at its end counts too (a short act meets no periodic check): its value included.
         if (this.#overMemory(act)) { reject(outOfMemory(this.#actMemoryMb!)); return }
@@ -750,6 +752,12 @@ export class HardenedRealm implements Realm {
   /** The error for an entry past its limit; when the overrun was in the promise jobs, the act(s) they serve fail too. */
   #timedOut(timeoutMs: number, owner: Act | undefined): UvmError {
     const err = this.#limitError(timeoutMs)
+    // Where a checkpoint met the limit (node's own watchdog leaves nothing to say where).
+    const limit = this.#kit.takeLimit()
+    if (owner !== undefined && limit !== undefined) {
+      const raw: Raw = { frames: this.#frames(limit.stack, owner.compiled, this.#kit.takeTrace(limit.error)) }
+      Object.defineProperty(err, RAW, { value: raw, enumerable: false })
+    }
     if (this.#kit.finished()) {
       if (owner !== undefined) owner.fail(err)
       else for (const act of [...this.#inFlight]) act.fail(err)

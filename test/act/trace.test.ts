@@ -93,6 +93,17 @@ root.a.outer = 'const v = await self.later()\\nreturn v'
     expect(traceText(e.details.trace as never)).toMatch(/^<Object #(\d+)> deep \(line 1, column 46\) ← <Object #\1> deep \(line 1, column 34\) ×\d+$/)
   })
 
+  it('a method that runs past the CPU limit: the trace says where the checkpoint stopped it', async () => {
+    await u.act('root.l = new UvmObject()\nroot.l.spin = function () {\n  let i = 0\n  for (;;) { i++ }\n}')
+    // A limit well above the clock's tick: the checkpoint, not node's backstop watchdog, is what stops it.
+    const e = await rejected(u.act('const l = root.l\nl.spin()', { cpuTimeoutMs: 500 }))
+    expect(e.code).toBe('ACT_TIMEOUT')
+    expect(traceText(e.details.trace as never)).toMatch(/^<Object #\d+> spin \(line 3, column \d+\) ← <Genesis #2> act \(line 2, column 3\)$/)
+    // Caught and looping on in the act: still the first place the limit was met.
+    const caught = await rejected(u.act('try { root.l.spin() } catch (e) {}\nfor (;;) {}', { cpuTimeoutMs: 500 }))
+    expect(traceText(caught.details.trace as never)).toMatch(/^<Object #\d+> spin \(line 3, column \d+\) ← <Genesis #2> act \(line 1, column 14\)$/)
+  })
+
   it('an error thrown and caught inside leaves no stale receivers for a later one', async () => {
     const { rect } = await shapes()
     const e = await rejected(u.act('try { root.r.area() } catch (e) {}\nthrow new Error("mine")'))

@@ -72,6 +72,12 @@ describe('the send trace', () => {
     ])
   })
 
+  it('a method that runs past the CPU limit: where it was stopped', async () => {
+    await uvm('act', 'prototypes.Shape.spin = function () {\n  let i = 0\n  for (;;) { i++ }\n}')
+    const r = await uvm('send', 'spin', '--target', 's')
+    expect(lines(r.stderr)).toEqual(['uvm send: timeout: sandbox code ran past its CPU limit of 1000 ms', `  <Shape #${s}> spin (line 3, column 13)`])
+  })
+
   it('the REPL shows it too, positions of the act mapped to what was typed', async () => {
     const r = await runCli(['repl', '--connect', daemon.d.bind], { input: 'root.s.bad2()\nlet y = ;\n.exit\n' })
     expect(r.stdout).toContain(`! act_failed: Cannot read properties of undefined (reading 'x') (line 1, column 8)\n  <Shape #${s}> area (line 2, column 20) ← <Shape #${s}> bad2 (line 1, column 31) ← <Genesis #2> act (line 1, column 8)\n`)
