@@ -1,6 +1,7 @@
 import { ErrorCodes, UvmError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
 import type { Need } from '../kernel/index.js'
+import { rawActError } from './realm.js'
 
 /**
  * A failed act, as data: what went wrong, where in the act (line/column
@@ -32,7 +33,8 @@ export class ActError extends UvmError {
     if (typeof stack === 'string') err.sandboxStack = stack
     const host = e instanceof UvmError ? e.details.hostStack : undefined
     // An error the host raised outside the realm (a commit that failed): its own stack is the host's.
-    err.hostStack = typeof host === 'string' ? host : e instanceof UvmError && !(typeof stack === 'string') ? e.stack : undefined
+    // (One the realm made for what the act threw has no host stack of interest.)
+    err.hostStack = typeof host === 'string' ? host : e instanceof UvmError && rawActError(e) === undefined ? e.stack : undefined
     return err
   }
 }

@@ -2,6 +2,7 @@ import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Need, Obj } from '../kernel/index.js'
 import { ACCESSOR, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
+import type { TraceFrame } from '../covenant/index.js'
 import type { HardenedRealm } from './realm.js'
 import { rawActError } from './realm.js'
 import { Output } from './output.js'
@@ -134,17 +135,6 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
     missing.need = need
     throw missing
   }
-}
-
-/** One frame of a send trace as replies carry it (covenant TraceFrame): innermost first. */
-export interface TraceFrame {
-  selector: string
-  line?: number
-  column?: number
-  receiver?: number
-  receiver_print?: string
-  act?: true
-  block?: true
 }
 
 /**
