@@ -1,7 +1,7 @@
 import { ErrorCodes, UvmError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
 import type { Need } from '../kernel/index.js'
-import { rawActError } from './realm.js'
+import { rawActError } from './trace.js'
 
 /**
  * A failed act, as data: what went wrong, where in the act (line/column

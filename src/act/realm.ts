@@ -22,6 +22,7 @@ import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type CallCell, type Rea
 import { clock, type Clock } from './clock.js'
 import { CALL_MARK, TICK, UNWIND, uninstrument, type Instrumented } from './instrument.js'
 import { actBody, excerpt, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
+import { RAW, traceFrames, type CompiledMethod, type Raw } from './trace.js'
 
 export interface HardenedRealmOptions {
   /** CPU (watchdog) limit for each synchronous run of sandbox code entered from the host. Default 1000 ms. */
@@ -69,48 +70,12 @@ const hostThen = Promise.prototype.then
 
 interface CompiledAct {
   fn: RealmFunction
+  /** `act:<n>`: what its stack frames name it. */
   file: string
   /** Maps a column of the compiled (checkpointed) text back to the act's own. */
   column: Instrumented['column']
   nested: Instrumented['nested']
 }
-
-/** A compiled method as its stack frames name it (`method:<id>:<selector>`). */
-interface CompiledMethod {
-  selector: string
-  column: Instrumented['column']
-  nested: Instrumented['nested']
-}
-
-/**
- * One frame of a failed act's send trace, innermost first, as the realm sees it: `self` is the
- * receiver the method left (a realm value: a graph proxy, or whatever the method was called on);
- * runAct turns it into the receiver's oid and print string. No position: the thrown value carried no
- * stack (a thrown string).
- */
-export interface RawFrame {
-  selector: string
-  line?: number
-  column?: number
-  /** The act's own frame. */
-  act?: true
-  /** A function nested in the method or act (a callback, a block), not its own frame. */
-  block?: true
-  /** Present when known (absent: the receiver was not noted, e.g. the stack was cut). */
-  self?: unknown
-}
-
-/** What a failed act left besides its UvmError's data: the send trace, and a thrown value that is not an Error. */
-const RAW = Symbol('uvm.rawActError')
-interface Raw { frames: RawFrame[]; thrown?: unknown }
-
-/** The raw send trace and thrown value of an error the realm made for a failed act (undefined for any other). */
-export function rawActError(e: unknown): Raw | undefined {
-  return e instanceof UvmError ? (e as unknown as Record<symbol, Raw | undefined>)[RAW] : undefined
-}
-
-/** A stack line of an act or method frame: the file's kind and number, then line and column. */
-const FRAME = /\b(act|method):(\d+)(?::[^\s()]*)?:(\d+):(\d+)\)?$/
 
 /** `{excerpt}`: the line with a caret under the column, for a syntax error's reader. */
 function withExcerpt(source: string, line: number, column: number): { excerpt?: string } {
@@ -755,7 +720,7 @@ export class HardenedRealm implements Realm {
     // Where a checkpoint met the limit (node's own watchdog leaves nothing to say where).
     const limit = this.#kit.takeLimit()
     if (owner !== undefined && limit !== undefined) {
-      const raw: Raw = { frames: this.#frames(limit.stack, owner.compiled, this.#kit.takeTrace(limit.error)) }
+      const raw: Raw = { frames: traceFrames(limit.stack, owner.compiled, this.#kit.takeTrace(limit.error), this.#methodInfo) }
       Object.defineProperty(err, RAW, { value: raw, enumerable: false })
     }
     if (this.#kit.finished()) {
@@ -837,57 +802,12 @@ export class HardenedRealm implements Realm {
     const host = !isPrimitive(thrown) ? this.#hostStacks.get(thrown as object) : undefined
     if (host !== undefined) details.hostStack = host
     // Not an Error (`throw {code: 1}`, `throw root`): runAct shows the value, where it can print graph objects.
-    const raw: Raw = { frames: this.#frames(d.stack, compiled, notes), ...(!d.primitive && !d.error && { thrown }) }
+    const raw: Raw = { frames: traceFrames(d.stack, compiled, notes, this.#methodInfo), ...(!d.primitive && !d.error && { thrown }) }
     const message = d.primitive ? `the act threw ${shownPrimitive(thrown)}` : d.error ? d.message : 'the act threw a value that is not an Error'
     const err = new UvmError(code, message, details)
     Object.defineProperty(err, 'name', { value: d.name, writable: true, enumerable: false, configurable: true })
     Object.defineProperty(err, RAW, { value: raw, enumerable: false })
     return err
-  }
-
-  /**
-   * The send trace of a failed act, innermost first: the act and method frames of the thrown error's
-   * stack, each mapped back to its own source, with the receiver each method noted as the error left
-   * it. Without a stack (a thrown primitive), the methods it left, without positions.
-   */
-  #frames(stack: string | undefined, compiled: CompiledAct, notes: unknown[] | undefined): RawFrame[] {
-    const out: RawFrame[] = []
-    let next = 0
-    const receiver = (id: number, consume: boolean): { self?: unknown } => {
-      for (let i = next; notes !== undefined && i + 1 < notes.length; i += 2) {
-        if (notes[i] !== id) continue
-        if (consume) next = i + 2
-        return { self: notes[i + 1] }
-      }
-      return {}
-    }
-    if (stack === undefined) {
-      for (let i = 0; notes !== undefined && i + 1 < notes.length; i += 2) {
-        const info = this.#methodInfo.get(notes[i] as number)
-        if (info !== undefined) out.push({ selector: info.selector, self: notes[i + 1] })
-      }
-      out.push({ selector: 'act', act: true })
-      return out
-    }
-    for (const text of stack.split('\n')) {
-      const m = FRAME.exec(text)
-      if (m === null) continue
-      const line = Number(m[3])
-      if (m[1] === 'act') {
-        // Another act's frame (the settle of an async method) is not this act's to show.
-        if (`${ACT_FILE}${m[2]}` !== compiled.file) continue
-        const col = compiled.column(line + 1, Number(m[4]))
-        out.push({ selector: 'act', act: true, line, column: col, ...(compiled.nested(line + 1, col) && { block: true as const }) })
-        continue
-      }
-      const id = Number(m[2])
-      const info = this.#methodInfo.get(id)
-      if (info === undefined) continue
-      const col = info.column(line + 1, Number(m[4]))
-      const block = info.nested(line + 1, col)
-      out.push({ selector: info.selector, line, column: col, ...(block && { block: true as const }), ...receiver(id, !block) })
-    }
-    return out
   }
 
   #actBody(code: string, names: readonly string[]): Instrumented {

@@ -4,7 +4,7 @@ import type { Need, Obj } from '../kernel/index.js'
 import { ACCESSOR, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
 import type { TraceFrame } from '../covenant/index.js'
 import type { HardenedRealm } from './realm.js'
-import { rawActError } from './realm.js'
+import { rawActError } from './trace.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
 
