@@ -27,6 +27,16 @@ export const TICK = '__uvm_tick'
  */
 export const CALL_MARK = '__uvm_call'
 export const RESERVED_PREFIX = '__uvm'
+/**
+ * The send trace's hook (a compile parameter): a method's body is compiled inside
+ * `try { … } catch (__uvm_e) { throw __uvm_unwind(__uvm_e, self) }`, so an error leaving a method
+ * notes the receiver it left (V8's stack frames carry no receiver in strict code). Nothing runs
+ * unless something is thrown.
+ */
+export const UNWIND = '__uvm_unwind'
+const CAUGHT = '__uvm_e'
+const GUARD_OPEN = 'try {'
+const GUARD_CLOSE = `} catch (${CAUGHT}) { throw ${UNWIND}(${CAUGHT}, self) }`
 
 const CALL = `${TICK}();`
 // The three shapes of insertion are told apart when they are taken out again (`uninstrument`).
@@ -42,6 +52,8 @@ interface Insertion {
   /** Closers go before openers at one position, inner closers first, outer openers first. */
   closer: boolean
   depth: number
+  /** After everything else at its position (the guard's end, which an empty body puts where its start is). */
+  last?: boolean
   line: number
   column: number
 }
@@ -50,14 +62,32 @@ export interface Instrumented {
   text: string
   /** The 1-based column in the original text of a 1-based (line, column) of the instrumented text; lines are body lines. */
   column(line: number, column: number): number
+  /**
+   * Whether a 1-based (line, column) of the original text (body lines) lies inside a function nested
+   * in the compiled one: a stack frame there is a block of the method or act, not its own frame.
+   */
+  nested(line: number, column: number): boolean
+}
+
+/** The function a compile body returns: `"use strict"; return (function …)`. */
+function returnedFunction(program: AnyNode): AnyNode | undefined {
+  let n = (program.body as AnyNode[])[1]?.argument as AnyNode | undefined
+  while (n?.type === 'ParenthesizedExpression') n = n.expression as AnyNode
+  return n !== undefined && FUNCTION.has(n.type) ? n : undefined
 }
 
 const FUNCTION = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
 const LOOP = new Set(['ForStatement', 'ForInStatement', 'ForOfStatement', 'WhileStatement', 'DoWhileStatement'])
 
-/** Weave checkpoints into `text`, whose parse is `program` (acorn, with locations). */
-export function instrument(text: string, program: AnyNode): Instrumented {
+/**
+ * Weave checkpoints into `text`, whose parse is `program` (acorn, with locations). `guard`: the
+ * returned function is a method, whose body gets the send trace's hook (UNWIND).
+ */
+export function instrument(text: string, program: AnyNode, guard = false): Instrumented {
   const out: Insertion[] = []
+  const top = returnedFunction(program)
+  /** [start line, start column, end line, end column] (1-based line, 0-based column) of every function but the compiled one. */
+  const inner: [number, number, number, number][] = []
   const at = (node: AnyNode, where: 'start' | 'end', offset: number, ins: string, closer: boolean, depth: number) => {
     const loc = node.loc![where]
     out.push({ pos: node[where] + offset, text: ins, closer, depth, line: loc.line, column: loc.column + offset })
@@ -72,6 +102,13 @@ export function instrument(text: string, program: AnyNode): Instrumented {
       const body = node.body as AnyNode
       if (body.type === 'BlockStatement') at(body, 'start', 1, CALL, false, depth)
       else { at(body, 'start', 0, ARROW_OPEN, false, depth); at(body, 'end', 0, ')', true, depth) }
+      if (node !== top) inner.push([node.loc!.start.line, node.loc!.start.column, node.loc!.end.line, node.loc!.end.column])
+      else if (guard && body.type === 'BlockStatement') {
+        // After the checkpoint (a stable sort keeps it first), and after every inner closer at the end.
+        at(body, 'start', 1, GUARD_OPEN, false, depth)
+        at(body, 'end', -1, GUARD_CLOSE, true, depth)
+        out[out.length - 1]!.last = true
+      }
     } else if (LOOP.has(node.type)) {
       statement(node.body as AnyNode, depth)
     } else if (node.type === 'CallExpression' && !node.optional && node.callee.type === 'MemberExpression' &&
@@ -85,7 +122,7 @@ export function instrument(text: string, program: AnyNode): Instrumented {
     for (const child of children(node)) walk(child, depth + 1)
   }
   walk(program, 0)
-  out.sort((a, b) => a.pos - b.pos || (a.closer === b.closer ? (a.closer ? b.depth - a.depth : a.depth - b.depth) : a.closer ? -1 : 1))
+  out.sort((a, b) => a.pos - b.pos || Number(a.last === true) - Number(b.last === true) || (a.closer === b.closer ? (a.closer ? b.depth - a.depth : a.depth - b.depth) : a.closer ? -1 : 1))
 
   let result = ''
   let last = 0
@@ -114,6 +151,10 @@ export function instrument(text: string, program: AnyNode): Instrumented {
       }
       return c - minus + 1
     },
+    nested(line, column) {
+      const c = column - 1
+      return inner.some(([l1, c1, l2, c2]) => (line > l1 || (line === l1 && c >= c1)) && (line < l2 || (line === l2 && c < c2)))
+    },
   }
 }
 
@@ -133,6 +174,13 @@ export function uninstrument(fnText: string): string {
   const isTick = (n: AnyNode | undefined): boolean =>
     n?.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === TICK
   const visit = (n: AnyNode) => {
+    if (n.type === 'TryStatement' && n.handler?.param?.type === 'Identifier' && n.handler.param.name === CAUGHT) {
+      // The send trace's guard around a method body: the try's braces and its whole handler go.
+      const block = n.block as AnyNode
+      cuts.push([n.start, block.start + 1]); cuts.push([block.end - 1, n.end])
+      for (const c of children(block)) visit(c)
+      return
+    }
     if (n.type === 'BlockStatement') {
       const first = n.body[0] as AnyNode | undefined
       if (first?.type === 'ExpressionStatement' && isTick(first.expression)) {

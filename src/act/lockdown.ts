@@ -45,8 +45,16 @@ export interface RealmKit {
   values: unknown[]
   /** Globals the setup could not delete: the host pins them as undefined. */
   hidden: string[]
-  /** The object sandbox code sees as `globalThis`: frozen, the same intrinsics and `print`. */
-  makeGlobal(print: RealmFunction): object
+  /** The object sandbox code sees as `globalThis`: frozen, the same intrinsics and the UVM's own globals (`print`, `console`, `sleep`). */
+  makeGlobal(own: Record<string, unknown>): object
+  /** `console`: a frozen object whose log, info, warn, error and debug are `print`. */
+  makeConsole(print: RealmFunction): object
+  /** The send trace's hook for one compiled method (instrument.ts UNWIND): notes `id` and the receiver an error leaves. */
+  unwinder(id: number): RealmFunction
+  /** What the hooks noted for `thrown`, innermost first: [method id, receiver, method id, receiver, …]; forgotten once taken. */
+  takeTrace(thrown: unknown): unknown[] | undefined
+  /** The first checkpoint error of a limit since the last take (or act start), with its stack as formatted then. */
+  takeLimit(): { error: unknown; stack: string | undefined } | undefined
   /** A frozen handler of realm traps calling the host's `traps`, replacing host throwables while `depth[0] > 0`. */
   makeProxyHandler(traps: object, depth: Int32Array): object
 }
@@ -64,6 +72,8 @@ export interface Described {
   code?: string
   stack?: string
   primitive: boolean
+  /** An Error (its prototype chain reaches the realm's Error.prototype); else a value thrown as it is (`throw {code: 1}`). */
+  error: boolean
   fields: Record<string, string | number | boolean | bigint | null | undefined>
 }
 
@@ -217,12 +227,15 @@ const ${kitName} = (function () {
   // shared memory), \`deadline\` the running entry's (Infinity between entries). Past it, the host confirms
   // (and remembers) and every checkpoint throws again, so sandbox code that catches the error meets it
   // again at its next loop iteration or call.
-  let now, deadline, overdue
+  let now, deadline, overdue, firstLimit
   const checkpoint = () => {
     const code = overdue()
     if (code) {
       const e = new Error(code === 'ACT_OUT_OF_MEMORY' ? 'sandbox code ran past its memory limit' : 'sandbox code ran past its CPU limit')
       e.code = code
+      // Where the limit was met, for the send trace (the host answers with an error of its own). The stack is
+      // formatted now, while the error is still the kit's own: later, sandbox code could have hooked its name.
+      if (firstLimit === undefined) { let stack; try { stack = e.stack } catch (x) {} firstLimit = { __proto__: null, error: e, stack } }
       throw e
     }
   }
@@ -235,6 +248,30 @@ const ${kitName} = (function () {
   // literal, which V8 makes a dictionary).
   const callCell = { value: undefined, key: undefined }
   const callMark = (v, key) => { callCell.value = v; callCell.key = key; return v }
+
+  // The send trace (instrument.ts UNWIND): each method an error leaves notes its id and receiver, keyed by the
+  // thrown value (weakly: an error caught and dropped takes its notes with it); a thrown primitive has one
+  // cell, the last one thrown. Bounded: a runaway recursion notes its innermost frames only.
+  const TRACE_LIMIT = 128
+  const traces = new WeakMap()
+  let primitiveTrace
+  const note = (e, id, self) => {
+    let t
+    if (isPrimitive(e)) {
+      if (primitiveTrace === undefined || primitiveTrace.value !== e) primitiveTrace = { __proto__: null, value: e, frames: [] }
+      t = primitiveTrace.frames
+    } else {
+      t = traces.get(e)
+      if (t === undefined) { t = []; traces.set(e, t) }
+    }
+    if (t.length < TRACE_LIMIT) { t[t.length] = id; t[t.length] = self }
+  }
+  const takeTrace = (e) => {
+    let t
+    if (isPrimitive(e)) { if (primitiveTrace !== undefined && primitiveTrace.value === e) t = primitiveTrace.frames; primitiveTrace = undefined }
+    else { t = traces.get(e); traces.delete(e) }
+    return t
+  }
 
   const regexpExec = RegExp.prototype.exec
   const emptyMatch = /(?:)/
@@ -270,8 +307,9 @@ const ${kitName} = (function () {
     // passes the exact arity through and costs a third of a closure that reads \`arguments\`.
     bindMethod: (name, fn, self) => freeze(apply(bind, fn, [self, self])),
     describe: (e) => {
-      const d = { __proto__: null, name: 'Error', message: '', primitive: isPrimitive(e), fields: { __proto__: null } }
+      const d = { __proto__: null, name: 'Error', message: '', primitive: isPrimitive(e), error: false, fields: { __proto__: null } }
       if (d.primitive) { d.message = text(e); return d }
+      try { for (let p = getPrototypeOf(e); p !== null; p = getPrototypeOf(p)) if (p === Error.prototype) { d.error = true; break } } catch (x) {}
       try { const n = e.name; if (typeof n === 'string') d.name = n } catch (x) {}
       try { const m = e.message; d.message = m === undefined ? '' : text(m) } catch (x) {}
       try { const c = e.code; if (typeof c === 'string') d.code = c } catch (x) {}
@@ -289,17 +327,25 @@ const ${kitName} = (function () {
     },
     // RegExp's legacy statics (RegExp.$1, lastMatch, input) are realm-wide state every match updates:
     // emptied before each act, so the last act's matched text is not the next act's to read.
-    startAct: (fn, args, ok, fail) => { apply(regexpExec, emptyMatch, ['']); apply(then, apply(fn, undefined, args), [ok, fail]) },
+    startAct: (fn, args, ok, fail) => { apply(regexpExec, emptyMatch, ['']); primitiveTrace = undefined; firstLimit = undefined; apply(then, apply(fn, undefined, args), [ok, fail]) },
     ignore: (p) => { apply(then, p, [undefined, () => {}]) },
     errors,
     Array, Object, Uint8Array, ObjectProto, ArrayProto: Array.prototype, ErrorProto: Error.prototype,
     names,
     values: names.map((k) => G[k]),
     hidden,
-    makeGlobal: (print) => {
+    unwinder: (id) => freeze({ unwind(e, self) {
+      // An error leaving through here must stay that error, whatever noting it costs (a stack overflow).
+      try { note(e, id, self) } catch (x) {}
+      return e
+    } }.unwind),
+    takeTrace,
+    takeLimit: () => { const l = firstLimit; firstLimit = undefined; return l },
+    makeConsole: (print) => freeze({ log: print, info: print, warn: print, error: print, debug: print }),
+    makeGlobal: (own) => {
       const g = {}
-      for (const k of names) if (k !== 'globalThis') defineProperty(g, k, { value: G[k], writable: false, enumerable: false, configurable: false })
-      defineProperty(g, 'print', { value: print, writable: false, enumerable: false, configurable: false })
+      for (const k of names) if (k !== 'globalThis' && !(k in own)) defineProperty(g, k, { value: G[k], writable: false, enumerable: false, configurable: false })
+      for (const k of keys(own)) defineProperty(g, k, { value: own[k], writable: false, enumerable: false, configurable: false })
       defineProperty(g, 'globalThis', { value: g, writable: false, enumerable: false, configurable: false })
       return freeze(g)
     },

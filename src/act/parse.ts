@@ -239,7 +239,7 @@ export function methodBody(source: string): Instrumented {
       const fn = returnedExpression(body.program, asBody)
       if (fn?.type === 'FunctionExpression' && (!async || awaitsAtTopLevel(fn))) {
         refuseModuleSyntax(body.program, source)
-        return instrument(asBody, body.program)
+        return instrument(asBody, body.program, true)
       }
     } else failures.push({ problem: body.problem, pos: body.pos - head.length - 1 })
   }
@@ -251,7 +251,7 @@ export function methodBody(source: string): Instrumented {
 
 function finish(source: string, fnText: string): Instrumented {
   const body = BODY_HEAD + '\n' + fnText + '\n)'
-  return instrument(body, checkBody(body, source))
+  return instrument(body, checkBody(body, source), true)
 }
 
 const RESERVED = new Set(('break case catch class const continue debugger default delete do else enum export extends false ' +
@@ -289,4 +289,19 @@ export function v8SyntaxPosition(stack: string, source: string, column?: Instrum
   // The header's line already has lineOffset -1 applied: it is a source line. V8 points into the
   // compiled text: take the checkpoints and call marks inserted on that line out of its column.
   return toSource(source, line + 1, column === undefined ? caret : column(line + 1, caret + 1) - 1)
+}
+
+/**
+ * The source line at a 1-based (line, column) with a caret under the column, as compilers show a
+ * syntax error. Tabs before the column are kept, so the caret lines up; a long line is cut around it.
+ */
+export function excerpt(source: string, line: number, column: number): string | undefined {
+  const text = source.split(LINE_BREAK)[line - 1]
+  if (text === undefined || !Number.isInteger(column) || column < 1) return undefined
+  const at = Math.min(column - 1, text.length)
+  const from = Math.max(0, at - 60)
+  const to = Math.min(text.length, at + 60)
+  const shown = (from > 0 ? '…' : '') + text.slice(from, to) + (to < text.length ? '…' : '')
+  const pad = (from > 0 ? ' ' : '') + text.slice(from, at).replace(/[^\t]/g, ' ')
+  return `${shown}\n${pad}^`
 }

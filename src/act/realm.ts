@@ -20,8 +20,9 @@ import { ErrorCodes, MethodSyntaxError, UvmError, type ErrorCode } from '../erro
 import type { Realm, RealmFunction } from '../kernel/realm.js'
 import { ACT_FILE, METHOD_FILE, SETUP_FILE, setupSource, type CallCell, type RealmKit } from './lockdown.js'
 import { clock, type Clock } from './clock.js'
-import { CALL_MARK, TICK, uninstrument, type Instrumented } from './instrument.js'
-import { actBody, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
+import { CALL_MARK, TICK, UNWIND, uninstrument, type Instrumented } from './instrument.js'
+import { actBody, excerpt, methodBody, SourceProblem, v8SyntaxPosition } from './parse.js'
+import { RAW, traceFrames, type CompiledMethod, type Raw } from './trace.js'
 
 export interface HardenedRealmOptions {
   /** CPU (watchdog) limit for each synchronous run of sandbox code entered from the host. Default 1000 ms. */
@@ -69,9 +70,29 @@ const hostThen = Promise.prototype.then
 
 interface CompiledAct {
   fn: RealmFunction
+  /** `act:<n>`: what its stack frames name it. */
   file: string
   /** Maps a column of the compiled (checkpointed) text back to the act's own. */
   column: Instrumented['column']
+  nested: Instrumented['nested']
+}
+
+/** `{excerpt}`: the line with a caret under the column, for a syntax error's reader. */
+function withExcerpt(source: string, line: number, column: number): { excerpt?: string } {
+  const text = excerpt(source, line, column)
+  return text === undefined ? {} : { excerpt: text }
+}
+
+function methodSyntax(message: string, line: number, column: number, selector: string, source: string): MethodSyntaxError {
+  const e = new MethodSyntaxError(message, line, column, selector)
+  Object.assign(e.details, withExcerpt(source, line, column))
+  return e
+}
+
+/** A thrown primitive as the message shows it: strings quoted, bounded. */
+function shownPrimitive(v: unknown): string {
+  const t = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'symbol' ? v.toString() : typeof v === 'bigint' ? `${v}n` : String(v)
+  return t.length > 200 ? t.slice(0, 199) + '…' : t
 }
 
 /** An act between its start and its settlement. */
@@ -83,6 +104,11 @@ interface Act {
   readonly tag: number
   /** Heap used when the act began (bytes), for the memory limit. */
   readonly heapBase: number
+  /** Its code, for the send trace of a limit it ran past. */
+  readonly compiled: CompiledAct
+  /** Its wall-clock deadline (Date.now() time) and limit, for sleep. */
+  readonly wallEnd: number
+  readonly wallMs: number
   done: boolean
   fail(e: Error): void
 }
@@ -184,6 +210,11 @@ export class HardenedRealm implements Realm {
   readonly #kit: RealmKit
   readonly #trampoline: Script
   readonly #methods = new Map<string, RealmFunction>()
+  /** By the id in their file name: what a stack frame of each compiled method maps back to. */
+  readonly #methodInfo = new Map<number, CompiledMethod>()
+  #methodCount = 0
+  /** Host errors turned into realm errors (toRealmError) → the host stack where they were raised, for --debug. */
+  readonly #hostStacks = new WeakMap<object, string>()
   readonly #acts = new Map<string, CompiledAct>()
   /** Act texts that passed checkActSyntax (insertion order: the oldest goes first). */
   readonly #checked = new Set<string>()
@@ -238,11 +269,16 @@ export class HardenedRealm implements Realm {
     // method body is `print("New tool created!")`. It writes to the running act's sink.
     const print = this.hostFunction('print', (_this, args) => { (this.#current?.print ?? this.onPrint)?.(args) })
     pin('print', print)
+    // Node habits: console.log (info, warn, error, debug) is print, and `await sleep(ms)` waits within the wall limit.
+    const realmConsole = this.#kit.makeConsole(print)
+    const sleep = this.hostFunction('sleep', (_this, [ms]) => this.#sleep(ms))
+    if (!this.#kit.hidden.includes('console')) pin('console', realmConsole)
+    pin('sleep', sleep)
     // No state between acts but the image: the real global object takes new properties (node's
     // interceptors put them there even with the sandbox sealed) and cannot be made non-extensible,
     // so code never gets it. `globalThis` is a frozen object of the same intrinsics, and all code is
     // strict (no sloppy `this`): a global set by one act has nowhere to live for the next.
-    pin('globalThis', this.#kit.makeGlobal(print))
+    pin('globalThis', this.#kit.makeGlobal({ print, console: realmConsole, sleep }))
     Object.preventExtensions(sandbox)
     this.#clock = options.clock ?? clock()
     this.#actMemoryMb = options.actMemoryMb === undefined ? undefined : checkMs('actMemoryMb', options.actMemoryMb)
@@ -254,22 +290,35 @@ export class HardenedRealm implements Realm {
   }
 
   compileMethod(source: string, selector: string): RealmFunction {
-    const cached = this.#methods.get(source)
+    // Per selector too: a stack frame names the method by the file it was compiled in.
+    const key = selector + '\0' + source
+    const cached = this.#methods.get(key)
     if (cached !== undefined) return cached
     let body: Instrumented
     try {
       body = methodBody(source)
     } catch (e) {
       if (e instanceof SourceProblem) {
-        if (e.forbidden) throw new UvmError('ACT_FORBIDDEN', `method '${selector}': ${e.message}`, { line: e.line, column: e.column, selector })
-        throw new MethodSyntaxError(e.message, e.line, e.column, selector)
+        if (e.forbidden) throw new UvmError('ACT_FORBIDDEN', `method '${selector}': ${e.message}`, { line: e.line, column: e.column, selector, ...withExcerpt(source, e.line, e.column) })
+        throw methodSyntax(e.message, e.line, e.column, selector, source)
       }
       throw e
     }
-    const fn = this.#compile(body, `${METHOD_FILE}${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
-      new MethodSyntaxError(message, line, column, selector))
-    this.#methods.set(source, fn)
+    const id = ++this.#methodCount
+    const fn = this.#compile(body, `${METHOD_FILE}${id}:${selector.replace(/[^\w$:.-]/g, '_')}`, source, (message, line, column) =>
+      methodSyntax(message, line, column, selector, source), this.#kit.unwinder(id))
+    this.#methods.set(key, fn)
+    this.#methodInfo.set(id, { selector, column: body.column, nested: body.nested })
     return fn
+  }
+
+  #sleep(ms: unknown): unknown {
+    const act = this.#current
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`sleep(ms) takes a number of milliseconds, 0 or more; got ${shownPrimitive(typeof ms === 'object' && ms !== null ? '[object]' : ms)}`)
+    if (act === undefined) throw new UvmError('ACT_FAILED', 'sleep(ms) works in acts and the methods they call: no act is running')
+    const left = act.wallEnd - Date.now()
+    if (ms > left) throw new UvmError('ACT_TIMEOUT', `sleep(${ms}) would end past the act's wall-clock limit of ${act.wallMs} ms (${Math.max(0, Math.floor(left))} ms left)`, { limit: 'wall', ms: act.wallMs })
+    return new Promise((resolve) => setTimeout(resolve, ms))
   }
 
   /** `cpuTimeoutMs`: this entry's CPU limit when it is a new timed entry (default: the realm's). */
@@ -374,6 +423,10 @@ export class HardenedRealm implements Realm {
       ? this.#kit.errors[name as keyof RealmKit['errors']]
       : this.#kit.errors.Error
     const e = new Ctor(message)
+    if (types.isNativeError(err)) {
+      // By descriptor, and V8's own formatting may still throw (a Symbol name): then there is none to keep.
+      try { const stack = Object.getOwnPropertyDescriptor(err, 'stack')?.value as unknown; if (typeof stack === 'string') this.#hostStacks.set(e, stack) } catch { /* none */ }
+    }
     if (name !== undefined && name !== Ctor.name) {
       Object.defineProperty(e, 'name', { value: name, writable: true, enumerable: false, configurable: true })
     }
@@ -446,7 +499,7 @@ export class HardenedRealm implements Realm {
         this.#callCell.value = this.#callCell.key = undefined
         f()
       }
-      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, heapBase: this.#heapBase(), done: false, fail: (e) => settle(() => reject(e)) }
+      const act: Act = { cpuMs: cpu, print: opts.print, owner: opts.owner, tag: opts.tag ?? 0, compiled, heapBase: this.#heapBase(), wallEnd: Date.now() + wall, wallMs: wall, done: false, fail: (e) => settle(() => reject(e)) }
       const ok = (value: unknown) => settle(() => {
         // What the act holds at its end counts too (a short act meets no periodic check): its value included.
         if (this.#overMemory(act)) { reject(outOfMemory(this.#actMemoryMb!)); return }
@@ -667,6 +720,12 @@ export class HardenedRealm implements Realm {
   /** The error for an entry past its limit; when the overrun was in the promise jobs, the act(s) they serve fail too. */
   #timedOut(timeoutMs: number, owner: Act | undefined): UvmError {
     const err = this.#limitError(timeoutMs)
+    // Where a checkpoint met the limit (node's own watchdog leaves nothing to say where).
+    const limit = this.#kit.takeLimit()
+    if (owner !== undefined && limit !== undefined) {
+      const raw: Raw = { frames: traceFrames(limit.stack, owner.compiled, this.#kit.takeTrace(limit.error), this.#methodInfo) }
+      Object.defineProperty(err, RAW, { value: raw, enumerable: false })
+    }
     if (this.#kit.finished()) {
       if (owner !== undefined) owner.fail(err)
       else for (const act of [...this.#inFlight]) act.fail(err)
@@ -723,7 +782,10 @@ export class HardenedRealm implements Realm {
     return undefined
   }
 
-  #actError(thrown: unknown, { file, column }: CompiledAct): UvmError {
+  #actError(thrown: unknown, compiled: CompiledAct): UvmError {
+    const { file, column } = compiled
+    // What the methods it left noted (the kit's own record, read without running sandbox code).
+    const notes = this.#kit.takeTrace(thrown)
     let d: ReturnType<RealmKit['describe']>
     try {
       d = this.#enter(this.#kit.describe, undefined, [thrown], this.cpuTimeoutMs) as ReturnType<RealmKit['describe']>
@@ -740,8 +802,14 @@ export class HardenedRealm implements Realm {
       // The stack's line is already act-relative (compiled with lineOffset -1); the body line is one more.
       if (at) { const line = Number(at[1]); details.line = line; details.column = column(line + 1, Number(at[2])) }
     }
-    const err = new UvmError(code, d.primitive ? `the act threw ${d.message}` : d.message, details)
+    const host = !isPrimitive(thrown) ? this.#hostStacks.get(thrown as object) : undefined
+    if (host !== undefined) details.hostStack = host
+    // Not an Error (`throw {code: 1}`, `throw root`): runAct shows the value, where it can print graph objects.
+    const raw: Raw = { frames: traceFrames(d.stack, compiled, notes, this.#methodInfo), ...(!d.primitive && !d.error && { thrown }) }
+    const message = d.primitive ? `the act threw ${shownPrimitive(thrown)}` : d.error ? d.message : 'the act threw a value that is not an Error'
+    const err = new UvmError(code, message, details)
     Object.defineProperty(err, 'name', { value: d.name, writable: true, enumerable: false, configurable: true })
+    Object.defineProperty(err, RAW, { value: raw, enumerable: false })
     return err
   }
 
@@ -750,7 +818,7 @@ export class HardenedRealm implements Realm {
       return actBody(code, names)
     } catch (e) {
       if (!(e instanceof SourceProblem)) throw e
-      throw new UvmError(e.forbidden ? 'ACT_FORBIDDEN' : 'ACT_SYNTAX', e.message, { line: e.line, column: e.column })
+      throw new UvmError(e.forbidden ? 'ACT_FORBIDDEN' : 'ACT_SYNTAX', e.message, { line: e.line, column: e.column, ...withExcerpt(code, e.line, e.column) })
     }
   }
 
@@ -764,8 +832,8 @@ export class HardenedRealm implements Realm {
     }
     const body = this.#actBody(code, names)
     const file = `${ACT_FILE}${++this.#actCount}`
-    const fn = this.#compile(body, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column }))
-    const entry = { fn, file, column: body.column }
+    const fn = this.#compile(body, file, code, (message, line, column) => new UvmError('ACT_SYNTAX', message, { line, column, ...withExcerpt(code, line, column) }))
+    const entry = { fn, file, column: body.column, nested: body.nested }
     this.#acts.set(key, entry)
     if (this.#acts.size > ACT_CACHE_LIMIT) this.#acts.delete(this.#acts.keys().next().value!)
     return entry
@@ -775,10 +843,10 @@ export class HardenedRealm implements Realm {
    * Compile a checked body into the context. The wrapper only evaluates `return (function ...)`
    * (parse.ts verified that shape), so calling it directly runs no user code.
    */
-  #compile(body: Instrumented, filename: string, source: string, syntaxError: (m: string, l: number, c: number) => Error): RealmFunction {
-    let wrapper: (tick: () => void, callMark: (v: unknown) => unknown) => RealmFunction
+  #compile(body: Instrumented, filename: string, source: string, syntaxError: (m: string, l: number, c: number) => Error, unwind?: RealmFunction): RealmFunction {
+    let wrapper: (tick: () => void, callMark: (v: unknown) => unknown, unwind: RealmFunction | undefined) => RealmFunction
     try {
-      wrapper = compileFunction(body.text, [TICK, CALL_MARK], { parsingContext: this.#context, filename, lineOffset: -1 }) as typeof wrapper
+      wrapper = compileFunction(body.text, [TICK, CALL_MARK, UNWIND], { parsingContext: this.#context, filename, lineOffset: -1 }) as typeof wrapper
     } catch (e) {
       // acorn accepted what V8 refuses (syntax V8 does not know yet, or an early error acorn skips).
       if (!types.isNativeError(e) || !(chainReaches(e, this.#kit.errors.SyntaxError.prototype) || e instanceof SyntaxError)) throw e
@@ -787,7 +855,7 @@ export class HardenedRealm implements Realm {
       throw syntaxError(String(dataProperty(e, 'message')), line, column)
     }
     // Frozen: a method can name itself (`function m() { m.call = ... }`), and the kernel calls it with `fn.call`.
-    const fn = Object.freeze(wrapper(this.#kit.tick, this.#kit.callMark))
+    const fn = Object.freeze(wrapper(this.#kit.tick, this.#kit.callMark, unwind))
     // Its prototype object too: the function lives as long as the realm, shared by every act and send
     // that calls it, so a writable `f.prototype` (or a generator's) would carry state from one act to
     // the next (and a parked resolver into another act's run).

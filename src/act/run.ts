@@ -1,8 +1,10 @@
 import { DoesNotUnderstand, UvmError } from '../errors.js'
 import type { Image, Transaction, TxMeta } from '../image/index.js'
 import type { Need, Obj } from '../kernel/index.js'
-import { ACCESSOR, Method, Primitive, arrayLength, bytesLength, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
+import { ACCESSOR, Method, Primitive, arrayLength, bytesLength, describe, ownEnumerableKeys, ownValue, printString, shapeOf, writeSlot } from '../kernel/index.js'
+import type { TraceFrame } from '../covenant/index.js'
 import type { HardenedRealm } from './realm.js'
+import { rawActError } from './trace.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
 import { readCollection, shownFunction, shownObject } from './shown.js'
@@ -94,8 +96,11 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
   if (opts.marksOrigins === true) tx.marksOrigins = true
   if (opts.alwaysRecorded === true) tx.alwaysRecorded = true
   const output = new Output(opts.outputLimit ?? 1 << 20)
+  /** Who the act's own frame is shown as in a send trace: its `self` when it has one (the JIT's acts), else the Genesis Object. */
+  let actSelf: unknown
   try {
     const bindings = { ...actBindings(tx, realm, opts.capabilities), ...opts.bind?.(tx) }
+    actSelf = bindings.self ?? bindings.genesis
     if (opts.capabilities !== undefined) tx.capabilities = new Map(Object.keys(opts.capabilities).map((k) => [k, bindings[k]]))
     const print = (args: unknown[]) => output.print(args.map((a) => formatValue(tx, a)).join(' '))
     const raw = await realm.runAct(code, bindings, { cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, print, owner: tx, ...(opts.tag !== undefined && { tag: opts.tag }) })
@@ -118,15 +123,52 @@ export async function runAct(image: Image, realm: HardenedRealm, code: string, o
     return { value: shown, output: output.text(), tid: info.tid, changed: info.oids }
   } catch (e) {
     const need = tx.missing
+    // While the transaction is open: the trace's receivers and a thrown value are printed from it.
+    const trace = explain(tx, realm, e, actSelf)
     tx.abort()
     const err = ActError.from(e, output.text())
+    if (trace !== undefined && trace.length > 0) err.details.trace = trace
     if (need === undefined) throw err
     // The message the act needed, where the act sent it (what it did after that is void).
     const missing = ActError.from(missingError(need, tx), output.text())
-    for (const k of ['line', 'column']) if (err.details[k] !== undefined) missing.details[k] = err.details[k]
+    for (const k of ['line', 'column', 'trace']) if (err.details[k] !== undefined) missing.details[k] = err.details[k]
+    missing.sandboxStack = err.sandboxStack
     missing.need = need
     throw missing
   }
+}
+
+/**
+ * The send trace of a failed act (its receivers printed in `tx`), and the message of a thrown value
+ * that is not an Error, set on `e` (`the act threw {code: 1}`). Printing runs in a timed entry: the
+ * value is the act's, and so is its size.
+ */
+function explain(tx: Transaction, realm: HardenedRealm, e: unknown, actSelf: unknown): TraceFrame[] | undefined {
+  const raw = rawActError(e)
+  if (raw === undefined) return undefined
+  const frames: TraceFrame[] = []
+  try {
+    realm.invoke(realm.hostFunction('explain', () => {
+      const label = (self: unknown): Pick<TraceFrame, 'receiver' | 'receiver_print'> => {
+        const obj = tx.kernel.objectOf(self)
+        if (obj === undefined) return {}
+        let print: string
+        try { print = printString(tx, obj) } catch { print = `#${obj.oid}` }
+        return { receiver: obj.oid, receiver_print: print }
+      }
+      for (const f of raw.frames) {
+        const who = f.act === true ? label(actSelf) : 'self' in f ? label(f.self) : {}
+        frames.push({ selector: f.selector, ...(f.line !== undefined && { line: f.line, column: f.column }), ...who, ...(f.act && { act: true }), ...(f.block && { block: true }) })
+      }
+      if ('thrown' in raw) {
+        const shown = formatValue(tx, raw.thrown)
+        ;(e as UvmError).message = `the act threw ${shown.length > 200 ? shown.slice(0, 199) + '…' : shown}`
+      }
+    }), undefined, [])
+  } catch {
+    // Past its CPU limit, or an image read failed: the error as it is, without what could not be shown.
+  }
+  return frames
 }
 
 function missingError(need: Need, tx: Transaction): DoesNotUnderstand {

@@ -1,5 +1,6 @@
+import { ActError } from '../act/index.js'
 import { ReadOnlyRefused, UvmError } from '../errors.js'
-import type { ErrorCode, ErrorReply, RequestId } from '../covenant/index.js'
+import type { ErrorCode, ErrorReply, RequestId, TraceFrame } from '../covenant/index.js'
 
 /** The wire's error code for a UVM error code. */
 const BY_CODE: Record<string, ErrorCode> = {
@@ -16,8 +17,11 @@ const BY_CODE: Record<string, ErrorCode> = {
   IMAGE_UNKNOWN_TID: 'unknown_target',
 }
 
-/** An error reply for anything a handler threw; host stack traces never leave the daemon. */
-export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
+/**
+ * An error reply for anything a handler threw. Host stack traces leave the daemon only when the
+ * request asked for them (`debug`: `uvm --debug`).
+ */
+export function errorReply(e: unknown, id: RequestId | undefined, opts: { debug?: boolean } = {}): ErrorReply {
   let code: ErrorCode = 'act_failed'
   let message = 'internal error'
   const extra: Record<string, unknown> = {}
@@ -32,6 +36,9 @@ export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
       if (Number.isInteger(v)) extra[k] = v
     }
     if (typeof e.details.selector === 'string') extra.selector = e.details.selector
+    if (typeof e.details.excerpt === 'string') extra.excerpt = e.details.excerpt
+    const trace = traceOf(e.details.trace)
+    if (trace !== undefined) extra.trace = trace
     // Only the JIT sets these (an act's errors reach the host as ActErrors, which never carry them).
     if (Array.isArray(e.details.attempts)) extra.attempts = e.details.attempts.filter((a): a is string => typeof a === 'string')
     extra.uvm_code = e.code
@@ -40,9 +47,32 @@ export function errorReply(e: unknown, id: RequestId | undefined): ErrorReply {
   } else if (e instanceof Error) {
     message = e.message
   }
+  if (opts.debug === true && e instanceof Error) {
+    // An act's error: the sandbox's frames, then the host's where the host raised it; any other: the host's.
+    // (An error raised after an act failed, such as the JIT's, carries the act's sandbox stack with it.)
+    const { sandboxStack, hostStack } = e as { sandboxStack?: unknown; hostStack?: unknown }
+    const stacks = [sandboxStack, e instanceof ActError ? hostStack : e.stack].filter((t): t is string => typeof t === 'string')
+    if (stacks.length > 0) extra.stack = stacks.join('\n')
+  }
   return { event: 'error', ...(id !== undefined && { id }), error: { code, message, ...extra } }
 }
 
 export function simpleError(code: ErrorCode, message: string, id?: RequestId, issues?: { path: (string | number)[]; message: string }[]): ErrorReply {
   return { event: 'error', ...(id !== undefined && { id }), error: { code, message, ...(issues && { issues }) } }
+}
+
+/** A send trace as the covenant carries it (TraceFrame), from what an act's error holds; undefined when there is none. */
+function traceOf(v: unknown): TraceFrame[] | undefined {
+  if (!Array.isArray(v) || v.length === 0) return undefined
+  const out: TraceFrame[] = []
+  for (const f of v as Record<string, unknown>[]) {
+    if (typeof f?.selector !== 'string') continue
+    const int = (k: string) => (Number.isInteger(f[k]) ? { [k]: f[k] as number } : {})
+    out.push({
+      selector: f.selector, ...int('line'), ...int('column'), ...int('receiver'),
+      ...(typeof f.receiver_print === 'string' && { receiver_print: f.receiver_print }),
+      ...(f.act === true && { act: true }), ...(f.block === true && { block: true }),
+    })
+  }
+  return out.length > 0 ? out : undefined
 }

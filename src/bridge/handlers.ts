@@ -126,7 +126,11 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
         guard?.rethrow(e, `'${cmd.selector}'`)
         if (unknownTarget !== undefined) throw unknownTarget
         // Positions would point into the one-line act that carries the send, not at anything the client wrote.
-        if (e instanceof UvmError) { delete e.details.line; delete e.details.column }
+        if (e instanceof UvmError) {
+          delete e.details.line; delete e.details.column
+          // Its frame too: the trace starts at the method the client sent to.
+          if (Array.isArray(e.details.trace)) e.details.trace = (e.details.trace as { act?: unknown }[]).filter((f) => f.act !== true)
+        }
         throw e
       })
       return { event: 'result', ...echo, ...resultValue(result.value), ...(result.output && { output: result.output }), ...(result.tid !== undefined && { tid: result.tid }), ...(result.cycles?.length && { jit: result.cycles }) }

@@ -321,7 +321,7 @@ export class BridgeServer {
           readOnly: this.opts.readOnly === true, writeAccess: this.opts.writeAccess, onQueued: queued, format,
         })
       } catch (e) {
-        reply = errorReply(e, id)
+        reply = errorReply(e, id, { debug: request.command.debug === true })
       }
     }
     await previousReply

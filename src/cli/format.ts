@@ -1,3 +1,32 @@
+import type { TraceFrame } from '../covenant/index.js'
+
+/**
+ * A send trace as one line, innermost first: `<Shape #5> area (line 2, column 10) ← <Genesis #2> act (line 1, column 8)`.
+ * A frame repeated in a row (a runaway recursion) is shown once, with how often: `… ×19`.
+ */
+export function traceText(trace: readonly TraceFrame[]): string {
+  const out: { text: string; times: number }[] = []
+  for (const f of trace) {
+    const who = f.receiver_print !== undefined ? `${f.receiver_print} ` : ''
+    const where = f.line !== undefined ? ` (line ${f.line}, column ${f.column})` : ''
+    const text = `${f.block ? '[] in ' : ''}${who}${f.selector}${where}`
+    const last = out[out.length - 1]
+    if (last?.text === text) last.times++
+    else out.push({ text, times: 1 })
+  }
+  return out.map((f) => (f.times > 1 ? `${f.text} ×${f.times}` : f.text)).join(' ← ')
+}
+
+/** Below an error's line: the syntax error's line with its caret, the send trace, and with --debug the stacks. */
+export function errorDetailLines(error: { excerpt?: string | undefined; trace?: TraceFrame[] | undefined; stack?: string | undefined }, debug: boolean): string[] {
+  const out: string[] = []
+  if (error.excerpt !== undefined) out.push(...error.excerpt.split('\n').map((l) => `  ${l}`))
+  // The act's frame alone says no more than the error's own position.
+  if (error.trace !== undefined && error.trace.some((f) => f.act !== true)) out.push(`  ${traceText(error.trace)}`)
+  if (debug && error.stack !== undefined) out.push(error.stack)
+  return out
+}
+
 /**
  * Human text for values as they come over the wire: objects as
  * `<WorldMorph #4>` (with their slots, one per line, as deep as the reply expanded them),

@@ -1,5 +1,5 @@
 import { BridgeClient, WireWriter, resolveTarget, sessionBindings } from '../bridge/index.js'
-import type { Reply, Target } from '../covenant/index.js'
+import type { Reply, Target, TraceFrame } from '../covenant/index.js'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
 import { runAct } from '../act/index.js'
@@ -35,7 +35,8 @@ export interface ReplBackend {
 
 /** A failure to show as one line (the REPL keeps going). `line`/`column`: where in the act. */
 export class ReplFailure extends Error {
-  constructor(message: string, readonly line?: number, readonly column?: number) {
+  /** `trace`: the send trace of the reply; `debugStack`: with --debug, the sandbox's and the daemon's stacks. */
+  constructor(message: string, readonly line?: number, readonly column?: number, readonly trace?: TraceFrame[], readonly debugStack?: string) {
     super(message)
   }
 }
@@ -45,7 +46,7 @@ export class ReplFailure extends Error {
  * in order, so after Ctrl-C stopped waiting for an act, the next input goes on a new connection
  * instead of queueing behind the act it abandoned.
  */
-export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void }; reconnect?: () => Promise<BridgeClient> } = {}): ReplBackend {
+export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void }; reconnect?: () => Promise<BridgeClient>; debug?: boolean } = {}): ReplBackend {
   let current: Promise<BridgeClient> = Promise.resolve(first)
   const fresh = () => {
     if (opts.reconnect === undefined) return
@@ -57,7 +58,7 @@ export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number
     if (r.event === 'error') {
       const pos = r.error.line !== undefined && !r.error.message.includes('(line') ? ` (line ${r.error.line}, column ${r.error.column})` : ''
       const output = r.error.output ? `\n${r.error.output.trimEnd()}` : ''
-      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}${output}`, r.error.line, r.error.column)
+      throw new ReplFailure(`${r.error.code}: ${r.error.message}${pos}${output}`, r.error.line, r.error.column, r.error.trace, r.error.stack)
     }
     return r as Extract<Reply, { event: E }>
   }
@@ -72,6 +73,7 @@ export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number
         const reply = client.request({
           command: 'run_act',
           code,
+          ...(opts.debug === true && { debug: true }),
           ...(req.description !== undefined && { description: req.description }),
           ...(req.bindings !== undefined && { bindings: req.bindings }),
           ...(watch && { id: watch.id }),

@@ -4,7 +4,8 @@ import repl from 'node:repl'
 import readline from 'node:readline'
 import { PassThrough } from 'node:stream'
 import { BridgeError } from '../bridge/index.js'
-import { formatValue } from './format.js'
+import type { TraceFrame } from '../covenant/index.js'
+import { formatValue, traceText } from './format.js'
 import { targetOption } from './connect.js'
 import type { Io } from './usage.js'
 import type { ReplBackend } from './repl-backend.js'
@@ -75,7 +76,12 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     }
     const [head, ...rest] = text.split('\n')
     const pointer = at !== undefined && code !== undefined ? caret(code, at.line, at.column) : undefined
-    return [paint(31, head!), ...(pointer !== undefined ? [paint(90, pointer)] : []), ...rest].join('\n')
+    // The send trace, with the act's frames put back where they are in what was typed (a method's are its own).
+    let trace = traceOf(e)
+    if (trace !== undefined && prepared !== undefined) trace = trace.map((f) => (f.act === true && f.line !== undefined && f.column !== undefined ? { ...f, ...prepared.toInput(f.line, f.column) } : f))
+    const traceLine = trace !== undefined && trace.some((f) => f.act !== true) ? [paint(90, `  ${traceText(trace)}`)] : []
+    const stack = e instanceof ReplFailure && e.debugStack !== undefined ? [paint(90, e.debugStack)] : []
+    return [paint(31, head!), ...(pointer !== undefined ? [paint(90, pointer)] : []), ...traceLine, ...stack, ...rest].join('\n')
   }
   const server = repl.start({
     prompt: 'uvm> ',
@@ -218,6 +224,13 @@ function positionOf(e: unknown): { line: number; column: number } | undefined {
   if (e instanceof ReplFailure) return e.line !== undefined && e.column !== undefined ? { line: e.line, column: e.column } : undefined
   const d = (e as { details?: { line?: unknown; column?: unknown } }).details
   return typeof d?.line === 'number' && typeof d.column === 'number' ? { line: d.line, column: d.column } : undefined
+}
+
+/** An error's send trace: from the daemon's reply, or from the in-process act's error. */
+function traceOf(e: unknown): TraceFrame[] | undefined {
+  if (e instanceof ReplFailure) return e.trace
+  const t = (e as { details?: { trace?: unknown } }).details?.trace
+  return Array.isArray(t) ? (t as TraceFrame[]) : undefined
 }
 
 function failureText(e: unknown): string {

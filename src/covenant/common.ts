@@ -24,6 +24,7 @@ export const commandBase = {
   id: RequestId.optional(),
   target: Target.optional(),
   target_uuid: Target.optional().describe('alias of target (the seeds\' field name)'),
+  debug: z.boolean().optional().describe('an error reply carries `stack`: the sandbox and host stack traces (`uvm --debug`)'),
 }
 
 /**

@@ -67,6 +67,17 @@ export const PongReply = z.object({
 
 export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()), read_only: ReadOnly }).meta({ id: 'CovenantReply' })
 
+export const TraceFrame = z.object({
+  selector: z.string().describe("the method's selector; `act` for the act's own frame"),
+  line: z.number().int().optional().describe("the line in the method's (or act's) own source; absent when the thrown value carried no stack (a thrown string)"),
+  column: z.number().int().optional(),
+  receiver: z.number().int().optional().describe('the oid of the object the method ran for (an act: its self, else the Genesis Object)'),
+  receiver_print: z.string().optional().describe('its print string, e.g. <Shape #5>'),
+  act: z.literal(true).optional().describe("the act's own frame"),
+  block: z.literal(true).optional().describe('a function nested in the method or act (a callback), shown as "[] in"'),
+}).meta({ id: 'TraceFrame', description: 'one frame of a send trace, innermost first' })
+export type TraceFrame = z.infer<typeof TraceFrame>
+
 export const ErrorReply = z.object({
   event: z.literal('error'),
   id,
@@ -89,6 +100,9 @@ export const ErrorReply = z.object({
     limit: z.number().int().optional(),
     /** does_not_understand after a JIT cycle failed: each attempt's failure. */
     attempts: z.array(z.string()).optional(),
+    trace: z.array(TraceFrame).optional().describe('where an act or method failed: each method the error left (receiver, selector, line and column in its own source), innermost first, then the act. `uvm` prints it as `<Shape #5> area (line 2, column 10) ← <Genesis #2> act (line 1, column 8)`'),
+    excerpt: z.string().optional().describe('syntax_error: the source line and, below it, a caret under the column'),
+    stack: z.string().optional().describe('only when the request had `debug: true`: the sandbox stack of what was thrown (act and method frames), then the host stack where the daemon raised it'),
   }).loose(),
 }).meta({ id: 'ErrorReply' })
 

@@ -104,7 +104,7 @@ process.on('message', (m: ToUnit) => {
         send({ t: 'res', n, bytes, event: reply.event, code: reply.event === 'error' ? reply.error.code : undefined, tid: (reply as { tid?: number }).tid })
       }
       b.handle(m.cmd, m.lane, { readOnly: m.readOnly, writeAccess: m.writeAccess, tag: n, onQueued: () => send({ t: 'queued', n }) })
-        .then((reply) => answer(reply as Reply), (e: unknown) => answer(errorReply(e, m.cmd.id)))
+        .then((reply) => answer(reply as Reply), (e: unknown) => answer(errorReply(e, m.cmd.id, { debug: m.cmd.debug === true })))
       return
     }
     case 'sent': outstanding -= m.size; return

@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm'
 
-/** What every act is bound to besides its capabilities (src/act's actBindings), and `self` inside methods. */
-const ACT_BINDINGS = ['root', 'genesis', 'prototypes', 'UvmObject', 'print', 'self']
+/** What every act is bound to besides its capabilities (src/act's actBindings; print, console and sleep are the realm's globals), and `self` inside methods. */
+const ACT_BINDINGS = ['root', 'genesis', 'prototypes', 'UvmObject', 'print', 'console', 'sleep', 'self']
 
 /** The daemon's capabilities (src/daemon's standardCapabilities, and the JIT's llm). */
 export const STANDARD_CAPABILITIES = ['bridge', 'forge', 'system', 'handoff', 'llm']

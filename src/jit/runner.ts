@@ -50,7 +50,11 @@ export async function runWithJit(jit: Compiler | undefined, image: Image, realm:
         cycles.push(await jit.compile(need, context))
       } catch (ce) {
         // Where the act sent the message, for the person reading the error.
-        if (ce instanceof UvmError) for (const k of ["line", "column"]) if ((e as ActError).details[k] !== undefined && ce.details[k] === undefined) ce.details[k] = (e as ActError).details[k]
+        if (ce instanceof UvmError) {
+          for (const k of ['line', 'column', 'trace']) if ((e as ActError).details[k] !== undefined && ce.details[k] === undefined) ce.details[k] = (e as ActError).details[k]
+          // For --debug: the act's frames, before the host's own stack of this error.
+          if ((e as ActError).sandboxStack !== undefined) Object.assign(ce, { sandboxStack: (e as ActError).sandboxStack })
+        }
         throw ce
       }
     }

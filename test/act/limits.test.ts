@@ -46,7 +46,8 @@ describe('defaults', () => {
     expect([realm.cpuTimeoutMs, realm.wallTimeoutMs]).toEqual([1000, 30000])
     const big = await u.act('print("x".repeat(200000))\nprint("y".repeat(1 << 20))')
     expect(big.output.startsWith('x'.repeat(200000) + '\ny')).toBe(true)
-    expect(big.output.endsWith(`\n… output truncated at ${1 << 20} characters\n`)).toBe(true)
+    // What was cut is said, and how much: 200,002 characters of the second line did not fit.
+    expect(big.output.endsWith("\n… 200,002 characters cut: an act's output is capped at 1,048,576 characters\n")).toBe(true)
   })
 })
 
@@ -254,20 +255,20 @@ describe('wall clock', () => {
 })
 
 describe('output cap', () => {
-  it('truncates with a marker and the act still succeeds; prints from methods count too', async () => {
+  it('cuts with a note saying how much, and the act still succeeds; prints from methods count too', async () => {
     await u.act('root.talker = new UvmObject()\nroot.talker.say = function (i) { print("method line", i) }')
     const r = await u.act('for (let i = 0; i < 50; i++) { print("line", i); root.talker.say(i) }\nroot.printed = true\nreturn "done"', { outputLimit: 64 })
     expect(r.value).toBe('done')
     expect(r.tid).toBeDefined()
     expect(r.output.startsWith('line 0\nmethod line 0\nline 1\n')).toBe(true)
-    expect(r.output.endsWith('\n… output truncated at 64 characters\n')).toBe(true)
-    expect(r.output.length).toBeLessThanOrEqual(64 + '\n… output truncated at 64 characters\n'.length)
+    expect(r.output).toMatch(/\n… [\d,]+ characters cut: an act's output is capped at 64 characters\n$/)
+    expect(r.output.length).toBeLessThanOrEqual(64 + "\n… 9,999 characters cut: an act's output is capped at 64 characters\n".length)
     expect(u.read((tx) => tx.root.printed)).toBe(true)
   })
 
   it('a failed act keeps its capped output', async () => {
     const e = await rejected(u.act('for (let i = 0; i < 50; i++) print("line", i)\nthrow new Error("after printing")', { outputLimit: 20 }))
     expect(e.code).toBe('ACT_FAILED')
-    expect(e.output).toBe('line 0\nline 1\nline 2\n… output truncated at 20 characters\n')
+    expect(e.output).toBe("line 0\nline 1\nline 2\n… 370 characters cut: an act's output is capped at 20 characters\n")
   })
 })

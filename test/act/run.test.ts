@@ -85,9 +85,11 @@ describe('an act is the body of an async function', () => {
 
   it('sees nothing else of the host: no require, process, import(), timers, console, host globals', async () => {
     const names = ['require', 'process', 'module', 'exports', '__filename', '__dirname', 'Buffer', 'global', 'setTimeout',
-      'setInterval', 'setImmediate', 'queueMicrotask', 'fetch', 'console', 'performance', 'self', 'args']
+      'setInterval', 'setImmediate', 'queueMicrotask', 'fetch', 'performance', 'self', 'args']
     const r = await u.act(`return [${names.map((n) => `typeof ${n}`).join(', ')}, this, Object.getPrototypeOf(root), root.constructor, (new UvmObject()).constructor]`)
     expect(r.value).toEqual([...names.map(() => 'undefined'), undefined, null, undefined, undefined])
+    // console is the UVM's own (its methods are print), not the host's.
+    expect((await u.act('return [Object.isFrozen(console), console.log === print, console.error === print]')).value).toEqual([true, true, true])
     for (const code of ['const fs = await import("fs")\nreturn fs', 'return import.meta']) {
       const e = await rejected(u.act(code))
       expect(e).toBeInstanceOf(ActError)
@@ -211,6 +213,7 @@ describe('runtime errors come back as data', () => {
     expect(e.toJSON()).toEqual({
       code: 'KERNEL_DOES_NOT_UNDERSTAND', message: expect.stringMatching(/#0>? does not understand 'frobnicate'/),
       name: 'DoesNotUnderstand', selector: 'frobnicate', receiver: 0, line: 3, column: 8,
+      trace: [{ selector: 'act', act: true, line: 3, column: 8, receiver: 2, receiver_print: '<Genesis #2>' }],
     })
     expect(e.output).toBe('about to\n')
   })
@@ -223,9 +226,10 @@ describe('runtime errors come back as data', () => {
 
   it('JS errors: ACT_FAILED with name, message, line and column; thrown values too', async () => {
     const e = await rejected(u.act('const a = null\n\na.b = 1'))
-    expect(e.toJSON()).toEqual({ code: 'ACT_FAILED', name: 'TypeError', message: "Cannot set properties of null (setting 'b')", line: 3, column: 5 })
+    expect(e.toJSON()).toEqual({ code: 'ACT_FAILED', name: 'TypeError', message: "Cannot set properties of null (setting 'b')", line: 3, column: 5,
+      trace: [{ selector: 'act', act: true, line: 3, column: 5, receiver: 2, receiver_print: '<Genesis #2>' }] })
     const thrown = await rejected(u.act('throw "plain string"'))
-    expect([thrown.code, thrown.message]).toEqual(['ACT_FAILED', 'the act threw plain string'])
+    expect([thrown.code, thrown.message]).toEqual(['ACT_FAILED', 'the act threw "plain string"'])
     const own = await rejected(u.act('const e = new RangeError("mine"); e.code = "E_MINE"; throw e'))
     expect([own.code, own.name, own.details.name, own.details.thrownCode]).toEqual(['ACT_FAILED', 'ActError', 'RangeError', 'E_MINE'])
   })

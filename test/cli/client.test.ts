@@ -162,10 +162,10 @@ describe('uvm create-method and uvm send', () => {
     expect(s.stdout).toBe('42\n')
   })
 
-  it('a method that does not parse: exit 1, one line with the position', async () => {
+  it('a method that does not parse: exit 1, one line with the position, then the line with a caret', async () => {
     const r = await uvm('create-method', 'broken', 'function ( {')
     expect(r.code).toBe(1)
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^uvm create-method: syntax_error: .*line 1, column \d+/)])
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^uvm create-method: syntax_error: .*line 1, column \d+/), '  function ( {', expect.stringMatching(/^ {3,}\^$/)])
     const missing = await uvm('create-method', 'nothing')
     expect(missing.code).toBe(2)
     const both = await uvm('create-method', 'm', 'function () {}', '-f', 'x.js')
@@ -215,13 +215,13 @@ describe('uvm act', () => {
     expect(intentTid).toEqual(expect.any(Number))
   })
 
-  it('errors: exit 1 and one line (plus the act\'s output)', async () => {
+  it('errors: exit 1 and one line (plus a syntax error\'s line with a caret, and the act\'s output)', async () => {
     const thrown = await uvm('act', 'throw new Error("boom")')
     expect(thrown.code).toBe(1)
     expect(lines(thrown.stderr)).toEqual([expect.stringMatching(/^uvm act: act_failed: boom/)])
     const syntax = await uvm('act', 'return (')
     expect(syntax.code).toBe(1)
-    expect(lines(syntax.stderr)).toEqual([expect.stringMatching(/^uvm act: syntax_error: .*\(line 1, column \d+\)/)])
+    expect(lines(syntax.stderr)).toEqual([expect.stringMatching(/^uvm act: syntax_error: .*\(line 1, column \d+\)/), '  return (', expect.stringMatching(/^ {3,}\^$/)])
     const printed = await uvm('act', 'print("before"); throw new Error("after")')
     expect(printed.code).toBe(1)
     expect(lines(printed.stderr)).toEqual([expect.stringMatching(/^uvm act: act_failed: after/), 'before'])

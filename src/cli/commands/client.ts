@@ -10,7 +10,7 @@ function targetField(v: Values): { target?: string | { $ref: number } } {
   const target = targetOption(v.target as string | undefined)
   return target === undefined ? {} : { target }
 }
-import { formatValue } from '../format.js'
+import { errorDetailLines, formatValue } from '../format.js'
 import { paint } from '../colour.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -44,6 +44,8 @@ function clientCommand(spec: {
       const { values, positionals } = parse(argv, { ...clientOptions, ...spec.options, ...(spec.runsCode && { events: { type: 'string' } }) }, spec.name, spec.noPositionals !== true)
       const client = await connect(values as Values, io, spec.name)
       let watch: ReturnType<typeof watchJit> | undefined
+      // --debug: error replies carry the sandbox's and the daemon's stack traces.
+      const debug = io.debug ? { debug: true } : {}
       try {
         // Checked when the first request goes out, so that a usage mistake is still said first.
         let listening: Promise<void> | undefined
@@ -59,10 +61,10 @@ function clientCommand(spec: {
                   watch = watchJit(eventsAddress(String(values.connect ?? io.env.UVM_CONNECT ?? DEFAULT_BIND), (values.events as string | undefined) ?? io.env.UVM_EVENTS), await clientKeys(values as Values, io), io.err, process.stderr.isTTY === true)
                   await watch.ready
                 }
-                return client.request({ ...command, ...(watch && { id: watch.id }) }, values.timeout === undefined ? { timeoutMs: codeTimeoutMs(io) } : {})
+                return client.request({ ...command, ...debug, ...(watch && { id: watch.id }) }, values.timeout === undefined ? { timeoutMs: codeTimeoutMs(io) } : {})
               },
             }
-          : { request: async (command, opts) => { await reachable(); return client.request(command, opts) } }
+          : { request: async (command, opts) => { await reachable(); return client.request({ ...command, ...debug }, opts) } }
         const reply = await spec.request(requester, positionals, values as Values)
         watch?.stop()
         return report(reply, values.json === true, io, spec.name, (r) => [...explanations(r), spec.human(r, values as Values)].filter((t) => t).join('\n'))
@@ -87,6 +89,7 @@ function report(reply: Reply, json: boolean, io: Io, name: string, human: (r: Re
     if (!json) {
       const where = reply.error.line !== undefined ? ` (line ${reply.error.line}, column ${reply.error.column})` : ''
       io.err(paint(io, 'err').red(`uvm ${name}: ${reply.error.code}: ${reply.error.message}${reply.error.message.includes('(line') ? '' : where}`))
+      for (const line of errorDetailLines(reply.error, io.debug)) io.err(line)
       if (reply.error.output) io.err(reply.error.output.trimEnd())
     }
     return 1

@@ -45,6 +45,7 @@ export const replCommand: CommandSpec = {
       backend = remoteBackend(client, {
         actTimeoutMs: values.timeout !== undefined ? Number(values.timeout) : codeTimeoutMs(io),
         reconnect: () => connect(values, io, 'repl'),
+        debug: io.debug,
         ...(pong.jit !== undefined && { watch: () => watchJit(events, keys, io.err, process.stderr.isTTY === true) }),
       })
     }
