@@ -80,7 +80,7 @@ describe('the send trace', () => {
 
   it('the REPL shows it too, positions of the act mapped to what was typed', async () => {
     const r = await runCli(['repl', '--connect', daemon.d.bind], { input: 'root.s.bad2()\nlet y = ;\n.exit\n' })
-    expect(r.stdout).toContain(`! act_failed: Cannot read properties of undefined (reading 'x') (line 1, column 8)\n  <Shape #${s}> area (line 2, column 20) ← <Shape #${s}> bad2 (line 1, column 31) ← <Genesis #2> act (line 1, column 8)\n`)
+    expect(r.stdout).toContain(`! act_failed: Cannot read properties of undefined (reading 'x') (line 1, column 8)\n  root.s.bad2()\n         ^\n  <Shape #${s}> area (line 2, column 20) ← <Shape #${s}> bad2 (line 1, column 31) ← <Genesis #2> act (line 1, column 8)\n`)
     expect(r.stdout).toContain('! syntax_error: Unexpected token (line 1, column 9)\n  let y = ;\n          ^\n')
 
     // With --debug, the stacks as well.
