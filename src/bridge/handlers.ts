@@ -9,7 +9,7 @@ import { why } from './why.js'
 import type { WriteGate } from './write-gate.js'
 import { ReadOnlyRefused, UvmError } from '../errors.js'
 import { WireWriter, assertNesting, fromWire, sessionBindings } from './values.js'
-import { checkImage, exportFiles, packImage } from './image-ops.js'
+import { checkImage, exportFiles, packImage, showChanges } from './image-ops.js'
 
 /** send_message runs as an act so that it gets the act's deadlines, draining and transaction record. */
 const SEND_ACT = 'return await __send()'
@@ -163,6 +163,8 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       return { ...await packImage(ctx.image, cmd), ...echo }
     case 'export':
       return { ...await exportFiles(ctx.image), ...echo }
+    case 'show':
+      return { ...await showChanges(ctx.image, cmd.tid), ...echo }
   }
 }
 

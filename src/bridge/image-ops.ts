@@ -5,8 +5,9 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CheckReply, ExportReply, PackCommand, PackReply } from '../covenant/index.js'
-import { exportImage } from '../image/index.js'
+import type { CheckReply, ExportReply, PackCommand, PackReply, ShowReply } from '../covenant/index.js'
+import { exportImage, plainToJson } from '../image/index.js'
+import { UvmError } from '../errors.js'
 import type { Image } from '../image/index.js'
 
 export async function checkImage(image: Image, maxListed: number): Promise<Omit<CheckReply, 'id'>> {
@@ -54,5 +55,25 @@ export async function exportFiles(image: Image): Promise<Omit<ExportReply, 'id'>
     return { event: 'export', objects, unreachable, files }
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** What a transaction changed (`uvm show`), with its values as JSON can carry them (a client may speak JSON). */
+export async function showChanges(image: Image, tid: number): Promise<Omit<ShowReply, 'id'>> {
+  const c = await image.show(tid)
+  if (c === undefined) throw new UvmError('IMAGE_UNKNOWN_TID', `no transaction ${tid} in the image (the last is ${image.lastTid}; see history)`, { tid })
+  const slots = (s: unknown) => plainToJson(s) as Record<string, unknown>
+  return {
+    event: 'show',
+    transaction: plainToJson(c.transaction) as ShowReply['transaction'],
+    objects: c.objects.map((o) => ({
+      oid: o.oid,
+      created: o.created,
+      ...(o.beforeTid !== undefined && { before_tid: o.beforeTid }),
+      ...(o.before !== undefined && { before: slots(o.before) }),
+      ...(o.after !== undefined && { after: slots(o.after) }),
+      ...(o.packed === true && { packed: true as const }),
+    })),
+    names: Object.fromEntries(Object.entries(c.names).map(([k, v]) => [String(k), v])),
   }
 }

@@ -1,6 +1,7 @@
 import { BridgeClient, WireWriter, resolveTarget, sessionBindings } from '../bridge/index.js'
 import type { Reply, Target, TraceFrame } from '../covenant/index.js'
-import type { Image } from '../image/index.js'
+import type { Image, TransactionChanges } from '../image/index.js'
+import { changesOf } from './commands/show.js'
 import type { HardenedRealm } from '../act/index.js'
 import { runAct } from '../act/index.js'
 import { explanations } from './jit-status.js'
@@ -30,6 +31,8 @@ export interface ReplBackend {
   state(target: Target | undefined, depth: number): Promise<unknown>
   history(limit: number): Promise<{ tid: number; time: number; user: string; description: string }[]>
   undo(tid: number): Promise<number | undefined>
+  /** What transaction `tid` changed (undefined: no such transaction). */
+  show(tid: number): Promise<TransactionChanges | undefined>
   close(): Promise<void>
 }
 
@@ -93,6 +96,11 @@ export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number
     async undo(tid) {
       return ok(await (await current).request({ command: 'undo', tid }), 'ack').tid
     },
+    async show(tid) {
+      const r = await (await current).request({ command: 'show', tid })
+      if (r.event === 'error' && r.error.uvm_code === 'IMAGE_UNKNOWN_TID') return undefined
+      return changesOf(Promise.resolve(ok(r, 'show')))
+    },
     close: async () => (await current).close(),
   }
 }
@@ -119,6 +127,9 @@ export function localBackend(image: Image, realm: HardenedRealm): ReplBackend {
     },
     async history(limit) {
       return image.transactions({ limit })
+    },
+    async show(tid) {
+      return image.show(tid)
     },
     async undo(tid) {
       return (await image.undo(tid)).tid

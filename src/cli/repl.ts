@@ -7,6 +7,7 @@ import { BridgeError } from '../bridge/index.js'
 import type { TraceFrame } from '../covenant/index.js'
 import { formatValue, traceText } from './format.js'
 import { targetOption } from './connect.js'
+import { showText } from './commands/show.js'
 import type { Io } from './usage.js'
 import type { ReplBackend } from './repl-backend.js'
 import { ReplFailure } from './repl-backend.js'
@@ -190,6 +191,13 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     if (!arg || !Number.isInteger(tid) || tid < 1) throw new ReplFailure('usage: .undo TID (see .history)')
     const newTid = await backend.undo(tid)
     output.write(`undid transaction ${tid} as transaction ${newTid}\n`)
+  })
+  command('show', "What a transaction changed: .show TID (each object's slots before and after)", async (arg) => {
+    const tid = Number(arg)
+    if (!arg || !Number.isInteger(tid) || tid < 1) throw new ReplFailure('usage: .show TID (see .history)')
+    const changes = await backend.show(tid)
+    if (changes === undefined) throw new ReplFailure(`no transaction ${tid} (see .history)`)
+    output.write(showText(changes, showAll) + '\n')
   })
   command('names', "The session's names: what inputs declared (let, const, var, function, class), kept for later inputs", async () => {
     const names = session.all()

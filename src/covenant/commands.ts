@@ -79,6 +79,12 @@ export const ExportCommand = z.object({
   ...commandBase,
 }).meta({ id: 'ExportCommand', description: 'the image as text, one file per object (uvm export): the files in the reply, for the client to write' })
 
+export const ShowCommand = z.object({
+  command: z.literal('show'),
+  ...commandBase,
+  tid: z.number().int().positive().describe('the transaction to show (see history)'),
+}).meta({ id: 'ShowCommand', description: "what a transaction changed: each object's slots before and after (uvm show)" })
+
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
 
@@ -97,6 +103,7 @@ export const Command = z.discriminatedUnion('command', [
   CheckCommand,
   PackCommand,
   ExportCommand,
+  ShowCommand,
 ]).meta({ id: 'Command' })
 
 export type GetFullStateCommand = z.infer<typeof GetFullStateCommand>
@@ -113,6 +120,7 @@ export type CemCommand = z.infer<typeof CemCommand>
 export type CheckCommand = z.infer<typeof CheckCommand>
 export type PackCommand = z.infer<typeof PackCommand>
 export type ExportCommand = z.infer<typeof ExportCommand>
+export type ShowCommand = z.infer<typeof ShowCommand>
 export type Command = z.infer<typeof Command>
 /** What a client sends (defaults not yet applied). */
 export type CommandInput = z.input<typeof Command>

@@ -162,7 +162,24 @@ export const ExportReply = z.object({
   files: z.record(z.string(), z.string()).describe('path (relative to the export folder, "/"-separated) → text: image.json and objects/NNNNNN.uvm'),
 }).meta({ id: 'ExportReply', description: 'the reply to export' })
 
-export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply]).meta({ id: 'Reply' })
+const SlotsJson = z.record(z.string(), z.unknown()).describe('slot name → value as JSON: references {"$ref": oid}, methods {"$method": source}, primitives {"$primitive": name}, bigints {"$bigint": "…"}, bytes {"$bytes": base64}')
+
+export const ShowReply = z.object({
+  event: z.literal('show'),
+  id,
+  transaction: TransactionRecord,
+  objects: z.array(z.object({
+    oid: z.number().int(),
+    created: z.boolean().describe('the transaction created it (no before)'),
+    before_tid: Tid.optional().describe('the transaction that wrote the revision before'),
+    before: SlotsJson.optional().describe('its slots just before (absent when created, or when pack took that revision)'),
+    after: SlotsJson.optional().describe('its slots as the transaction wrote them (absent when pack took them)'),
+    packed: z.literal(true).optional().describe('pack took a revision that would be shown'),
+  })),
+  names: z.record(z.string(), z.string()).describe('oid → how the object prints today (<Morph #4>), for those still in the image'),
+}).meta({ id: 'ShowReply', description: 'the reply to show' })
+
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply, ShowReply]).meta({ id: 'Reply' })
 
 export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
 export type AckReply = z.infer<typeof AckReply>
@@ -177,4 +194,5 @@ export type CemReply = z.infer<typeof CemReply>
 export type CheckReply = z.infer<typeof CheckReply>
 export type PackReply = z.infer<typeof PackReply>
 export type ExportReply = z.infer<typeof ExportReply>
+export type ShowReply = z.infer<typeof ShowReply>
 export type Reply = z.infer<typeof Reply>

@@ -1,10 +1,11 @@
 import { UvmError } from '../../errors.js'
-import type { ObjectChange, Plain, TransactionChanges } from '../../image/index.js'
+import type { ObjectChange, Plain, PlainSlots, TransactionChanges } from '../../image/index.js'
+import type { ShowReply } from '../../covenant/index.js'
+import { accessHelp, accessOptions, withImageAccess } from '../image-access.js'
 import { parse } from '../args.js'
 import { formatValue } from '../format.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
-import { imageHelp, imageOption, withImage } from './image.js'
 
 /** A slot value shown on one line is cut here: the whole value is in `--json`. */
 const VALUE_WIDTH = 200
@@ -12,22 +13,47 @@ const VALUE_WIDTH = 200
 export const show: CommandSpec = {
   name: 'show',
   summary: "what a transaction changed: each object's slots before and after",
-  usage: 'uvm show TID [--all] [--image PATH] [--json]',
-  options: [['--all', 'list the slots it left as they were too'], imageHelp, ['--json', 'machine-readable output: every slot before and after']],
+  usage: 'uvm show TID [--all] [--image PATH | --connect ADDR] [--json]',
+  options: [['--all', 'list the slots it left as they were too'], ...accessHelp, ['--json', 'machine-readable output: every slot before and after']],
   async run(argv, io) {
-    const { values, positionals } = parse(argv, { ...imageOption, all: { type: 'boolean' }, json: { type: 'boolean' } }, 'show')
+    const { values, positionals } = parse(argv, { ...accessOptions, all: { type: 'boolean' }, json: { type: 'boolean' } }, 'show')
     if (positionals.length !== 1) throw new UsageError('expected one TID (see `uvm history`)', 'show')
     const tid = Number(positionals[0])
     if (!Number.isInteger(tid) || tid < 1) throw new UsageError(`TID is a whole number ≥ 1 (see \`uvm history\`), got "${positionals[0]}"`, 'show')
-    return withImage(values, io, 'show', async (image) => {
-      const { showTransaction } = await import('../../image/index.js')
-      const changes = await showTransaction(image, tid)
-      if (changes === undefined) throw new UvmError('IMAGE_UNKNOWN_TID', `no transaction ${tid} in ${image.location} (the last is ${image.lastTid}; see \`uvm history\`)`, { tid })
+    const print = (changes: TransactionChanges) => {
       if (values.json) io.out(JSON.stringify(changes, (_k, v: unknown) => jsonSafe(v), 2))
       else io.out(showText(changes, values.all === true))
       return 0
-    })
+    }
+    return withImageAccess(values, io, 'show', 10_000,
+      async (image) => {
+        const { showTransaction } = await import('../../image/index.js')
+        const changes = await showTransaction(image, tid)
+        if (changes === undefined) throw new UvmError('IMAGE_UNKNOWN_TID', `no transaction ${tid} in ${image.location} (the last is ${image.lastTid}; see \`uvm history\`)`, { tid })
+        return print(changes)
+      },
+      async (client) => print(await changesOf(client.call({ command: 'show', tid }, 'show'))))
   },
+}
+
+/** A daemon's answer to `show` (values as JSON carries them) as the image gives it. */
+export async function changesOf(reply: Promise<ShowReply>): Promise<TransactionChanges> {
+  const r = await reply
+  const { plainFromJson } = await import('../../image/index.js')
+  const slots = (s: Record<string, unknown> | undefined) => (s === undefined ? undefined : plainFromJson(s) as PlainSlots)
+  return {
+    transaction: plainFromJson(r.transaction) as TransactionChanges['transaction'],
+    objects: r.objects.map((o) => {
+      const change: ObjectChange = { oid: o.oid, created: o.created }
+      if (o.before_tid !== undefined) change.beforeTid = o.before_tid
+      const before = slots(o.before), after = slots(o.after)
+      if (before !== undefined) change.before = before
+      if (after !== undefined) change.after = after
+      if (o.packed === true) change.packed = true
+      return change
+    }),
+    names: Object.fromEntries(Object.entries(r.names).map(([k, v]) => [Number(k), v])),
+  }
 }
 
 /** Bigints and bytes as the export writes them ({"$bigint"}, {"$bytes"}): JSON has neither. */
