@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { commandBase } from './common.js'
+import { RequestId, commandBase } from './common.js'
 
 const selector = z.string().min(1).max(256)
 
@@ -79,6 +79,12 @@ export const ExportCommand = z.object({
   ...commandBase,
 }).meta({ id: 'ExportCommand', description: 'the image as text, one file per object (uvm export): the files in the reply, for the client to write' })
 
+export const CancelCommand = z.object({
+  command: z.literal('cancel'),
+  ...commandBase,
+  request: RequestId.describe('the id of the run_act or send_message to stop. From the connection that sent it, any id; from another (a client that reconnected), only a string id of 16 or more characters: knowing such an id is the authority to cancel its act, so make it unguessable (the REPL sends a random UUID)'),
+}).meta({ id: 'CancelCommand', description: 'stop a run_act or send_message that is running: a loop at its next checkpoint, an act that awaits at once; its transaction is aborted and it answers ACT_CANCELLED (covenant code cancelled). The reply comes once that act has ended, and says whether the cancel stopped it or it had ended first' })
+
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
 
@@ -97,6 +103,7 @@ export const Command = z.discriminatedUnion('command', [
   CheckCommand,
   PackCommand,
   ExportCommand,
+  CancelCommand,
 ]).meta({ id: 'Command' })
 
 export type GetFullStateCommand = z.infer<typeof GetFullStateCommand>
@@ -113,6 +120,7 @@ export type CemCommand = z.infer<typeof CemCommand>
 export type CheckCommand = z.infer<typeof CheckCommand>
 export type PackCommand = z.infer<typeof PackCommand>
 export type ExportCommand = z.infer<typeof ExportCommand>
+export type CancelCommand = z.infer<typeof CancelCommand>
 export type Command = z.infer<typeof Command>
 /** What a client sends (defaults not yet applied). */
 export type CommandInput = z.input<typeof Command>

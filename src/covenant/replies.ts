@@ -10,6 +10,7 @@ export const ErrorCode = z.enum([
   'syntax_error',
   'act_failed',
   'timeout',
+  'cancelled',
   'conflict',
   'does_not_understand',
   'unauthorized',
@@ -162,7 +163,17 @@ export const ExportReply = z.object({
   files: z.record(z.string(), z.string()).describe('path (relative to the export folder, "/"-separated) → text: image.json and objects/NNNNNN.uvm'),
 }).meta({ id: 'ExportReply', description: 'the reply to export' })
 
-export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply]).meta({ id: 'Reply' })
+export const CancelReply = z.object({
+  event: z.literal('cancel'),
+  id,
+  request: RequestId.describe('the id the cancel named'),
+  cancelled: z.boolean().describe('true: the cancel stopped the act (its reply was ACT_CANCELLED; nothing of it was committed)'),
+  outcome: z.enum(['cancelled', 'finished', 'failed', 'not_running']).describe('cancelled; finished: it ended with a result first (committed, when it wrote: tid); failed: it ended with an error first (code); not_running: nothing this client may cancel runs under that id (it ended before, or never ran)'),
+  tid: Tid.optional().describe('finished: the commit it made'),
+  code: ErrorCode.optional().describe('failed: its error code'),
+}).meta({ id: 'CancelReply', description: 'the reply to cancel' })
+
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply, CancelReply]).meta({ id: 'Reply' })
 
 export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
 export type AckReply = z.infer<typeof AckReply>
@@ -177,4 +188,5 @@ export type CemReply = z.infer<typeof CemReply>
 export type CheckReply = z.infer<typeof CheckReply>
 export type PackReply = z.infer<typeof PackReply>
 export type ExportReply = z.infer<typeof ExportReply>
+export type CancelReply = z.infer<typeof CancelReply>
 export type Reply = z.infer<typeof Reply>

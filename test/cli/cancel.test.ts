@@ -1,0 +1,115 @@
+// The covenant's cancel against a real daemon: a loop and an await are stopped, nothing commits, the daemon goes on.
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BridgeClient } from '../../src/bridge/index.js'
+import type { Reply } from '../../src/covenant/index.js'
+import type { Daemon } from './support.js'
+import { cleanupTemps, ensureBuilt, killChildren, startDaemon, tempDir } from './support.js'
+
+let d: Daemon
+const clients: BridgeClient[] = []
+const connect = () => { const c = BridgeClient.connect(d.bind, { timeoutMs: 30_000 }); clients.push(c); return c }
+
+beforeAll(async () => {
+  ensureBuilt()
+  // Limits far past the bounds below: an act the cancel did not stop would end only at them.
+  d = await startDaemon(join(await tempDir(), 'image.db'), { args: ['--cpu-timeout', '20000', '--wall-timeout', '60000'] })
+})
+afterAll(async () => {
+  for (const c of clients) await c.close()
+  if (d?.running) expect((await d.stop()).code).toBe(0)
+  await killChildren()
+  await cleanupTemps()
+})
+
+const lastTid = async (c: BridgeClient) => {
+  const r = await c.request({ command: 'history', limit: 1 })
+  if (r.event !== 'history') throw new Error(JSON.stringify(r))
+  return r.transactions[0]?.tid ?? 0
+}
+
+/** Start `code` on one connection, cancel it from another once it runs; both replies and the time the act took to end after the cancel. */
+async function cancelFromElsewhere(code: string): Promise<{ act: Reply; cancel: Reply; ms: number }> {
+  const a = connect()
+  const b = connect()
+  await a.request({ command: 'ping' })
+  await b.request({ command: 'ping' })
+  const id = randomUUID()
+  const act = a.request({ command: 'run_act', id, code })
+  // Let it start (a cancel that comes first finds nothing, and says so: not_running).
+  await new Promise((r) => setTimeout(r, 500))
+  const t0 = Date.now()
+  const cancel = await b.request({ command: 'cancel', request: id })
+  const reply = await act
+  return { act: reply, cancel, ms: Date.now() - t0 }
+}
+
+describe('cancel', () => {
+  it('stops a busy loop within a second; its transaction is aborted and the next act runs', async () => {
+    const c = connect()
+    const before = await lastTid(c)
+    const { act, cancel, ms } = await cancelFromElsewhere('genesis.cancelledLoop = 1; for (;;) {}')
+    expect(act).toMatchObject({ event: 'error', error: { code: 'cancelled', uvm_code: 'ACT_CANCELLED' } })
+    expect(cancel).toMatchObject({ event: 'cancel', cancelled: true, outcome: 'cancelled' })
+    expect(ms).toBeLessThan(1000)
+    expect(await lastTid(c)).toBe(before)
+    expect(await c.request({ command: 'run_act', code: 'return [genesis.cancelledLoop === undefined, 1 + 1]' })).toMatchObject({ event: 'result', value: [true, 2] })
+  })
+
+  it('stops a loop that catches the cancel', async () => {
+    const { act, cancel } = await cancelFromElsewhere('for (;;) { try { for (;;) {} } catch (e) {} }')
+    expect(act).toMatchObject({ event: 'error', error: { code: 'cancelled' } })
+    expect(cancel).toMatchObject({ cancelled: true })
+  })
+
+  it('stops an act that awaits a promise that never settles, or a long sleep, at once', async () => {
+    const c = connect()
+    const before = await lastTid(c)
+    for (const code of ['genesis.cancelledAwait = 1; await new Promise(() => {})', 'genesis.cancelledAwait = 1; await sleep(50000)']) {
+      const { act, cancel, ms } = await cancelFromElsewhere(code)
+      expect(act).toMatchObject({ event: 'error', error: { code: 'cancelled', uvm_code: 'ACT_CANCELLED' } })
+      expect(cancel).toMatchObject({ cancelled: true, outcome: 'cancelled' })
+      expect(ms).toBeLessThan(1000)
+    }
+    expect(await lastTid(c)).toBe(before)
+    expect(await c.request({ command: 'run_act', code: 'return genesis.cancelledAwait === undefined' })).toMatchObject({ event: 'result', value: true })
+  })
+
+  it('answers not_running for an unknown id, and for an act that already committed', async () => {
+    const c = connect()
+    expect(await c.request({ command: 'cancel', id: 'k1', request: randomUUID() })).toEqual({ event: 'cancel', id: 'k1', request: expect.any(String), cancelled: false, outcome: 'not_running' })
+    const id = randomUUID()
+    const done = await c.request({ command: 'run_act', id, code: 'genesis.cancelTooLate = 1' })
+    expect(done).toMatchObject({ event: 'result', tid: expect.any(Number) })
+    expect(await connect().request({ command: 'cancel', request: id })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+  })
+
+  it('says when the act finished before the cancel stopped it', async () => {
+    const a = connect()
+    const id = randomUUID()
+    const act = a.request({ command: 'run_act', id, code: 'await sleep(300); genesis.cancelRace = 1' })
+    const cancel = connect().request({ command: 'cancel', request: id })
+    const [r, c] = await Promise.all([act, cancel])
+    // Either the cancel reached it while it slept, or (a slow start) it found nothing yet: never a commit the reply calls cancelled.
+    if (r.event === 'error') expect(c).toMatchObject({ cancelled: true })
+    else expect(c).toMatchObject({ cancelled: false })
+  })
+
+  it('a short id is cancelled only from the connection that sent it', async () => {
+    const a = connect()
+    await a.request({ command: 'ping' })
+    const act = a.request({ command: 'run_act', id: 'short-1', code: 'await new Promise(() => {})' })
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await connect().request({ command: 'cancel', request: 'short-1' })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+    // On the same connection a cancel waits for nothing (it does not queue behind the act it names).
+    expect(await a.request({ command: 'cancel', request: 'short-1' })).toMatchObject({ cancelled: true, outcome: 'cancelled' })
+    expect(await act).toMatchObject({ event: 'error', error: { code: 'cancelled' } })
+  })
+
+  it('the covenant describes it', async () => {
+    const r = await connect().request({ command: 'describe' })
+    expect(JSON.stringify(r)).toContain('CancelCommand')
+    expect(JSON.stringify(r)).toContain('CancelReply')
+  })
+})
