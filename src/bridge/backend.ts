@@ -6,7 +6,7 @@ import { handle, type ActRunner, type HandlerContext } from './handlers.js'
 import { WriteGate } from './write-gate.js'
 import type { EncodedReply } from './reply-bytes.js'
 import type { WireFormat } from './wire.js'
-import { cancelReply, cancels, type Ended } from './cancel.js'
+import { cancelReply, cancels, checkCancel, type Ended } from './cancel.js'
 import { errorReply } from './errors.js'
 
 /** What the bridge announces after a commit: the tid and the objects it wrote (never their state). */
@@ -113,6 +113,7 @@ export class LocalBackend implements Backend {
    * unit is reached from its own thread (daemon/unit.ts).
    */
   private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
+    checkCancel(cmd)
     for (const [tag, r] of this.running) {
       if (!cancels(cmd, lane, r.cmd, r.lane)) continue
       const ended = new Promise<Ended>((resolve) => r.ended.push(resolve))

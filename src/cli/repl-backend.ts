@@ -92,21 +92,22 @@ export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number
       try {
         await watch?.ready
         const client = await current
-        // Its name for a cancel from the next connection: unguessable, so only this REPL can cancel it (docs/REPL.md).
-        const id = watch?.id ?? `repl-${randomUUID()}`
+        // What a cancel from the next connection names it by: a secret, so that only this REPL can (docs/REPL.md).
+        const key = randomUUID()
         const reply = client.request({
           command: 'run_act',
           code,
           ...(opts.debug === true && { debug: true }),
           ...(req.description !== undefined && { description: req.description }),
           ...(req.bindings !== undefined && { bindings: req.bindings }),
-          id,
+          cancel_key: key,
+          ...(watch && { id: watch.id }),
         }, opts.actTimeoutMs !== undefined ? { timeoutMs: opts.actTimeoutMs } : {})
         const r = ok(await cancellable(reply, req, async () => {
           // The daemon answers this connection's requests in order: the cancel, and what follows, go on a new one.
           fresh()
           try {
-            return cancelledText(await (await current).request({ command: 'cancel', request: id }, { timeoutMs: 10_000 }))
+            return cancelledText(await (await current).request({ command: 'cancel', key }, { timeoutMs: 10_000 }))
           } catch (e) {
             return `! cancelled: the REPL stopped waiting, but the cancel got no answer (${(e as Error).message}): the act may still run, and commits if it finishes`
           }

@@ -166,9 +166,9 @@ export const ExportReply = z.object({
 export const CancelReply = z.object({
   event: z.literal('cancel'),
   id,
-  request: RequestId.describe('the id the cancel named'),
+  request: RequestId.optional().describe('the id the cancel named, if it named one'),
   cancelled: z.boolean().describe('true: the cancel stopped the act (its reply was ACT_CANCELLED; nothing of it was committed)'),
-  outcome: z.enum(['cancelled', 'finished', 'failed', 'not_running']).describe('cancelled; finished: it ended with a result first (committed, when it wrote: tid); failed: it ended with an error first (code); not_running: nothing this client may cancel runs under that id (it ended before, or never ran)'),
+  outcome: z.enum(['cancelled', 'finished', 'failed', 'not_running']).describe('cancelled; finished: it ended with a result first (committed, when it wrote: tid); failed: it ended with an error first (code); not_running: no act this cancel names is running (it ended before, never ran, or was sent on another connection without that cancel_key)'),
   tid: Tid.optional().describe('finished: the commit it made'),
   code: ErrorCode.optional().describe('failed: its error code'),
 }).meta({ id: 'CancelReply', description: 'the reply to cancel' })

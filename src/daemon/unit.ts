@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { CancelCommand, Command, JitEvent, Reply } from '../covenant/index.js'
 import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
-import { cancelReply, cancels, errorReply, type Ended } from '../bridge/index.js'
+import { cancelReply, cancels, checkCancel, errorReply, type Ended } from '../bridge/index.js'
 import { WATCHDOG_LINE, WATCHDOG_MEMORY_LINE } from '../act/index.js'
 import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
@@ -238,6 +238,7 @@ export class UnitBackend implements Backend {
    * the unit at the act's CPU limit, as for any act.
    */
   private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
+    checkCancel(cmd)
     for (const [n, p] of this.pending) {
       if (!cancels(cmd, lane, p.cmd, p.lane)) continue
       const ended = new Promise<Ended>((resolve) => p.ended.push(resolve))

@@ -35,12 +35,12 @@ async function cancelFromElsewhere(code: string): Promise<{ act: Reply; cancel: 
   const b = connect()
   await a.request({ command: 'ping' })
   await b.request({ command: 'ping' })
-  const id = randomUUID()
-  const act = a.request({ command: 'run_act', id, code })
+  const key = randomUUID()
+  const act = a.request({ command: 'run_act', code, cancel_key: key })
   // Let it start (a cancel that comes first finds nothing, and says so: not_running).
   await new Promise((r) => setTimeout(r, 500))
   const t0 = Date.now()
-  const cancel = await b.request({ command: 'cancel', request: id })
+  const cancel = await b.request({ command: 'cancel', key })
   const reply = await act
   return { act: reply, cancel, ms: Date.now() - t0 }
 }
@@ -76,32 +76,43 @@ describe('cancel', () => {
     expect(await c.request({ command: 'run_act', code: 'return genesis.cancelledAwait === undefined' })).toMatchObject({ event: 'result', value: true })
   })
 
-  it('answers not_running for an unknown id, and for an act that already committed', async () => {
+  it('answers not_running for an unknown id or key, and for an act that already committed', async () => {
     const c = connect()
-    expect(await c.request({ command: 'cancel', id: 'k1', request: randomUUID() })).toEqual({ event: 'cancel', id: 'k1', request: expect.any(String), cancelled: false, outcome: 'not_running' })
-    const id = randomUUID()
-    const done = await c.request({ command: 'run_act', id, code: 'genesis.cancelTooLate = 1' })
+    expect(await c.request({ command: 'cancel', id: 'k1', request: 'nothing-runs-under-this' })).toEqual({ event: 'cancel', id: 'k1', request: 'nothing-runs-under-this', cancelled: false, outcome: 'not_running' })
+    expect(await c.request({ command: 'cancel', key: randomUUID() })).toMatchObject({ event: 'cancel', cancelled: false, outcome: 'not_running' })
+    const key = randomUUID()
+    const done = await c.request({ command: 'run_act', cancel_key: key, code: 'genesis.cancelTooLate = 1' })
     expect(done).toMatchObject({ event: 'result', tid: expect.any(Number) })
-    expect(await connect().request({ command: 'cancel', request: id })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+    // The key is a secret: in no reply, and not in the transaction's record.
+    expect(JSON.stringify(done)).not.toContain(key)
+    expect(JSON.stringify(await c.request({ command: 'history', limit: 1 }))).not.toContain(key)
+    expect(await connect().request({ command: 'cancel', key })).toMatchObject({ cancelled: false, outcome: 'not_running' })
   })
 
   it('says when the act finished before the cancel stopped it', async () => {
     const a = connect()
-    const id = randomUUID()
-    const act = a.request({ command: 'run_act', id, code: 'await sleep(300); genesis.cancelRace = 1' })
-    const cancel = connect().request({ command: 'cancel', request: id })
+    const key = randomUUID()
+    const act = a.request({ command: 'run_act', cancel_key: key, code: 'await sleep(300); genesis.cancelRace = 1' })
+    const cancel = connect().request({ command: 'cancel', key })
     const [r, c] = await Promise.all([act, cancel])
     // Either the cancel reached it while it slept, or (a slow start) it found nothing yet: never a commit the reply calls cancelled.
     if (r.event === 'error') expect(c).toMatchObject({ cancelled: true })
     else expect(c).toMatchObject({ cancelled: false })
   })
 
-  it('a short id is cancelled only from the connection that sent it', async () => {
+  it('an id names an act only on the connection that sent it; another needs its cancel_key', async () => {
     const a = connect()
     await a.request({ command: 'ping' })
-    const act = a.request({ command: 'run_act', id: 'short-1', code: 'await new Promise(() => {})' })
+    const key = randomUUID()
+    const act = a.request({ command: 'run_act', id: 'short-1', cancel_key: key, code: 'await new Promise(() => {})' })
     await new Promise((r) => setTimeout(r, 300))
-    expect(await connect().request({ command: 'cancel', request: 'short-1' })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+    const other = connect()
+    expect(await other.request({ command: 'cancel', request: 'short-1' })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+    expect(await other.request({ command: 'cancel', key: randomUUID() })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+    // Given both, both must match.
+    expect(await other.request({ command: 'cancel', request: 'short-2', key })).toMatchObject({ cancelled: false, outcome: 'not_running' })
+    expect(await other.request({ command: 'cancel' })).toMatchObject({ event: 'error', error: { code: 'invalid_command' } })
+    expect(await other.request({ command: 'cancel', key: 'short' })).toMatchObject({ event: 'error', error: { code: 'invalid_command' } })
     // On the same connection a cancel waits for nothing (it does not queue behind the act it names).
     expect(await a.request({ command: 'cancel', request: 'short-1' })).toMatchObject({ cancelled: true, outcome: 'cancelled' })
     expect(await act).toMatchObject({ event: 'error', error: { code: 'cancelled' } })
