@@ -504,6 +504,8 @@ export class HardenedRealm implements Realm {
         if (act.done) return
         act.done = true
         this.#inFlight.delete(act)
+        // A cancel of this act is spent (a tag names one act, but a caller may reuse them).
+        Atomics.compareExchange(this.#cancel, 0, act.tag, 0)
         clearTimeout(timer)
         // A mark left behind would keep its object (a proxy, and so its transaction) alive until the next call.
         this.#callCell.value = this.#callCell.key = undefined

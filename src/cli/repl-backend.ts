@@ -20,7 +20,7 @@ export interface ActRequest {
   description?: string
   /** The session's names, as wire values. */
   bindings?: Record<string, unknown>
-  /** Called once the request is on its way, with a way to stop waiting for it (Ctrl-C). */
+  /** Called once the request is on its way; the function it is given is called on Ctrl-C (the act is cancelled). */
   abandon?: (stop: (reason: Error) => void) => void
 }
 
@@ -65,8 +65,8 @@ export class ReplFailure extends Error {
 
 /**
  * The daemon over the bridge. `reconnect` makes a new client: the daemon answers each client's requests
- * in order, so after Ctrl-C stopped waiting for an act, the next input goes on a new connection
- * instead of queueing behind the act it abandoned.
+ * in order, so on Ctrl-C the cancel and the inputs after it go on a new connection instead of queueing
+ * behind the act it cancels.
  */
 export function remoteBackend(first: BridgeClient, opts: { actTimeoutMs?: number; watch?: () => { id: string; ready: Promise<void>; stop(): void }; reconnect?: () => Promise<BridgeClient>; debug?: boolean } = {}): ReplBackend {
   let current: Promise<BridgeClient> = Promise.resolve(first)
@@ -181,7 +181,7 @@ export function localBackend(image: Image, realm: HardenedRealm): ReplBackend {
   }
 }
 
-/** `p`, or the reason it was abandoned with, whichever comes first (the work behind `p` goes on). */
+/** `p`, or the reason it was abandoned with, whichever comes first. */
 function abandonable<T>(p: Promise<T>, req: ActRequest): Promise<T> {
   if (req.abandon === undefined) return p
   p.catch(() => {}) // abandoned: its end is nobody's business
