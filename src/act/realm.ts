@@ -495,6 +495,7 @@ export class HardenedRealm implements Realm {
   async runAct(code: string, bindings: Record<string, unknown>, opts: RealmActOptions = {}): Promise<unknown> {
     const cpu = checkMs('cpuTimeoutMs', opts.cpuTimeoutMs ?? this.cpuTimeoutMs)
     const wall = checkMs('wallTimeoutMs', opts.wallTimeoutMs ?? this.wallTimeoutMs)
+    if (opts.tag !== undefined && this.#cancelledTags.delete(opts.tag)) throw cancelled()
     const names = Object.keys(bindings)
     const compiled = this.#compileAct(code, names)
     const { fn } = compiled
@@ -533,7 +534,9 @@ export class HardenedRealm implements Realm {
   /**
    * Stop the act run with `tag` (RealmActOptions.tag; 0 names none): one that awaits fails at once, one
    * whose code runs at its next checkpoint, with ACT_CANCELLED (its transaction is the caller's to
-   * abort, as for any failure). False when no act of that tag is in flight.
+   * abort, as for any failure). False when no act of that tag is in flight: then an act that starts
+   * under it later fails at once (the JIT runs a send's act again after compiling what it needed, and
+   * a cancel may come while the LLM works).
    */
   cancel(tag: number): boolean {
     if (tag === 0) return false
@@ -544,8 +547,13 @@ export class HardenedRealm implements Realm {
       else act.fail(cancelled())
       return true
     }
+    this.#cancelledTags.add(tag)
+    if (this.#cancelledTags.size > 64) this.#cancelledTags.delete(this.#cancelledTags.values().next().value!)
     return false
   }
+
+  /** Tags cancelled while no act of theirs ran (bounded: a tag names one request, and most never run again). */
+  readonly #cancelledTags = new Set<number>()
 
   /**
    * Enter the context. Already inside: a plain call. From the host: an act's entry (`owner`) and drains go

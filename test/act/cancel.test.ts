@@ -40,6 +40,12 @@ describe('cancel', () => {
     expect((await u.act('return [genesis.loop, 6 * 7]')).value).toEqual([undefined, 42])
   })
 
+  it('an act that starts under a tag cancelled while none ran fails at once, once (the JIT runs a send again after a compile)', async () => {
+    expect(u.realm.cancel(77)).toBe(false)
+    await expect(u.act('genesis.late = 1', { tag: 77 })).rejects.toMatchObject({ code: 'ACT_CANCELLED' })
+    expect((await u.act('return genesis.late', { tag: 77 })).value).toBeUndefined()
+  })
+
   it('a cell naming another act leaves this one running', async () => {
     const { cancel } = u.realm.stopSignals
     Atomics.store(cancel, 0, 7)

@@ -124,3 +124,30 @@ describe('cancel', () => {
     expect(JSON.stringify(r)).toContain('CancelReply')
   })
 })
+
+describe('cancel while the JIT compiles what a send needs', () => {
+  it('the send is not run again once the compile ends: it answers cancelled and commits nothing', async () => {
+    const { startFakeLlm } = await import('../support/fake-llm.js')
+    // The LLM takes its time: the cancel comes while no act of the send runs (between its two runs).
+    const llm = await startFakeLlm([{ delayMs: 1500, then: { answer: { explanation: 'a stamp marks the object', code: "prototypes.Stamped.setSlot('stamp', function () { this.stamped = 1; return 1 })" } } }])
+    const own = await startDaemon(join(await tempDir(), 'jit.db'), { env: { UVM_LLM_URL: llm.url } })
+    const c = BridgeClient.connect(own.bind, { timeoutMs: 30_000 })
+    try {
+      expect(await c.request({ command: 'run_act', code: 'prototypes.Stamped = new UvmObject(); root.s = prototypes.Stamped.clone()' })).toMatchObject({ event: 'result' })
+      const key = randomUUID()
+      const send = c.request({ command: 'send_message', target: 's', selector: 'stamp', cancel_key: key })
+      await new Promise((r) => setTimeout(r, 500))
+      const other = BridgeClient.connect(own.bind, { timeoutMs: 30_000 })
+      const reply = await other.request({ command: 'cancel', key })
+      await other.close()
+      expect(reply).toMatchObject({ cancelled: true, outcome: 'cancelled' })
+      expect(await send).toMatchObject({ event: 'error', error: { code: 'cancelled', uvm_code: 'ACT_CANCELLED' } })
+      // The JIT's compile is a transaction of its own; the send's act never ran again.
+      expect(await c.request({ command: 'run_act', code: 'return [typeof root.s.stamp, root.s.stamped === undefined]' })).toMatchObject({ value: ['function', true] })
+    } finally {
+      await c.close()
+      await llm.close()
+      expect((await own.stop()).code).toBe(0)
+    }
+  })
+})
