@@ -6,7 +6,7 @@ import { handle, type ActRunner, type HandlerContext } from './handlers.js'
 import { WriteGate } from './write-gate.js'
 import type { EncodedReply } from './reply-bytes.js'
 import type { WireFormat } from './wire.js'
-import { cancelReply, cancels, checkCancel, type Ended } from './cancel.js'
+import { LateActs, cancelReply, cancels, checkCancel, type Ended } from './cancel.js'
 import { errorReply } from './errors.js'
 
 /** What the bridge announces after a commit: the tid and the objects it wrote (never their state). */
@@ -87,12 +87,14 @@ export class LocalBackend implements Backend {
   private readonly running = new Map<number, { cmd: Command; lane: string; ended: ((e: Ended) => void)[] }>()
   /** Tags for acts when the caller names none (a bridge in this process); the execution unit names them itself. */
   private tags = 0
+  private readonly late = new LateActs()
 
   async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply> {
     if (cmd.command === 'cancel') return this.cancel(cmd, lane)
     const tag = opts.tag ?? ++this.tags
     const entry = { cmd, lane, ended: [] as ((e: Ended) => void)[] }
     this.running.set(tag, entry)
+    if (cmd.command === 'run_act' || cmd.command === 'send_message') this.late.arrived(cmd.cancel_key)
     let ended: Ended = {}
     try {
       const reply = await this.serve(cmd, lane, opts, tag)
@@ -114,13 +116,15 @@ export class LocalBackend implements Backend {
    */
   private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
     checkCancel(cmd)
-    for (const [tag, r] of this.running) {
-      if (!cancels(cmd, lane, r.cmd, r.lane)) continue
-      const ended = new Promise<Ended>((resolve) => r.ended.push(resolve))
-      this.realm.cancel(tag)
-      return cancelReply(cmd, await ended)
+    for (let again = cmd.key !== undefined; ; again = false) {
+      for (const [tag, r] of this.running) {
+        if (!cancels(cmd, lane, r.cmd, r.lane)) continue
+        const ended = new Promise<Ended>((resolve) => r.ended.push(resolve))
+        this.realm.cancel(tag)
+        return cancelReply(cmd, await ended)
+      }
+      if (!again || !await this.late.wait(cmd.key!)) return cancelReply(cmd, undefined)
     }
-    return cancelReply(cmd, undefined)
   }
 
   private async serve(cmd: Command, lane: string, opts: ServeOptions, tag: number): Promise<Reply> {

@@ -43,3 +43,38 @@ export function cancelReply(cancel: CancelCommand, ended: Ended | undefined): Ca
   if (ended.code !== undefined) return { ...base, cancelled: false, outcome: 'failed', code: ended.code as NonNullable<CancelReply['code']> }
   return { ...base, cancelled: false, outcome: 'finished', ...(ended.tid !== undefined && { tid: ended.tid }) }
 }
+
+/** How long a cancel by key that finds no act waits for it to arrive. */
+export const LATE_ACT_MS = 1000
+
+/**
+ * Cancels by key waiting for their act. A client that cancels from a new connection (the REPL after
+ * Ctrl-C) may have its cancel overtake the act it sent just before on the old one: the cancel waits a
+ * moment for an act with that key rather than answer not_running while the act is on its way.
+ */
+export class LateActs {
+  private readonly waiting = new Map<string, Set<() => void>>()
+
+  /** Resolves true once an act with `key` arrives (arrived), false after `ms`. */
+  wait(key: string, ms = LATE_ACT_MS): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let set = this.waiting.get(key)
+      if (set === undefined) this.waiting.set(key, set = new Set())
+      const done = (found: boolean) => {
+        clearTimeout(timer)
+        set.delete(wake)
+        if (set.size === 0 && this.waiting.get(key) === set) this.waiting.delete(key)
+        resolve(found)
+      }
+      const wake = () => done(true)
+      const timer = setTimeout(() => done(false), ms)
+      set.add(wake)
+    })
+  }
+
+  /** An act with `key` is now among those a cancel can find. */
+  arrived(key: string | undefined): void {
+    if (key === undefined || this.waiting.size === 0) return
+    for (const wake of [...this.waiting.get(key) ?? []]) wake()
+  }
+}

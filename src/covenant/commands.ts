@@ -89,7 +89,7 @@ export const CancelCommand = z.object({
   command: z.literal('cancel'),
   ...commandBase,
   request: RequestId.optional().describe('the id of a run_act or send_message sent on this same connection'),
-  key: CancelKey.optional().describe("the cancel_key a run_act or send_message was sent with, from any connection (the REPL's Ctrl-C cancels from a new one). One of request and key is needed; given both, both must match"),
+  key: CancelKey.optional().describe("the cancel_key a run_act or send_message was sent with, from any connection (the REPL's Ctrl-C cancels from a new one). One of request and key is needed; given both, both must match. A key that names no running act waits up to 1 s for it to arrive (sent just before on another connection)"),
 }).meta({ id: 'CancelCommand', description: 'stop a run_act or send_message that is running: a loop at its next checkpoint, an act that awaits at once; its transaction is aborted and it answers ACT_CANCELLED (covenant code cancelled). The reply comes once that act has ended, and says whether the cancel stopped it or it had ended first (docs/REPL.md, Ctrl-C)' })
 
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })

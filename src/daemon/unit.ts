@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { CancelCommand, Command, JitEvent, Reply } from '../covenant/index.js'
 import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
-import { cancelReply, cancels, checkCancel, errorReply, type Ended } from '../bridge/index.js'
+import { LateActs, cancelReply, cancels, checkCancel, errorReply, type Ended } from '../bridge/index.js'
 import { WATCHDOG_LINE, WATCHDOG_MEMORY_LINE } from '../act/index.js'
 import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
@@ -54,6 +54,7 @@ export class UnitBackend implements Backend {
   private readonly listeners = new Set<(e: CommitEvent) => void>()
   private n = 0
   private stopping = false
+  private readonly late = new LateActs()
   private stderrTail = ''
   /** Units started after the first (each after one stopped unasked). */
   restarts = 0
@@ -229,6 +230,7 @@ export class UnitBackend implements Backend {
     return new Promise<Reply | EncodedReply>((resolve) => {
       this.pending.set(n, { cmd, lane, resolve, onQueued: opts.onQueued, ended: [] })
       this.post({ t: 'req', n, cmd, lane, readOnly: opts.readOnly, writeAccess: opts.writeAccess, format: opts.format ?? 'msgpack' })
+      if (cmd.command === 'run_act' || cmd.command === 'send_message') this.late.arrived(cmd.cancel_key)
     })
   }
 
@@ -239,16 +241,19 @@ export class UnitBackend implements Backend {
    */
   private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
     checkCancel(cmd)
-    for (const [n, p] of this.pending) {
-      if (!cancels(cmd, lane, p.cmd, p.lane)) continue
-      const ended = new Promise<Ended>((resolve) => p.ended.push(resolve))
-      const tag = Buffer.alloc(4)
-      tag.writeInt32LE(n)
-      const pipe = this.child?.stdio[4] as NodeJS.WritableStream | null | undefined
-      pipe?.write(tag)
-      return cancelReply(cmd, await ended)
+    for (let again = cmd.key !== undefined; ; again = false) {
+      for (const [n, p] of this.pending) {
+        if (!cancels(cmd, lane, p.cmd, p.lane)) continue
+        const ended = new Promise<Ended>((resolve) => p.ended.push(resolve))
+        const tag = Buffer.alloc(4)
+        tag.writeInt32LE(n)
+        const pipe = this.child?.stdio[4] as NodeJS.WritableStream | null | undefined
+        pipe?.write(tag)
+        return cancelReply(cmd, await ended)
+      }
+      // Sent just before on another connection, it may still be on its way.
+      if (!again || !await this.late.wait(cmd.key!)) return cancelReply(cmd, undefined)
     }
-    return cancelReply(cmd, undefined)
   }
 
   closeLane(lane: string): void {

@@ -89,6 +89,19 @@ describe('cancel', () => {
     expect(await connect().request({ command: 'cancel', key })).toMatchObject({ cancelled: false, outcome: 'not_running' })
   })
 
+  it('a cancel by key that overtook its act (sent just before, on another connection) waits for it and stops it', async () => {
+    const a = connect()
+    const b = connect()
+    await a.request({ command: 'ping' })
+    const key = randomUUID()
+    const cancel = b.request({ command: 'cancel', key })
+    await new Promise((r) => setTimeout(r, 200))
+    const act = a.request({ command: 'run_act', cancel_key: key, code: 'genesis.overtaken = 1; for (;;) {}' })
+    expect(await cancel).toMatchObject({ cancelled: true, outcome: 'cancelled' })
+    expect(await act).toMatchObject({ event: 'error', error: { code: 'cancelled' } })
+    expect(await a.request({ command: 'run_act', code: 'return genesis.overtaken === undefined' })).toMatchObject({ value: true })
+  })
+
   it('says when the act finished before the cancel stopped it', async () => {
     const a = connect()
     const key = randomUUID()

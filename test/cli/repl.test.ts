@@ -436,7 +436,7 @@ describe('uvm repl on a terminal: issue 17', () => {
       const mark = plain(p.stdout).length
       p.write(input + '\r')
       await p.waitFor((all) => plain(all).slice(mark).includes('\n'), 10_000, 'the input sent')
-      // Let the act start running (a cancel before the daemon has it says it found nothing).
+      // Let the act start running: the cancel is to stop a loop that runs, not one that never began.
       await new Promise((r) => setTimeout(r, 500))
       p.write('\x03')
       await p.waitFor((all) => plain(all).slice(mark).includes('! cancelled: the act was stopped; nothing it did was committed'), 10_000, `cancelled after ${input}`)
