@@ -27,6 +27,7 @@ export const ErrorCodes = {
   ACT_TIMEOUT: 'sandbox code ran past its CPU or wall-clock limit (or, in the daemon, a native operation ran past it and the execution unit was stopped)',
   ACT_OUT_OF_MEMORY: "an act grew the heap past its memory limit (--act-memory), or the daemon's execution unit ran out of memory and was restarted",
   ACT_FAILED: 'an act threw',
+  ACT_CANCELLED: 'the act was cancelled (the covenant\'s cancel command, Ctrl-C in the REPL): it was stopped and its transaction aborted',
   BRIDGE_REPLY_TOO_LARGE: 'a reply would be larger than the reply cap (--max-reply)',
   BRIDGE_UNIT_RESTARTED: "the daemon's execution unit stopped (another request ran past its limits) while this request was in flight",
   BRIDGE_READ_ONLY: 'the daemon serves the image read-only and the command would change it',

@@ -231,7 +231,7 @@ const ${kitName} = (function () {
   const checkpoint = () => {
     const code = overdue()
     if (code) {
-      const e = new Error(code === 'ACT_OUT_OF_MEMORY' ? 'sandbox code ran past its memory limit' : 'sandbox code ran past its CPU limit')
+      const e = new Error(code === 'ACT_OUT_OF_MEMORY' ? 'sandbox code ran past its memory limit' : code === 'ACT_CANCELLED' ? 'the act was cancelled' : 'sandbox code ran past its CPU limit')
       e.code = code
       // Where the limit was met, for the send trace (the host answers with an error of its own). The stack is
       // formatted now, while the error is still the kit's own: later, sandbox code could have hooked its name.

@@ -190,6 +190,10 @@ function cpuTimeout(ms: number): UvmError {
   return new UvmError('ACT_TIMEOUT', `sandbox code ran past its CPU limit of ${ms} ms`, { limit: 'cpu', ms })
 }
 
+function cancelled(): UvmError {
+  return new UvmError('ACT_CANCELLED', 'the act was cancelled: it was stopped, and nothing it did was committed')
+}
+
 function outOfMemory(mb: number): UvmError {
   return new UvmError('ACT_OUT_OF_MEMORY', `the act grew the heap past its memory limit of ${mb} MiB`, { limit: 'memory', mb })
 }
@@ -235,7 +239,13 @@ export class HardenedRealm implements Realm {
   readonly #clock: Clock
   readonly #deadline = new Float64Array(new SharedArrayBuffer(16)).fill(Infinity)
   /** Why the running entry must stop: false (it need not), or the error code it stops with. */
-  #overdue: false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' = false
+  #overdue: false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' | 'ACT_CANCELLED' = false
+  /**
+   * [0]: the tag of an act to cancel (0: none), in shared memory: a thread that cannot wait for this one
+   * (the execution unit's cancel listener, while a loop holds this thread) writes it, and makes the
+   * running entry's deadline[0] "now" so that its next checkpoint asks the host (#checkLimits).
+   */
+  readonly #cancel = new Int32Array(new SharedArrayBuffer(4))
   readonly #actMemoryMb: number | undefined
   readonly #collect: (() => void) | undefined
   /** The heap in use after the last collection made between acts (or at start): garbage above it is what a collection may free. */
@@ -348,8 +358,8 @@ export class HardenedRealm implements Realm {
    * The shared memory a watchdog thread reads (watchdog.ts): depth[0] the entry depth, depth[1] the
    * tag of the act whose entry it is (0: none), deadline[1] the entry's CPU deadline on `now`.
    */
-  get stopSignals(): { depth: Int32Array; deadline: Float64Array; now: Float64Array; awake: Int32Array | undefined } {
-    return { depth: this.#depthView, deadline: this.#deadline, now: this.#clock.now, awake: this.#clock.awake }
+  get stopSignals(): { depth: Int32Array; deadline: Float64Array; now: Float64Array; awake: Int32Array | undefined; cancel: Int32Array } {
+    return { depth: this.#depthView, deadline: this.#deadline, now: this.#clock.now, awake: this.#clock.awake, cancel: this.#cancel }
   }
 
   takeCallMark(value: unknown, key: string): boolean {
@@ -485,6 +495,7 @@ export class HardenedRealm implements Realm {
   async runAct(code: string, bindings: Record<string, unknown>, opts: RealmActOptions = {}): Promise<unknown> {
     const cpu = checkMs('cpuTimeoutMs', opts.cpuTimeoutMs ?? this.cpuTimeoutMs)
     const wall = checkMs('wallTimeoutMs', opts.wallTimeoutMs ?? this.wallTimeoutMs)
+    if (opts.tag !== undefined && this.#cancelledTags.delete(opts.tag)) throw cancelled()
     const names = Object.keys(bindings)
     const compiled = this.#compileAct(code, names)
     const { fn } = compiled
@@ -494,6 +505,8 @@ export class HardenedRealm implements Realm {
         if (act.done) return
         act.done = true
         this.#inFlight.delete(act)
+        // A cancel of this act is spent (a tag names one act, but a caller may reuse them).
+        Atomics.compareExchange(this.#cancel, 0, act.tag, 0)
         clearTimeout(timer)
         // A mark left behind would keep its object (a proxy, and so its transaction) alive until the next call.
         this.#callCell.value = this.#callCell.key = undefined
@@ -517,6 +530,30 @@ export class HardenedRealm implements Realm {
       }
     })
   }
+
+  /**
+   * Stop the act run with `tag` (RealmActOptions.tag; 0 names none): one that awaits fails at once, one
+   * whose code runs at its next checkpoint, with ACT_CANCELLED (its transaction is the caller's to
+   * abort, as for any failure). False when no act of that tag is in flight: then an act that starts
+   * under it later fails at once (the JIT runs a send's act again after compiling what it needed, and
+   * a cancel may come while the LLM works).
+   */
+  cancel(tag: number): boolean {
+    if (tag === 0) return false
+    for (const act of this.#inFlight) {
+      if (act.tag !== tag) continue
+      Atomics.store(this.#cancel, 0, tag)
+      if (this.#current === act) this.#deadline[0] = -Infinity
+      else act.fail(cancelled())
+      return true
+    }
+    this.#cancelledTags.add(tag)
+    if (this.#cancelledTags.size > 64) this.#cancelledTags.delete(this.#cancelledTags.values().next().value!)
+    return false
+  }
+
+  /** Tags cancelled while no act of theirs ran (bounded: a tag names one request, and most never run again). */
+  readonly #cancelledTags = new Set<number>()
 
   /**
    * Enter the context. Already inside: a plain call. From the host: an act's entry (`owner`) and drains go
@@ -568,8 +605,10 @@ export class HardenedRealm implements Realm {
    * A checkpoint found its trigger time passed (#deadline[0]): past the CPU deadline, or time to look
    * at the act's memory. Returns the error code the code must stop with, or false to go on.
    */
-  #checkLimits(): false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' {
+  #checkLimits(): false | 'ACT_TIMEOUT' | 'ACT_OUT_OF_MEMORY' | 'ACT_CANCELLED' {
     if (this.#overdue !== false) return this.#overdue
+    const cancel = Atomics.load(this.#cancel, 0)
+    if (cancel !== 0 && cancel === this.#current?.tag) return (this.#overdue = 'ACT_CANCELLED')
     const now = this.#clock.now[0]!
     if (now > this.#deadline[1]!) return (this.#overdue = 'ACT_TIMEOUT')
     const act = this.#current
@@ -608,7 +647,7 @@ export class HardenedRealm implements Realm {
 
   /** The error for an entry that had to stop (#overdue says why). */
   #limitError(ms: number): UvmError {
-    return this.#overdue === 'ACT_OUT_OF_MEMORY' ? outOfMemory(this.#actMemoryMb!) : cpuTimeout(ms)
+    return this.#overdue === 'ACT_OUT_OF_MEMORY' ? outOfMemory(this.#actMemoryMb!) : this.#overdue === 'ACT_CANCELLED' ? cancelled() : cpuTimeout(ms)
   }
 
   /**

@@ -1,11 +1,13 @@
 import type { HardenedRealm } from '../act/index.js'
-import type { CemReply, Command, JitEvent, Reply } from '../covenant/index.js'
+import type { CancelCommand, CemReply, Command, JitEvent, Reply } from '../covenant/index.js'
 import { CommitChain } from '../image/index.js'
 import type { Image } from '../image/index.js'
 import { handle, type ActRunner, type HandlerContext } from './handlers.js'
 import { WriteGate } from './write-gate.js'
 import type { EncodedReply } from './reply-bytes.js'
 import type { WireFormat } from './wire.js'
+import { LateActs, cancelReply, cancels, checkCancel, type Ended } from './cancel.js'
+import { errorReply } from './errors.js'
 
 /** What the bridge announces after a commit: the tid and the objects it wrote (never their state). */
 export interface CommitEvent {
@@ -69,7 +71,7 @@ export class LocalBackend implements Backend {
   private readonly gate: WriteGate
   private readonly base: Omit<HandlerContext, 'readOnly' | 'writeAccess'>
 
-  constructor(readonly image: Image, realm: HardenedRealm, opts: LocalBackendOptions = {}) {
+  constructor(readonly image: Image, private readonly realm: HardenedRealm, opts: LocalBackendOptions = {}) {
     this.gate = new WriteGate(image)
     this.base = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: this.gate, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: opts.run, cem: opts.cem, jitInfo: opts.jitInfo }
     this.events = opts.events
@@ -81,10 +83,54 @@ export class LocalBackend implements Backend {
     return this.events?.(listener) ?? (() => {})
   }
 
+  /** Requests in flight by their act's tag, for cancel. */
+  private readonly running = new Map<number, { cmd: Command; lane: string; ended: ((e: Ended) => void)[] }>()
+  /** Tags for acts when the caller names none (a bridge in this process); the execution unit names them itself. */
+  private tags = 0
+  private readonly late = new LateActs()
+
   async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply> {
+    if (cmd.command === 'cancel') return this.cancel(cmd, lane)
+    const tag = opts.tag ?? ++this.tags
+    const entry = { cmd, lane, ended: [] as ((e: Ended) => void)[] }
+    this.running.set(tag, entry)
+    if (cmd.command === 'run_act' || cmd.command === 'send_message') this.late.arrived(cmd.cancel_key)
+    let ended: Ended = {}
+    try {
+      const reply = await this.serve(cmd, lane, opts, tag)
+      ended = { tid: (reply as { tid?: number }).tid }
+      return reply
+    } catch (e) {
+      ended = { code: errorReply(e, undefined).error.code }
+      throw e
+    } finally {
+      this.running.delete(tag)
+      for (const f of entry.ended) f(ended)
+    }
+  }
+
+  /**
+   * Stop the act `cmd` names and answer once it has ended. In this process an act whose code runs
+   * holds the thread this runs on, so only one that awaits can be reached here; the daemon's execution
+   * unit is reached from its own thread (daemon/unit.ts).
+   */
+  private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
+    checkCancel(cmd)
+    for (let again = cmd.key !== undefined; ; again = false) {
+      for (const [tag, r] of this.running) {
+        if (!cancels(cmd, lane, r.cmd, r.lane)) continue
+        const ended = new Promise<Ended>((resolve) => r.ended.push(resolve))
+        this.realm.cancel(tag)
+        return cancelReply(cmd, await ended)
+      }
+      if (!again || !await this.late.wait(cmd.key!)) return cancelReply(cmd, undefined)
+    }
+  }
+
+  private async serve(cmd: Command, lane: string, opts: ServeOptions, tag: number): Promise<Reply> {
     let chain = this.chains.get(lane)
     if (chain === undefined) this.chains.set(lane, chain = new CommitChain())
-    const ctx: HandlerContext = { ...this.base, readOnly: opts.readOnly, ...(opts.writeAccess !== undefined && { writeAccess: opts.writeAccess }), ...(opts.tag !== undefined && { tag: opts.tag }) }
+    const ctx: HandlerContext = { ...this.base, readOnly: opts.readOnly, ...(opts.writeAccess !== undefined && { writeAccess: opts.writeAccess }), tag }
     // Handed over while this request runs: the chain calls it once this request's transaction is queued.
     const queued = opts.onQueued
     chain.onQueued = queued

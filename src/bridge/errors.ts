@@ -9,6 +9,7 @@ const BY_CODE: Record<string, ErrorCode> = {
   ACT_SYNTAX: 'syntax_error',
   ACT_FORBIDDEN: 'syntax_error',
   ACT_TIMEOUT: 'timeout',
+  ACT_CANCELLED: 'cancelled',
   ACT_OUT_OF_MEMORY: 'out_of_memory',
   BRIDGE_REPLY_TOO_LARGE: 'too_large',
   BRIDGE_UNIT_RESTARTED: 'unavailable',

@@ -165,6 +165,9 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       return { ...await exportFiles(ctx.image), ...echo }
     case 'show':
       return { ...await showChanges(ctx.image, cmd.tid), ...echo }
+    case 'cancel':
+      // It names another request in flight, which only the backend that runs them knows.
+      throw new UvmError('ACT_FAILED', 'cancel is answered by the backend, not by a handler')
   }
 }
 

@@ -259,7 +259,9 @@ export class BridgeServer {
     // one's changes), so one client's writes share fsyncs; anything else waits until every earlier
     // request is done. Replies go out in request order, each once its own work is durable.
     const pipelined = request.command !== undefined && PIPELINED.has(request.command.command)
-    const start = pipelined || (request.command !== undefined && STATELESS.has(request.command.command)) ? lane.turn : lane.done
+    // A cancel names an earlier request that may still run: it waits for nothing (only its reply waits its turn).
+    const cancel = request.command?.command === 'cancel'
+    const start = cancel ? Promise.resolve() : pipelined || (request.command !== undefined && STATELESS.has(request.command.command)) ? lane.turn : lane.done
     let releaseTurn!: () => void
     const turn = new Promise<void>((r) => { releaseTurn = r })
     const previousReply = lane.replied
@@ -276,7 +278,7 @@ export class BridgeServer {
       if (--this.inFlight === 0 && this.idle) this.idle()
     })
     const previousDone = lane.done
-    lane.turn = turn
+    if (!cancel) lane.turn = turn
     lane.done = previousDone === start ? run : Promise.all([run, previousDone]).then(() => {})
   }
 

@@ -10,7 +10,7 @@ import { targetOption } from './connect.js'
 import { showText } from './commands/show.js'
 import type { Io } from './usage.js'
 import type { ReplBackend } from './repl-backend.js'
-import { ReplFailure } from './repl-backend.js'
+import { Cancelled, ReplFailure } from './repl-backend.js'
 import { complete } from './repl-complete.js'
 import type { Prepared } from './repl-source.js'
 import { caret, checkInput, prepare } from './repl-source.js'
@@ -19,10 +19,6 @@ import { Session } from './repl-session.js'
 export { localBackend, remoteBackend } from './repl-backend.js'
 export type { ReplBackend } from './repl-backend.js'
 
-/** Ctrl-C while an act runs: the REPL stops waiting for it. */
-class Cancelled extends Error {}
-
-const CANCELLED = '! cancelled: the REPL stopped waiting (the covenant has no cancel: the daemon ends a loop at its CPU limit, an act that awaits at its wall limit, and an act that finishes first commits)'
 
 export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFile?: string; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; terminal?: boolean } = {}): Promise<void> {
   const input = opts.input ?? process.stdin
@@ -65,7 +61,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   /** Stops waiting for the act that runs (set while one does). */
   let cancel: (() => void) | undefined
   const failure = (e: unknown, code?: string, prepared?: Prepared) => {
-    if (e instanceof Cancelled) return paint(33, CANCELLED)
+    if (e instanceof Cancelled) return paint(33, e.message)
     let text = failureText(e)
     let at = positionOf(e)
     if (prepared !== undefined) {
@@ -117,7 +113,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
       cancel = mine
       enqueue(async () => {
         try {
-          if (cancelled) throw new Cancelled()
+          if (cancelled) throw new Cancelled('! cancelled: the input was never sent')
           const r = await backend.act(prepared.code, {
             description: descriptionOf(code),
             ...(useSession && { bindings: session.bindings() ?? {} }),

@@ -1,7 +1,11 @@
 import { z } from 'zod'
-import { commandBase } from './common.js'
+import { RequestId, commandBase } from './common.js'
 
 const selector = z.string().min(1).max(256)
+
+/** The authority to cancel an act from any connection: a secret, never echoed or published (ids are both). */
+const CancelKey = z.string().min(16).max(256)
+const cancelKey = CancelKey.optional().describe('a secret (16 to 256 characters: make it unguessable, e.g. a random UUID) by which a cancel from any connection can stop this act; never echoed, published or recorded. Without it, only a cancel on the same connection, naming the id, can')
 
 export const GetFullStateCommand = z.object({
   command: z.literal('get_full_state'),
@@ -29,6 +33,7 @@ export const SendMessageCommand = z.object({
   selector,
   args: z.array(z.unknown()).max(10_000).default([]),
   intent: z.string().max(100_000).optional().describe("the Architect's words: recorded with any JIT cycle the send starts, and shown to the LLM"),
+  cancel_key: cancelKey,
 }).meta({ id: 'SendMessageCommand', description: 'send a message to the target; a missing selector goes to doesNotUnderstand: (a read-only daemon runs it and answers unauthorized if it wrote)' })
 
 export const RunActCommand = z.object({
@@ -39,6 +44,7 @@ export const RunActCommand = z.object({
   explanation: z.string().max(100_000).optional(),
   description: z.string().max(1000).optional().describe("the transaction's description in the history (default: the intent, else the act's first line); the REPL sends the input as typed"),
   bindings: z.record(z.string().regex(/^[A-Za-z_$][\w$]*$/, 'an identifier'), z.unknown()).optional().describe('names bound in the act\'s scope, as wire values ({"$ref": oid} is the object, data is copied in): the REPL\'s session scope (docs/REPL.md)'),
+  cancel_key: cancelKey,
 }).meta({ id: 'RunActCommand', description: 'run an act (LLM-emitted code) in one transaction (a read-only daemon runs it and answers unauthorized if it wrote)' })
 
 export const HistoryCommand = z.object({
@@ -85,6 +91,13 @@ export const ShowCommand = z.object({
   tid: z.number().int().positive().describe('the transaction to show (see history)'),
 }).meta({ id: 'ShowCommand', description: "what a transaction changed: each object's slots before and after (uvm show)" })
 
+export const CancelCommand = z.object({
+  command: z.literal('cancel'),
+  ...commandBase,
+  request: RequestId.optional().describe('the id of a run_act or send_message sent on this same connection'),
+  key: CancelKey.optional().describe("the cancel_key a run_act or send_message was sent with, from any connection (the REPL's Ctrl-C cancels from a new one). One of request and key is needed; given both, both must match. A key that names no running act waits up to 1 s for it to arrive (sent just before on another connection)"),
+}).meta({ id: 'CancelCommand', description: 'stop a run_act or send_message that is running: a loop at its next checkpoint, an act that awaits at once; its transaction is aborted and it answers ACT_CANCELLED (covenant code cancelled). The reply comes once that act has ended, and says whether the cancel stopped it or it had ended first (docs/REPL.md, Ctrl-C)' })
+
 export const PingCommand = z.object({ command: z.literal('ping'), ...commandBase }).meta({ id: 'PingCommand' })
 export const DescribeCommand = z.object({ command: z.literal('describe'), ...commandBase }).meta({ id: 'DescribeCommand', description: 'the covenant as JSON Schema' })
 
@@ -104,6 +117,7 @@ export const Command = z.discriminatedUnion('command', [
   PackCommand,
   ExportCommand,
   ShowCommand,
+  CancelCommand,
 ]).meta({ id: 'Command' })
 
 export type GetFullStateCommand = z.infer<typeof GetFullStateCommand>
@@ -121,6 +135,7 @@ export type CheckCommand = z.infer<typeof CheckCommand>
 export type PackCommand = z.infer<typeof PackCommand>
 export type ExportCommand = z.infer<typeof ExportCommand>
 export type ShowCommand = z.infer<typeof ShowCommand>
+export type CancelCommand = z.infer<typeof CancelCommand>
 export type Command = z.infer<typeof Command>
 /** What a client sends (defaults not yet applied). */
 export type CommandInput = z.input<typeof Command>

@@ -10,6 +10,7 @@ export const ErrorCode = z.enum([
   'syntax_error',
   'act_failed',
   'timeout',
+  'cancelled',
   'conflict',
   'does_not_understand',
   'unauthorized',
@@ -179,7 +180,17 @@ export const ShowReply = z.object({
   names: z.record(z.string(), z.string()).describe('oid → how the object prints today (<Morph #4>), for those still in the image'),
 }).meta({ id: 'ShowReply', description: 'the reply to show' })
 
-export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply, ShowReply]).meta({ id: 'Reply' })
+export const CancelReply = z.object({
+  event: z.literal('cancel'),
+  id,
+  request: RequestId.optional().describe('the id the cancel named, if it named one'),
+  cancelled: z.boolean().describe('true: the cancel stopped the act (its reply was ACT_CANCELLED; nothing of it was committed)'),
+  outcome: z.enum(['cancelled', 'finished', 'failed', 'not_running']).describe('cancelled; finished: it ended with a result first (committed, when it wrote: tid); failed: it ended with an error first (code); not_running: no act this cancel names is running (it ended before, never ran, or was sent on another connection without that cancel_key)'),
+  tid: Tid.optional().describe('finished: the commit it made'),
+  code: ErrorCode.optional().describe('failed: its error code'),
+}).meta({ id: 'CancelReply', description: 'the reply to cancel' })
+
+export const Reply = z.discriminatedUnion('event', [UvmStateUpdateEvent, AckReply, ResultReply, HistoryReply, PongReply, CovenantReply, ErrorReply, ProvenanceReply, CemReply, CheckReply, PackReply, ExportReply, ShowReply, CancelReply]).meta({ id: 'Reply' })
 
 export type UvmStateUpdateEvent = z.infer<typeof UvmStateUpdateEvent>
 export type AckReply = z.infer<typeof AckReply>
@@ -195,4 +206,5 @@ export type CheckReply = z.infer<typeof CheckReply>
 export type PackReply = z.infer<typeof PackReply>
 export type ExportReply = z.infer<typeof ExportReply>
 export type ShowReply = z.infer<typeof ShowReply>
+export type CancelReply = z.infer<typeof CancelReply>
 export type Reply = z.infer<typeof Reply>

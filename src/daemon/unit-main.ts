@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8'
 import { openImage } from '../index.js'
 import { startWatchdog } from '../act/index.js'
 import { startServices } from './services.js'
+import { startCancelListener } from './unit-cancel.js'
 import { WireCodec, errorReply, replyBytes } from '../bridge/index.js'
 import type { LocalBackend } from '../bridge/index.js'
 import type { Reply } from '../covenant/index.js'
@@ -59,6 +60,7 @@ async function open(o: UnitOpenOptions): Promise<void> {
     process.exit(3)
   }
   startWatchdog(realm, { graceMs: o.graceMs, rssLimitMb: o.rssLimitMb })
+  startCancelListener(realm)
   limits = { maxReply: o.maxReplyBytes, maxQueued: o.maxQueuedBytes }
   let services
   try {

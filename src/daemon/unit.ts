@@ -13,9 +13,9 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Command, JitEvent, Reply } from '../covenant/index.js'
+import type { CancelCommand, Command, JitEvent, Reply } from '../covenant/index.js'
 import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
-import { errorReply } from '../bridge/index.js'
+import { LateActs, cancelReply, cancels, checkCancel, errorReply, type Ended } from '../bridge/index.js'
 import { WATCHDOG_LINE, WATCHDOG_MEMORY_LINE } from '../act/index.js'
 import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
@@ -33,8 +33,11 @@ export interface UnitOptions extends Omit<UnitOpenOptions, 'graceMs' | 'maxReply
 
 interface Pending {
   cmd: Command
+  lane: string
   resolve: (r: Reply | EncodedReply) => void
   onQueued: (() => void) | undefined
+  /** Told how the request ended (a cancel waiting for the act it named). */
+  ended: ((e: Ended) => void)[]
 }
 
 /** The unit's entry point, next to this file; from the sources (tests), the build's copy. */
@@ -51,6 +54,7 @@ export class UnitBackend implements Backend {
   private readonly listeners = new Set<(e: CommitEvent) => void>()
   private n = 0
   private stopping = false
+  private readonly late = new LateActs()
   private stderrTail = ''
   /** Units started after the first (each after one stopped unasked). */
   restarts = 0
@@ -110,10 +114,13 @@ export class UnitBackend implements Backend {
     const child = fork(unitScript(), [], {
       serialization: 'advanced',
       execArgv: [`--max-old-space-size=${heapMb}`],
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      // fd 4: cancels (unit-cancel.ts), read by a thread of the unit that a looping act does not hold.
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc', 'pipe'],
     })
     this.child = child
     this.stderrTail = ''
+    // A cancel written as the unit dies: its exit answers everything in flight.
+    ;(child.stdio[4] as NodeJS.WritableStream | null)?.on('error', () => {})
     child.stderr!.setEncoding('utf8')
     child.stderr!.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-8192)
@@ -132,6 +139,7 @@ export class UnitBackend implements Backend {
             this.pending.delete(m.n)
             if (m.tid !== undefined && m.tid > this.lastTid) this.lastTid = m.tid
             const size = m.bytes.byteLength
+            for (const f of p.ended) f({ code: m.code, tid: m.tid })
             // Only to the unit that counted it: a unit started since never did.
             p.resolve({ encoded: m.bytes, event: m.event, code: m.code, tid: m.tid, sent: () => { if (this.child === child) this.post({ t: 'sent', size }) } })
             return
@@ -191,7 +199,9 @@ export class UnitBackend implements Backend {
           ? new UvmError('BRIDGE_UNIT_RESTARTED', 'the daemon was stopped without waiting for this request (a second Ctrl-C, or a stop that timed out); a read can be retried once it is back, a write may or may not have committed: check history before retrying it')
           : new UvmError('BRIDGE_UNIT_RESTARTED', `the execution unit stopped (${watchdog ? 'another request\'s act ran past its CPU limit' : signal ?? `exit code ${code}`}) while this request was in flight, and was restarted; a read can be retried, a write may or may not have committed: check history before retrying it`)
       }
-      p.resolve(errorReply(err, p.cmd.id))
+      const reply = errorReply(err, p.cmd.id)
+      for (const f of p.ended) f({ code: reply.error.code })
+      p.resolve(reply)
     }
     if (this.stopping) return
     this.restarts++
@@ -213,13 +223,37 @@ export class UnitBackend implements Backend {
   }
 
   async handle(cmd: Command, lane: string, opts: ServeOptions): Promise<Reply | EncodedReply> {
+    if (cmd.command === 'cancel') return this.cancel(cmd, lane)
     await this.ready
     if (this.stopping) throw new UvmError('BRIDGE_UNIT_RESTARTED', 'the daemon is stopping')
     const n = ++this.n
     return new Promise<Reply | EncodedReply>((resolve) => {
-      this.pending.set(n, { cmd, resolve, onQueued: opts.onQueued })
+      this.pending.set(n, { cmd, lane, resolve, onQueued: opts.onQueued, ended: [] })
       this.post({ t: 'req', n, cmd, lane, readOnly: opts.readOnly, writeAccess: opts.writeAccess, format: opts.format ?? 'msgpack' })
+      if (cmd.command === 'run_act' || cmd.command === 'send_message') this.late.arrived(cmd.cancel_key)
     })
+  }
+
+  /**
+   * Stop the act `cmd` names (the unit's tag for it is its request number) and answer once it has
+   * ended. If the unit cannot stop it (a native operation no checkpoint reaches), its watchdog ends
+   * the unit at the act's CPU limit, as for any act.
+   */
+  private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
+    checkCancel(cmd)
+    for (let again = cmd.key !== undefined; ; again = false) {
+      for (const [n, p] of this.pending) {
+        if (!cancels(cmd, lane, p.cmd, p.lane)) continue
+        const ended = new Promise<Ended>((resolve) => p.ended.push(resolve))
+        const tag = Buffer.alloc(4)
+        tag.writeInt32LE(n)
+        const pipe = this.child?.stdio[4] as NodeJS.WritableStream | null | undefined
+        pipe?.write(tag)
+        return cancelReply(cmd, await ended)
+      }
+      // Sent just before on another connection, it may still be on its way.
+      if (!again || !await this.late.wait(cmd.key!)) return cancelReply(cmd, undefined)
+    }
   }
 
   closeLane(lane: string): void {

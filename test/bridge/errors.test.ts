@@ -35,7 +35,7 @@ describe('error codes from one bridge', () => {
 
   it('the covenant lists exactly these codes', () => {
     expect([...ErrorCode.options].sort()).toEqual(['act_failed', 'bad_frame', 'conflict', 'does_not_understand', 'invalid_command', 'overloaded',
-      'syntax_error', 'timeout', 'too_large', 'unauthorized', 'unknown_target', 'out_of_memory', 'unavailable'].sort())
+      'syntax_error', 'timeout', 'too_large', 'unauthorized', 'unknown_target', 'out_of_memory', 'unavailable', 'cancelled'].sort())
   })
 
   describe('bad_frame: undecodable frames still get exactly one reply', () => {

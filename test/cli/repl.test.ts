@@ -428,25 +428,29 @@ describe('uvm repl on a terminal: issue 17', () => {
   })
 
   it('Ctrl-C cancels a running act and says so; the REPL goes on', async () => {
-    // A daemon of its own: the abandoned acts run on there until their limits (a stop waits for them).
-    const own = await startDaemon(join(dir, 'cancel.db'), { args: ['--wall-timeout', '4000'] })
+    // A daemon of its own, with limits far past the wait below: only a real cancel answers in time.
+    const own = await startDaemon(join(dir, 'cancel.db'), { args: ['--cpu-timeout', '60000', '--wall-timeout', '60000'] })
     const p = spawnPty(['repl', '--connect', own.bind, '--history', ''])
     await p.waitFor('uvm> ')
-    for (const input of ['while (true) {}', 'await new Promise(() => {})']) {
+    for (const input of ['genesis.loopMark = 1; while (true) {}', 'genesis.awaitMark = 1; await new Promise(() => {})']) {
       const mark = plain(p.stdout).length
       p.write(input + '\r')
       await p.waitFor((all) => plain(all).slice(mark).includes('\n'), 10_000, 'the input sent')
+      // Let the act start running: the cancel is to stop a loop that runs, not one that never began.
+      await new Promise((r) => setTimeout(r, 500))
       p.write('\x03')
-      // The awaiting act would hold its reply for the 4 s wall limit: "cancelled" comes long before.
-      await p.waitFor((all) => plain(all).slice(mark).includes('! cancelled: the REPL stopped waiting'), 10_000, `cancelled after ${input}`)
+      await p.waitFor((all) => plain(all).slice(mark).includes('! cancelled: the act was stopped; nothing it did was committed'), 10_000, `cancelled after ${input}`)
       await typeLine(p, '6 * 7', /\n42\n/)
     }
+    // Nothing of either act was committed.
+    await typeLine(p, '[genesis.loopMark, genesis.awaitMark]', /\n\[undefined, undefined\]\n/)
     // Ctrl-C at an empty prompt keeps Node's manners.
     const mark = plain(p.stdout).length
     p.write('\x03')
     await p.waitFor((all) => plain(all).slice(mark).includes('(To exit, press Ctrl+C again'), 10_000, 'the exit hint')
     await typeLine(p, '.exit', '')
     expect((await p.exited).code).toBe(0)
+    // Nothing left running: the daemon stops at once.
     expect((await own.stop()).code).toBe(0)
   })
 
