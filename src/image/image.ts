@@ -1,4 +1,3 @@
-import { ClassicLevel } from 'classic-level'
 import { Conflict, UvmError } from '../errors.js'
 import type { Realm } from '../kernel/index.js'
 import { Kernel, Obj, State } from '../kernel/index.js'
@@ -156,8 +155,10 @@ export class Image {
   static async open(location: string | LevelDb, opts: ImageOptions): Promise<Image> {
     const path = typeof location === 'string' ? location : 'a memory image'
     if (typeof location === 'string') imageFolder(location)
+    // The native LevelDB binding is loaded by the first folder opened, not by whoever imports the image
+    // module (a client command such as `uvm ping` reaches it through the bridge and never opens one).
     const db = typeof location === 'string'
-      ? new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as LevelDb
+      ? new (await import('classic-level')).ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as LevelDb
       : location
     const store = await Store.open(db, path)
     const image = new Image(store, opts)

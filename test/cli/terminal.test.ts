@@ -135,8 +135,10 @@ describe('startup', () => {
     }
   })
 
-  it('a command that talks to the daemon does load ZeroMQ (the check above can fail)', async () => {
+  it('a command that talks to the daemon loads ZeroMQ (the check above can fail), and not LevelDB', async () => {
     const { bind } = await freeAddresses()
-    expect((await natives(['ping', '--connect', bind])).some((p) => p.includes('zeromq'))).toBe(true)
+    const loaded = await natives(['ping', '--connect', bind])
+    expect(loaded.some((p) => p.includes('zeromq'))).toBe(true)
+    expect(loaded.filter((p) => p.includes('classic-level'))).toEqual([])
   })
 })
