@@ -119,7 +119,7 @@ describe('uvm show', () => {
     const noImage = await runCli(['show', '1', '--image', join(image, '..', 'none.db')])
     expect(noImage.code).toBe(2)
     expect((await runCli(['--help'])).stdout).toMatch(/\n {2}show +what a transaction changed: each object's slots before and after\n/)
-    expect((await runCli(['show', '--help'])).stdout).toMatch(/^usage: uvm show TID \[--all\] \[--image PATH\] \[--json\]\n/)
+    expect((await runCli(['show', '--help'])).stdout).toMatch(/^usage: uvm show TID \[--all\] \[--image PATH \| --connect ADDR\] \[--json\]\n/)
   })
 })
 
