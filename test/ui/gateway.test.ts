@@ -112,6 +112,20 @@ describe('the gateway', () => {
     await stillServing()
   })
 
+  it('relays the JIT\'s events as they happen: display_yourself through the curriculum JIT', async () => {
+    const page = await openPage(wsUrl(ui))
+    await page.next(isStatus('connected'))
+    await new Promise((r) => setTimeout(r, 300))
+    const reply = await page.ask({ command: 'send_message', id: 'dy', selector: 'display_yourself' }, 60_000)
+    expect(reply).toMatchObject({ event: 'result', id: 'dy', value: { kind: 'WorldMorph' } })
+    // Events and replies travel on different sockets: the last event may come after the reply.
+    expect(await page.next((m) => m.event === 'jit_cycle' && m.request === 'dy' && m.phase === 'compiled')).toMatchObject({ selector: 'display_yourself' })
+    const phases = page.messages.filter((m) => m.event === 'jit_cycle' && m.request === 'dy').map((m) => m.phase)
+    expect(phases[0]).toBe('started')
+    await page.close()
+    await stillServing()
+  }, 90_000)
+
   it('answers malformed JSON with invalid_command and keeps the page', async () => {
     const page = await openPage(wsUrl(ui))
     page.ws.send('{"command": "ping", ')
