@@ -280,8 +280,12 @@ describe('the daemon lost and back', () => {
   it('tells the pages daemon_lost when it is killed, refuses commands meanwhile, and daemon_back when it returns', async () => {
     const other = await openPage(wsUrl(ui))
     await other.next(isStatus('connected'))
+    // A request in flight when the daemon dies is answered when the loss is seen, not at its timeout.
+    other.ws.send(JSON.stringify({ command: 'run_act', id: 'inflight', code: 'let s = 0; for (let i = 0; i < 2e7; i++) s += i; return s' }))
     await d.stop('SIGKILL')
     for (const p of [witness, other]) await p.next(isStatus('daemon_lost'), 15_000, 'daemon_lost')
+    const inflight = await other.next((m) => m.id === 'inflight', 5000, 'the in-flight reply')
+    expect(inflight).toMatchObject({ error: { code: 'unavailable', message: expect.stringMatching(/was lost while this request was in flight/) } })
     expect(await other.ask({ command: 'ping' })).toMatchObject({ event: 'error', error: { code: 'unavailable', message: expect.stringMatching(/daemon_back/) } })
     // The same addresses and image: a supervisor's restart.
     let back: Daemon | undefined

@@ -89,7 +89,10 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
   const monitorClient = BridgeClient.connect(opts.connect, { timeoutMs: opts.pingTimeoutMs ?? 2000, format: 'json', ...(opts.keys && { keys: opts.keys }) })
   const monitor = new DaemonMonitor(monitorClient, (now: DaemonStatus) => {
     log(now.alive ? `the daemon at ${opts.connect} answers again` : `the daemon at ${opts.connect} does not answer: ${now.problem ?? ''}`)
-    for (const s of sessions) s.status(now.alive ? 'daemon_back' : 'daemon_lost', now)
+    for (const s of sessions) {
+      s.status(now.alive ? 'daemon_back' : 'daemon_lost', now)
+      if (!now.alive) s.daemonLost()
+    }
   }, { version: VERSION, ...(opts.pingIntervalMs !== undefined && { intervalMs: opts.pingIntervalMs }), ...(opts.pingTimeoutMs !== undefined && { timeoutMs: opts.pingTimeoutMs }) })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: { threshold: 1024 }, clientTracking: false, WebSocket: ReasonedWebSocket })
