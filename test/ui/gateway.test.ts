@@ -235,6 +235,22 @@ describe('the gateway', () => {
   })
 })
 
+describe('limits', () => {
+  it('refuses pages past maxPages with HTTP 503, and takes one again when a page leaves', async () => {
+    const small = await gateway({ maxPages: 2 })
+    const a = await openPage(wsUrl(small))
+    const b = await openPage(wsUrl(small))
+    await expect(openPage(wsUrl(small))).rejects.toMatchObject({ status: 503, body: expect.stringMatching(/2 pages are open/) })
+    await a.close()
+    await waitUntil(() => small.pages() === 1)
+    const c = await openPage(wsUrl(small))
+    await c.next(isStatus('connected'))
+    expect(await b.ask({ command: 'ping' })).toMatchObject({ event: 'pong' })
+    await Promise.all([b.close(), c.close()])
+    await stillServing()
+  })
+})
+
 describe('beyond loopback', () => {
   it('needs the token printed at start: missing or wrong gets HTTP 401 and no upgrade', async () => {
     const wide = await gateway({ host: '0.0.0.0' })
