@@ -186,6 +186,27 @@ describe('the gateway', () => {
     await stillServing()
   })
 
+  it('answers a burst past the in-flight limit with overloaded, and every request gets a reply', async () => {
+    const page = await openPage(wsUrl(ui))
+    await page.next(isStatus('connected'))
+    try {
+      // Acts, which the daemon runs one after another: the burst is in flight together.
+      const burst = Array.from({ length: 200 }, (_, i) => JSON.stringify({ command: 'run_act', id: `b${i}`, code: 'let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s' }))
+      page.ws.send(burst[0]!)
+      for (const frame of burst.slice(1)) page.ws.send(frame)
+      const mine = () => page.messages.filter((m) => typeof m.id === 'string' && (m.id as string).startsWith('b'))
+      await page.next(() => mine().length === 200, 60_000, '200 replies')
+      const overloaded = mine().filter((m) => m.event === 'error')
+      expect(overloaded.length).toBeGreaterThan(0)
+      for (const m of overloaded) expect(m).toMatchObject({ error: { code: 'overloaded', message: expect.stringMatching(/64 requests of this page are in flight/) } })
+      expect(mine().filter((m) => m.event === 'result').length).toBeGreaterThanOrEqual(64)
+      expect(await page.ask({ command: 'ping' })).toMatchObject({ event: 'pong' })
+    } finally {
+      await page.close()
+    }
+    await stillServing()
+  })
+
   it('closes a page that never reads while events flood, with a clear reason; the gateway holds a bounded amount', async () => {
     const slow = await openPage(wsUrl(ui))
     await slow.next(isStatus('connected'))
