@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupTemps, ensureBuilt, freeAddresses, freePort, killChildren, lines, MAIN, ROOT, runCli, runProcess, spawnCli, startDaemon, tempDir } from '../cli/support.js'
+import { cleanupTemps, ensureBuilt, freeAddresses, freePort, jsonLines, killChildren, lines, MAIN, ROOT, runCli, runProcess, spawnCli, startDaemon, tempDir } from '../cli/support.js'
 import { openPage } from './support.js'
 
 beforeAll(() => ensureBuilt())
@@ -26,6 +26,9 @@ describe('uvm boot --ui', () => {
     expect(await page.next((m) => m.event === 'gateway')).toMatchObject({ status: 'connected', read_only: false, daemon: bind })
     expect(await page.ask({ command: 'update_property', property_name: 'from_page', property_value: 1 })).toMatchObject({ event: 'ack' })
     await page.next((m) => m.event === 'uvm_state_update' && m.id === undefined, 10_000, 'the commit event')
+    // In the daemon's own process the gateway needs no pings: none fill the daemon's log.
+    await new Promise((r) => setTimeout(r, 2500))
+    expect(jsonLines(d.stdout).map((r) => r.command)).toEqual(['update_property'])
     const closed = page.closed
     expect((await d.stop('SIGTERM')).code).toBe(0)
     expect((await closed).code).toBe(1001)
