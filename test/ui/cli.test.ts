@@ -144,6 +144,19 @@ describe('uvm ui', () => {
     expect((await u.stop('SIGTERM')).code).toBe(0)
   })
 
+  it('a taken port is an error that says so (exit 1)', async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    const port = (server.address() as { port: number }).port
+    try {
+      const r = await runCli(['ui', '--port', String(port)])
+      expect(r.code).toBe(1)
+      expect(lines(r.stderr)).toEqual([`uvm ui: port ${port} on 127.0.0.1 is taken (another \`uvm ui\` or \`npm start\`?): give --ui-port N / --port N, or UVM_UI_PORT`])
+    } finally {
+      server.close()
+    }
+  })
+
   it('refuses a bad address and an unknown flag (exit 2)', async () => {
     const a = await runCli(['ui', '--connect', 'nonsense'])
     expect(a.code).toBe(2)

@@ -140,10 +140,18 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
   })
 
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port ?? DEFAULT_UI_PORT, host, () => { server.off('error', reject); resolveListen() })
-  })
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject)
+      server.listen(opts.port ?? DEFAULT_UI_PORT, host, () => { server.off('error', reject); resolveListen() })
+    })
+  } catch (e) {
+    // A gateway that does not listen holds nothing open (its ZeroMQ socket would keep the process alive).
+    monitor.stop()
+    wss.close()
+    await monitorClient?.close()
+    throw e
+  }
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : opts.port ?? DEFAULT_UI_PORT
   const shown = host === '0.0.0.0' || host === '::' ? host : host.includes(':') ? `[${host}]` : host
