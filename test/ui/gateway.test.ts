@@ -136,6 +136,10 @@ describe('the gateway', () => {
     expect(page.messages.filter((m) => m.event === 'error').slice(1).map((m) => (m.error as { message: string }).message)).toEqual(Array(4).fill('a command must be a JSON object with a "command" field'))
     expect(await page.ask({ command: 'ping' })).toMatchObject({ event: 'pong' })
     await page.close()
+    // A text frame that is not UTF-8 breaks the WebSocket protocol itself: closed 1007 (RFC 6455), by ws.
+    const broken = await openPage(wsUrl(ui))
+    broken.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
+    expect((await broken.closed).code).toBe(1007)
     await stillServing()
   })
 
