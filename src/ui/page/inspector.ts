@@ -130,7 +130,7 @@ export class Inspector {
     tr.append(el('th', { scope: 'row' }, name), el('td', { class: `kind kind-${kind}` }, kind), value, actions)
     if (kind === 'method' && isMethod(v)) {
       const d = el('details', {})
-      d.append(el('summary', {}, brief(v.$method.split('\n')[0], 80)), el('pre', { class: 'source' }, v.$method))
+      d.append(el('summary', {}, v.$method.split('\n')[0]!.slice(0, 80)), el('pre', { class: 'source' }, v.$method))
       value.append(d)
       if (own) actions.append(button('Edit', () => this.editMethod(holder, name, v.$method)))
     } else if (isRef(v)) {

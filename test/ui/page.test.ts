@@ -1,0 +1,185 @@
+/**
+ * The Entropic UI's page in a real Chromium (Debian's, driven by playwright-core), against a real
+ * daemon and a real `uvm ui` gateway: the world drawn from the image, the status label, the
+ * inspector's edits, the history's undo, a button morph's press, display_yourself on a fresh image.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { BridgeClient } from '../../src/bridge/index.js'
+import { type Daemon, type Proc, ROOT, cleanupTemps, ensureBuilt, freePort, killChildren, runCli, spawnCli, startDaemon, tempDir } from '../cli/support.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = join(ROOT, 'test-artifacts/ui')
+
+/** Debian's chromium, installed when missing; undefined (and the suite skipped, saying why) when that fails. */
+function chromiumPath(): string | undefined {
+  if (existsSync(CHROMIUM)) return CHROMIUM
+  const r = spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  if (r.status === 0 && existsSync(CHROMIUM)) return CHROMIUM
+  console.warn(`test/ui/page.test.ts: skipped: ${CHROMIUM} is missing and \`apt-get install -y chromium\` failed (status ${r.status}); install Debian's chromium to run the page tests`)
+  return undefined
+}
+
+const browserPath = chromiumPath()
+
+interface Ui { proc: Proc; url: string }
+
+/** `uvm ui` on a free port for a daemon, as a person starts it; its URL read from what it prints. */
+async function startUi(d: Daemon): Promise<Ui> {
+  const port = await freePort()
+  const proc = spawnCli(['ui', '--connect', d.bind, '--events', d.pub, '--port', String(port)])
+  const out = await proc.waitFor(/http:\/\/\S+/, 20_000, 'the page URL')
+  return { proc, url: out.match(/http:\/\/\S+/)![0] }
+}
+
+describe.skipIf(browserPath === undefined)('the page', () => {
+  let browser: Browser
+  let dir: string
+  let d: Daemon
+  let ui: Ui
+  let client: BridgeClient
+  let page: Page
+  const problems: string[] = []
+
+  /** A page whose console errors and uncaught exceptions are collected for the last test. */
+  async function open(url: string, width = 1280, height = 800): Promise<Page> {
+    const p = await browser.newPage({ viewport: { width, height } })
+    p.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+    })
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    await p.goto(url)
+    return p
+  }
+
+  beforeAll(async () => {
+    ensureBuilt()
+    mkdirSync(ARTIFACTS, { recursive: true })
+    const { chromium } = await import('playwright-core')
+    browser = await chromium.launch({ executablePath: browserPath!, headless: true, args: ['--no-sandbox'] })
+    dir = await tempDir('uvm-ui-')
+    const image = join(dir, 'image.db')
+    const g = await runCli(['genesis', '--image', image, '--chapters', '1'])
+    expect(g.code, g.stderr).toBe(0)
+    d = await startDaemon(image)
+    ui = await startUi(d)
+    client = new BridgeClient(d.bind, {})
+    page = await open(ui.url)
+  }, 120_000)
+
+  afterAll(async () => {
+    await client?.close()
+    await browser?.close()
+    await killChildren()
+    await cleanupTemps()
+  })
+
+  it('loads and shows the WorldMorph and the status label', async () => {
+    await page.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 15_000 })
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Backend State: connected/)
+    // Genesis chapter 1's morphs, as the image holds them.
+    await page.getByRole('button', { name: 'Commit Transaction' }).waitFor()
+    expect(await page.locator('[data-kind="LabelMorph"]').count()).toBeGreaterThan(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'world.png') })
+  })
+
+  it('shows a slot a ZMQ client changed within a second', async () => {
+    await page.getByRole('button', { name: 'Commit Transaction' }).waitFor()
+    await client.set('label', 'Changed over ZMQ', 'genesis.world.commit_button')
+    const t0 = Date.now()
+    await page.getByRole('button', { name: 'Changed over ZMQ' }).waitFor({ timeout: 5_000 })
+    // The issue's bound is a second; the assertion allows twice that on a loaded machine.
+    expect(Date.now() - t0).toBeLessThan(2_000)
+    await client.set('label', 'Commit Transaction', 'genesis.world.commit_button')
+    await page.getByRole('button', { name: 'Commit Transaction' }).waitFor({ timeout: 5_000 })
+  })
+
+  it('creates a method from the inspector, which a ZMQ client then calls; a syntax error is shown at its line', async () => {
+    await page.getByRole('button', { name: 'Inspect genesis' }).click()
+    await page.locator('#inspector-title', { hasText: 'Genesis' }).waitFor()
+    const form = page.getByRole('form', { name: 'add or edit a method' })
+    await form.getByLabel('method name').fill('made_in_page')
+    await form.getByLabel('method source').fill("function () {\n  return 'made in the page'\n}")
+    await form.getByRole('button', { name: 'Save method' }).click()
+    await form.getByText(/method made_in_page saved/).waitFor()
+    const r = await client.send('made_in_page', [], 'genesis')
+    expect(r.value).toBe('made in the page')
+
+    await form.getByLabel('method name').fill('broken')
+    await form.getByLabel('method source').fill('function () {\n  return (\n}')
+    await form.getByRole('button', { name: 'Save method' }).click()
+    await expect.poll(() => form.locator('.form-out').textContent()).toMatch(/syntax_error.*line 3/s)
+  })
+
+  it('evaluates with the inspected object as self', async () => {
+    await page.getByRole('button', { name: 'Commit Transaction' }).click({ modifiers: ['Shift'] })
+    await page.locator('#inspector-title', { hasText: 'ButtonMorph' }).waitFor()
+    const ev = page.getByRole('form', { name: 'evaluate with this object as self' })
+    await ev.getByLabel(/code to evaluate/).fill('return self.label + "!"')
+    await ev.getByRole('button', { name: 'Run' }).click()
+    await ev.getByText('"Commit Transaction!"').waitFor()
+    await page.screenshot({ path: join(ARTIFACTS, 'inspector.png'), fullPage: true })
+  })
+
+  it('clicking a button morph runs its on_press in the image', async () => {
+    const before = await client.send('describe', [], 'genesis.world.debug_toggle')
+    expect((before.value as { checked?: boolean }).checked).toBe(false)
+    await page.getByRole('button', { name: /Debug view/ }).click()
+    await expect.poll(async () => ((await client.send('describe', [], 'genesis.world.debug_toggle')).value as { checked?: boolean }).checked, { timeout: 10_000 }).toBe(true)
+    await page.getByRole('button', { name: '[x] Debug view' }).waitFor({ timeout: 5_000 })
+    await page.getByRole('button', { name: /Debug view/ }).click()
+    await page.getByRole('button', { name: '[ ] Debug view' }).waitFor({ timeout: 5_000 })
+  })
+
+  it('edits a slot in place, undoes it from the history, and shows the refusal when a later transaction conflicts', async () => {
+    await page.getByRole('button', { name: 'Commit Transaction' }).click({ modifiers: ['Shift'] })
+    await page.locator('#inspector-title', { hasText: 'ButtonMorph' }).waitFor()
+    const label = () => client.state({ target: 'genesis.world.commit_button' }).then((s) => (s.state as { $slots: Record<string, unknown> }).$slots.label)
+    await page.getByRole('button', { name: 'edit label' }).click()
+    const input = page.getByLabel('new value of label')
+    await input.fill('Edited in page')
+    await input.press('Enter')
+    await expect.poll(label).toBe('Edited in page')
+    const first = Number((await page.locator('#history li').first().getAttribute('data-tid')))
+    await page.getByRole('button', { name: 'Edited in page' }).waitFor({ timeout: 5_000 })
+
+    // A later transaction on the same object: undoing the first is refused, and the page says why.
+    await client.set('label', 'Later', 'genesis.world.commit_button')
+    await page.locator(`#history li[data-tid="${first + 1}"]`).waitFor({ timeout: 5_000 })
+    await page.getByRole('button', { name: `undo transaction ${first}` }).click()
+    await page.locator(`#history li[data-tid="${first}"] .refusal`).waitFor()
+    expect(await page.locator(`#history li[data-tid="${first}"] .refusal`).textContent()).toMatch(/cannot undo transaction/)
+
+    await page.getByRole('button', { name: `undo transaction ${first + 1}` }).click()
+    await expect.poll(label).toBe('Edited in page')
+    await page.getByRole('button', { name: `undo transaction ${first}` }).click()
+    await expect.poll(label).toBe('Commit Transaction')
+    await page.getByRole('button', { name: 'Commit Transaction' }).waitFor({ timeout: 5_000 })
+  })
+
+  it('works at phone width', async () => {
+    const phone = await open(ui.url, 390, 844)
+    await phone.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 15_000 })
+    const box = await phone.locator('#stage').boundingBox()
+    expect(box!.width).toBeLessThanOrEqual(390)
+    await phone.close()
+  })
+
+  it('sends display_yourself to a fresh image and shows the morphs appear', async () => {
+    const fresh = await startDaemon(join(dir, 'fresh.db'))
+    const freshUi = await startUi(fresh)
+    const p = await open(freshUi.url)
+    await p.getByRole('button', { name: 'display_yourself' }).click({ timeout: 15_000 })
+    await p.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 60_000 })
+    // The curriculum JIT's cycle, live.
+    await p.locator('#jit .jit-phase.phase-compiled').first().waitFor({ timeout: 10_000 })
+    await p.close()
+  })
+
+  it('had no console errors in all of the above', () => {
+    expect(problems).toEqual([])
+  })
+})
