@@ -40,7 +40,7 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
  */
 export function ensureBuilt(): void {
   const page = join(ROOT, 'src/ui/page')
-  const newest = () => Math.max(newestMtime(join(ROOT, 'src'), '.ts'), ...(existsSync(page) ? [newestMtime(page, '.html'), newestMtime(page, '.css')] : []))
+  const newest = () => Math.max(newestMtime(join(ROOT, 'src'), '.ts'), ...(existsSync(page) ? [newestMtime(page, '.html'), newestMtime(page, '.css'), newestMtime(page, '.svg')] : []))
   const stale = () => !existsSync(MAIN) || !existsSync(PAGE_MAIN) || newest() > Math.max(mtime(MAIN), mtime(STAMP))
   if (!stale()) return
   mkdirSync(join(ROOT, 'dist'), { recursive: true })

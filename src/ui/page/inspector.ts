@@ -23,7 +23,7 @@ export class Inspector {
   }
 
   async open(target: number | string, push = true): Promise<void> {
-    const reply = await this.sock.send({ command: 'get_full_state', target: typeof target === 'number' ? { $ref: target } : target, depth: 1 })
+    const reply = await this.sock.send({ command: 'get_full_state', target: typeof target === 'number' ? { $ref: target } : target, depth: 1, slots_limit: PAGE })
     if (reply.event !== 'uvm_state_update' || !isRef(reply.state)) {
       this.hooks.say(`inspect: ${errorText(reply)}`)
       return
@@ -59,8 +59,9 @@ export class Inspector {
     head.append(el('span', { class: 'oid' }, `oid ${obj.$ref}`), back, canvas)
     body.append(head)
 
-    body.append(el('h3', {}, `Own slots (${slots.length})`))
-    body.append(this.slotTable(slots, obj.$ref, true))
+    const total = obj.$slot_count ?? slots.length
+    body.append(el('h3', {}, `Own slots (${total})`))
+    body.append(this.slotTable(slots, total, obj.$ref, true))
 
     const parents = slots.filter(([n]) => n.endsWith('*')).flatMap(([, v]) => parentRefs(v))
     if (parents.length > 0) {
@@ -81,7 +82,7 @@ export class Inspector {
       const oid = queue.shift()!
       if (seen.has(oid)) continue
       seen.add(oid)
-      const reply = await this.sock.send({ command: 'get_full_state', target: { $ref: oid }, depth: 1 })
+      const reply = await this.sock.send({ command: 'get_full_state', target: { $ref: oid }, depth: 1, slots_limit: PAGE })
       if (!isRef(reply.state)) continue
       const slots = Object.entries(reply.state.$slots ?? {})
       const found = slots.filter(([n]) => !shadow.has(n))
@@ -93,7 +94,7 @@ export class Inspector {
       d.append(sum)
       // The table is built when opened: a prototype with many slots costs nothing until looked at.
       d.addEventListener('toggle', () => {
-        if (d.open && d.querySelector('table') === null) d.append(this.slotTable(found, oid, false))
+        if (d.open && d.querySelector('table') === null) d.append(this.slotTable(found, found.length, oid, false))
       }, { once: false })
       list.append(d)
       for (const [n, v] of slots) if (n.endsWith('*')) queue.push(...parentRefs(v))
@@ -101,7 +102,12 @@ export class Inspector {
     return list
   }
 
-  private slotTable(slots: [string, unknown][], holder: number, own: boolean): HTMLElement {
+  /**
+   * Slots a page at a time: those at hand first, then (for own slots of an object with more than a
+   * page) the next pages from the image with get_full_state's slots_offset and slots_limit.
+   */
+  private slotTable(first: [string, unknown][], total: number, holder: number, own: boolean): HTMLElement {
+    const slots = [...first]
     const wrap = el('div', { class: 'slots' })
     const table = el('table', {})
     table.append(el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'slot'), el('th', { scope: 'col' }, 'kind'), el('th', { scope: 'col' }, 'value'), el('th', { scope: 'col' }, ''))))
@@ -109,15 +115,20 @@ export class Inspector {
     table.append(tbody)
     wrap.append(table)
     let offset = 0
-    const more = button('', () => addPage())
-    const addPage = () => {
+    const more = button('', () => void addPage())
+    const addPage = async () => {
+      if (offset >= slots.length && slots.length < total) {
+        const r = await this.sock.send({ command: 'get_full_state', target: { $ref: holder }, depth: 1, slots_offset: slots.length, slots_limit: PAGE })
+        if (isRef(r.state)) slots.push(...Object.entries(r.state.$slots ?? {}))
+      }
       const p = page(slots, offset, PAGE)
       for (const [n, v] of p.items) tbody.append(this.slotRow(n, v, holder, own))
       offset += p.items.length
-      more.textContent = `Show ${Math.min(PAGE, p.more)} more (${p.more} left)`
-      more.hidden = p.more === 0
+      const left = Math.max(p.more, total - offset)
+      more.textContent = `Show ${Math.min(PAGE, left)} more (${left} left)`
+      more.hidden = left === 0 || p.items.length === 0
     }
-    addPage()
+    void addPage()
     wrap.append(more)
     return wrap
   }

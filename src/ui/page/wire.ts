@@ -7,6 +7,8 @@ export interface WireObject {
   $ref: number
   $print?: string
   $slots?: Record<string, unknown>
+  /** A paged get_full_state's count of all the target's own slots. */
+  $slot_count?: number
 }
 
 export function isRef(v: unknown): v is WireObject {
