@@ -32,6 +32,7 @@ export const ErrorCodes = {
   BRIDGE_UNIT_RESTARTED: "the daemon's execution unit stopped (another request ran past its limits) while this request was in flight",
   BRIDGE_READ_ONLY: 'the daemon serves the image read-only and the command would change it',
   BRIDGE_UNREACHABLE: "nothing listens at the daemon's address (a client checks before it sends anything)",
+  UI_PORT_TAKEN: 'the port the UI would serve its page on is taken (uvm ui --port, uvm boot --ui-port, UVM_UI_PORT)',
   GENESIS_BAD_LINE: 'a curriculum line is not a valid conversation (the file and line are in the message)',
   GENESIS_TURN_FAILED: 'a curriculum turn failed when replayed: its conversation was undone (the file, line and turn are in the message)',
   CAPABILITY_UNAVAILABLE: 'a capability was not granted to this act, or its service is not available here (the message says which)',

@@ -10,6 +10,7 @@ import { llm } from './commands/llm.js'
 import { genesis } from './commands/genesis.js'
 import { dataset } from './commands/dataset.js'
 import { completion } from './commands/completion.js'
+import { ui } from './commands/ui.js'
 import type { CommandSpec, Io } from './usage.js'
 import { UsageError } from './usage.js'
 import { PLAIN, paint } from './colour.js'
@@ -18,7 +19,7 @@ import { didYouMean, withHint } from './suggest.js'
 
 // Each command module loads what it runs on (the image, ZeroMQ, the realm) inside its run:
 // `uvm --help` and a mistyped command start in the time Node itself takes.
-const COMMANDS: CommandSpec[] = [boot, replCommand, ...clientCommands, genesis, dataset, ...imageCommands, show, llm, keys, covenant]
+const COMMANDS: CommandSpec[] = [boot, ui, replCommand, ...clientCommands, genesis, dataset, ...imageCommands, show, llm, keys, covenant]
 COMMANDS.push(completion(() => COMMANDS))
 
 function helpText(p: Palette = PLAIN): string {

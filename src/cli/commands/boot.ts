@@ -6,11 +6,21 @@ import { chapterRange, intOption, parse } from '../args.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
 import type { JitConfig } from '../../jit/index.js'
+import { clientKeys } from '../connect.js'
+import { portTaken, startGateway, uiPort } from './ui.js'
+
+/** boot --ui serves the page on loopback only: beyond it, run `uvm ui --host` (with its token). */
+const UI_HOST = '127.0.0.1'
+
+/** The daemon's own address as a client in this process reaches it: a wildcard bind is reached on loopback. */
+function loopbackOf(endpoint: string): string {
+  return endpoint.replace(/^tcp:\/\/(0\.0\.0\.0|\*|\[::\]|\[\*\])(?=:\d+$)/, 'tcp://127.0.0.1')
+}
 
 export const boot: CommandSpec = {
   name: 'boot',
   summary: 'run the UVM daemon: open the image and serve the Synaptic Bridge',
-  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR] [--log-format human|json] [--llm-url URL [--llm-model NAME] [--llm-max-attempts N] [--idle-after S]]',
+  usage: 'uvm boot [--image ./image.db] [--bind tcp://127.0.0.1:5555] [--pub tcp://127.0.0.1:5556] [--keys DIR] [--read-only] [--act-memory MB] [--max-reply MB] [--reader-bind ADDR --reader-pub ADDR] [--log-format human|json] [--llm-url URL [--llm-model NAME] [--llm-max-attempts N] [--idle-after S]] [--ui [--ui-port 8080]]',
   options: [
     ['--image PATH', 'the live image folder, created when missing (env UVM_IMAGE; default ./image.db)'],
     ['--bind ADDR', 'ROUTER address for commands (env UVM_BIND; default ' + DEFAULT_BIND + ')'],
@@ -39,6 +49,8 @@ export const boot: CommandSpec = {
     ['--curriculum DIR', 'the curriculum folder: its NN-name.jsonl conversations teach the offline curriculum JIT and the LLM\'s examples (env UVM_CURRICULUM; default the genesis/ that ships)'],
     ['--forge-dir DIR', 'where the forge capability writes fine-tuning jobs (env UVM_FORGE_DIR; default forge-jobs beside the image)'],
     ['--forge-url URL', 'post fine-tuning jobs to this endpoint instead (env UVM_FORGE_URL)'],
+    ['--ui', 'also serve the Entropic UI (the page and its WebSocket gateway, in this process) on 127.0.0.1, and print its URL after the ready line (`npm start` does)'],
+    ['--ui-port N', 'with --ui: the page\'s port (env UVM_UI_PORT; default 8080; a taken port stops the boot before anything opens)'],
     ['--quiet', 'no per-request log lines'],
     ['--log-format F', 'human (a line for a person) or json (one object a line); default auto: human on a terminal, json when piped (env UVM_LOG_FORMAT)'],
   ],
@@ -52,8 +64,10 @@ export const boot: CommandSpec = {
       'llm-timeout': { type: 'string' }, 'llm-max-in-flight': { type: 'string' }, 'llm-max-tokens': { type: 'string' }, 'prompt-budget': { type: 'string' },
       'idle-after': { type: 'string' }, 'cem-threshold': { type: 'string' },
       genesis: { type: 'boolean' }, chapters: { type: 'string' }, curriculum: { type: 'string' }, 'forge-dir': { type: 'string' }, 'forge-url': { type: 'string' },
-      'log-format': { type: 'string' },
+      'log-format': { type: 'string' }, ui: { type: 'boolean' }, 'ui-port': { type: 'string' },
     }, 'boot', false)
+    if (values['ui-port'] !== undefined && values.ui !== true) throw new UsageError('--ui-port goes with --ui (the UI\'s port)', 'boot')
+    const uiPortNumber = values.ui === true ? uiPort(values['ui-port'], io, 'ui-port', 'boot') : undefined
     if (values.chapters !== undefined && values.genesis !== true) throw new UsageError('--chapters goes with --genesis (which chapters to replay)', 'boot')
     const forgeUrl = values['forge-url'] ?? io.env.UVM_FORGE_URL
     if (forgeUrl !== undefined) httpUrl(forgeUrl, 'forge-url')
@@ -61,6 +75,8 @@ export const boot: CommandSpec = {
     const logFormat = logFormatOf(values["log-format"] ?? env.UVM_LOG_FORMAT)
     // Listen before the ready line is out: a supervisor may signal the moment it reads it.
     const { Daemon } = await import('../../daemon/index.js')
+    // A taken UI port is found before the daemon opens the image: a boot that cannot show its page boots nothing.
+    if (uiPortNumber !== undefined && uiPortNumber !== 0 && !await (await import('../../ui/index.js')).portFree(UI_HOST, uiPortNumber)) throw portTaken(UI_HOST, uiPortNumber)
     const signalled = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([name]) => String(name))
     const daemon = await Daemon.start({
       image: values.image ?? env.UVM_IMAGE ?? './image.db',
@@ -85,7 +101,19 @@ export const boot: CommandSpec = {
       logFormat,
       out: io.out,
     })
+    let ui: { close(): Promise<void> } | undefined
+    if (uiPortNumber !== undefined) {
+      const keysDir = values.keys ?? env.UVM_KEYS
+      try {
+        const keys = keysDir === undefined ? undefined : await clientKeys({ keys: keysDir }, io)
+        ui = await startGateway({ connect: loopbackOf(daemon.bridge.endpoint), events: loopbackOf(daemon.bridge.pubEndpoint), host: UI_HOST, port: uiPortNumber, ...(keys && { keys }) }, io)
+      } catch (e) {
+        await daemon.stop()
+        throw e
+      }
+    }
     const signal = await signalled
+    await ui?.close()
     io.err(`uvm: ${signal} received, finishing requests in flight and closing ${daemon.path}`)
     // A second signal ends what is still running instead of waiting for it.
     const again = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(() => 'abort' as const)
