@@ -124,6 +124,21 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'inspector.png'), fullPage: true })
   })
 
+  it('jumps from a morph to its object by keyboard, and back to the canvas', async () => {
+    const labelMorph = page.locator('[data-kind="LabelMorph"]').first()
+    await labelMorph.focus()
+    await page.keyboard.press('i')
+    await page.locator('#inspector-title', { hasText: 'LabelMorph' }).waitFor()
+    const oid = await labelMorph.getAttribute('data-oid')
+    expect(await page.locator('#inspector .oid').textContent()).toBe(`oid ${oid}`)
+    await page.getByRole('button', { name: 'Show on canvas' }).click()
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-oid'))).toBe(oid)
+    expect(await labelMorph.getAttribute('class')).toMatch(/highlight/)
+    // Provenance of a slot the curriculum made.
+    await page.getByRole('button', { name: 'why text' }).click()
+    await expect.poll(() => page.locator('#inspector .why-row').first().textContent()).toMatch(/text: data slot of .*transaction \d+/)
+  })
+
   it('clicking a button morph runs its on_press in the image', async () => {
     const before = await client.send('describe', [], 'genesis.world.debug_toggle')
     expect((before.value as { checked?: boolean }).checked).toBe(false)
@@ -143,7 +158,9 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await input.fill('Edited in page')
     await input.press('Enter')
     await expect.poll(label).toBe('Edited in page')
-    const first = Number((await page.locator('#history li').first().getAttribute('data-tid')))
+    const newest = await client.request({ command: 'history', limit: 1 })
+    const first = (newest as { transactions: { tid: number }[] }).transactions[0]!.tid
+    await page.locator(`#history li[data-tid="${first}"]`).waitFor({ timeout: 5_000 })
     await page.getByRole('button', { name: 'Edited in page' }).waitFor({ timeout: 5_000 })
 
     // A later transaction on the same object: undoing the first is refused, and the page says why.

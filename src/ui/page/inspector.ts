@@ -11,6 +11,8 @@ const PAGE = 200
 export class Inspector {
   private oid: number | undefined
   private readonly trail: number[] = []
+  /** What the last save or run answered: kept across the redraws its own commit causes. */
+  private flash: { form: string; text: string; error: boolean } | undefined
 
   constructor(
     private readonly sock: Socket,
@@ -29,6 +31,7 @@ export class Inspector {
       return
     }
     if (push && this.oid !== undefined && this.oid !== reply.state.$ref) this.trail.push(this.oid)
+    if (this.oid !== reply.state.$ref) this.flash = undefined
     this.oid = reply.state.$ref
     await this.render(reply.state)
   }
@@ -70,6 +73,12 @@ export class Inspector {
       body.append(await this.ancestry(parents, shadow))
     }
     body.append(this.methodForm(obj.$ref), this.evaluator(obj.$ref))
+    const flash = this.flash
+    const out = flash && body.querySelector(`form.${flash.form} .form-out`)
+    if (flash && out) {
+      out.textContent = flash.text
+      out.classList.toggle('error', flash.error)
+    }
     this.root.replaceChildren(body)
   }
 
@@ -228,8 +237,9 @@ export class Inspector {
       e.preventDefault()
       if (this.hooks.readOnly()) return void (out.textContent = 'read-only: edits are refused')
       const reply = await this.sock.send({ command: 'create_method', target: { $ref: holder }, method_name: (name as HTMLInputElement).value, method_code: (code as HTMLTextAreaElement).value })
-      out.classList.toggle('error', reply.event === 'error')
-      out.textContent = reply.event === 'error' ? errorText(reply) : `method ${(name as HTMLInputElement).value} saved (transaction ${String(reply.tid ?? '?')})`
+      this.flash = { form: 'method-form', error: reply.event === 'error', text: reply.event === 'error' ? errorText(reply) : `method ${(name as HTMLInputElement).value} saved (transaction ${String(reply.tid ?? '?')})` }
+      out.classList.toggle('error', this.flash.error)
+      out.textContent = this.flash.text
       if (reply.event !== 'error') void this.open(holder, false)
     })
     return form
@@ -244,8 +254,9 @@ export class Inspector {
     form.addEventListener('submit', async (e) => {
       e.preventDefault()
       const reply = await this.sock.send({ command: 'run_act', code: `const self = inspected_object; ${code.value}`, bindings: { inspected_object: { $ref: holder } }, description: code.value.split('\n')[0]!.slice(0, 200) })
-      out.classList.toggle('error', reply.event === 'error')
-      out.textContent = reply.event === 'error' ? errorText(reply) : `${typeof reply.output === 'string' && reply.output !== '' ? reply.output : ''}${brief(reply.value, 2000)}`
+      this.flash = { form: 'evaluator', error: reply.event === 'error', text: reply.event === 'error' ? errorText(reply) : `${typeof reply.output === 'string' && reply.output !== '' ? reply.output : ''}${brief(reply.value, 2000)}` }
+      out.classList.toggle('error', this.flash.error)
+      out.textContent = this.flash.text
     })
     return form
   }

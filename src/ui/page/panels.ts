@@ -3,6 +3,9 @@ import { button, el, errorText } from './inspector.js'
 
 /** The transaction history, newest first, each with an Undo that a conflict refuses (the refusal shown). */
 export class HistoryView {
+  /** Refusals by tid: shown again after the redraws later commits cause. */
+  private readonly refusals = new Map<number, string>()
+
   constructor(private readonly sock: Socket, private readonly list: HTMLElement, private readonly say: (t: string) => void, private readonly readOnly: () => boolean) {}
 
   async refresh(): Promise<void> {
@@ -14,6 +17,8 @@ export class HistoryView {
       const undo = button('Undo', () => void this.undo(t.tid, li), `undo transaction ${t.tid}`)
       undo.disabled = this.readOnly()
       li.append(' ', undo)
+      const refused = this.refusals.get(t.tid)
+      if (refused !== undefined) li.append(el('div', { class: 'error refusal', role: 'alert' }, refused))
       return li
     })
     this.list.replaceChildren(...rows)
@@ -22,11 +27,13 @@ export class HistoryView {
   private async undo(tid: number, li: HTMLElement): Promise<void> {
     const reply = await this.sock.send({ command: 'undo', tid })
     if (reply.event === 'error') {
+      this.refusals.set(tid, errorText(reply))
       const note = el('div', { class: 'error refusal', role: 'alert' }, errorText(reply))
       li.querySelector('.refusal')?.remove()
       li.append(note)
       return
     }
+    this.refusals.delete(tid)
     this.say(`transaction ${tid} undone (as transaction ${String(reply.tid ?? '?')})`)
   }
 }
