@@ -1,5 +1,6 @@
 /** The page's pure parts (src/ui/page/wire.ts): reading the covenant's wire values, no browser needed. */
 import { describe, expect, it } from 'vitest'
+import { phaseText } from '../../src/ui/page/panels.js'
 import { brief, cssColor, indexObjects, page, parentRefs, parseTyped, slotKind, textColorFor } from '../../src/ui/page/wire.js'
 
 describe('the page reads wire values', () => {
@@ -43,5 +44,15 @@ describe('the page reads wire values', () => {
     expect(brief({ $ref: 3, $print: '<Morph #3>' })).toBe('<Morph #3>')
     expect(brief({ a: { $ref: 3, $print: '<Morph #3>' } })).toBe('{"a":"<Morph #3>"}')
     expect(brief('x'.repeat(500), 10)).toHaveLength(10)
+  })
+})
+
+describe('the JIT log says each phase', () => {
+  const base = { event: 'jit_cycle', cycle: 'c1', selector: 'fly', receiver: 2, print: '<Genesis #2>', attempt: 2, max_attempts: 3 }
+  it('in progress, each failed attempt with its reason, and the explanation on success', () => {
+    expect(phaseText({ ...base, phase: 'started', attempt: 1 })).toBe('compiling… attempt 1/3')
+    expect(phaseText({ ...base, phase: 'attempt_failed', reason: 'SyntaxError: Unexpected token (line 2)' })).toBe('attempt 2/3 failed: SyntaxError: Unexpected token (line 2)')
+    expect(phaseText({ ...base, phase: 'compiled', tid: 9, ms: 12.4, explanation: 'BRICK: flight.' })).toBe('compiled (transaction 9, 12 ms): BRICK: flight.')
+    expect(phaseText({ ...base, phase: 'failed', reason: 'out of attempts' })).toBe('failed: out of attempts')
   })
 })

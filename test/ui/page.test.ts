@@ -124,6 +124,18 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'inspector.png'), fullPage: true })
   })
 
+  it('opens an object of 100,000 slots at once, a page at a time', async () => {
+    await client.act("const big = new UvmObject()\nfor (let i = 0; i < 100000; i++) big['s' + i] = i\ngenesis.big = big\nreturn 1")
+    const form = page.getByRole('form', { name: 'inspect an object by path' })
+    await form.getByLabel('object path or oid').fill('genesis.big')
+    await form.getByRole('button', { name: 'Inspect' }).click()
+    await page.getByText('Own slots (100001)').waitFor({ timeout: 10_000 })
+    expect(await page.locator('#inspector .slots').first().locator('tbody tr').count()).toBe(200)
+    await page.getByRole('button', { name: /^Show 200 more \(99801 left\)$/ }).click()
+    await expect.poll(() => page.locator('#inspector .slots').first().locator('tbody tr').count()).toBe(400)
+    expect(await page.locator('#inspector tr[data-slot="s398"]').count()).toBe(1)
+  })
+
   it('jumps from a morph to its object by keyboard, and back to the canvas', async () => {
     const labelMorph = page.locator('[data-kind="LabelMorph"]').first()
     await labelMorph.focus()
@@ -193,7 +205,21 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await p.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 60_000 })
     // The curriculum JIT's cycle, live.
     await p.locator('#jit .jit-phase.phase-compiled').first().waitFor({ timeout: 10_000 })
+
+    // The daemon goes away: the status label says so. Served again read-only: the page says that, and offers no edits.
+    await fresh.stop()
+    await expect.poll(() => p.locator('#status').textContent(), { timeout: 15_000 }).toMatch(/daemon lost/)
+    const ro = await startDaemon(join(dir, 'fresh.db'), { args: ['--read-only'] })
+    const roUi = await startUi(ro)
+    const q = await open(roUi.url)
+    await q.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 15_000 })
+    await expect.poll(() => q.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Backend State: connected.*read-only/)
+    await q.getByRole('button', { name: 'Inspect genesis' }).click()
+    await q.locator('#inspector-title', { hasText: 'Genesis' }).waitFor()
+    expect(await q.getByRole('button', { name: 'Save method' }).isVisible()).toBe(false)
+    expect(await q.locator('#history button').first().isDisabled()).toBe(true)
     await p.close()
+    await q.close()
   })
 
   it('had no console errors in all of the above', () => {

@@ -74,6 +74,11 @@ function main(): void {
     say(reply.event === 'error' ? `display_yourself: ${String((reply.error as Json | undefined)?.message ?? '')}` : 'display_yourself answered')
     world.redraw()
   })
+  $('inspect-path').addEventListener('submit', (e) => {
+    e.preventDefault()
+    const text = (($('inspect-path') as HTMLFormElement).elements.namedItem('path') as HTMLInputElement).value.trim()
+    if (text !== '') void inspector.open(/^\d+$/.test(text) ? Number(text) : text)
+  })
   $('inspect-world').addEventListener('click', () => void inspector.open(WORLD_PATH))
   $('inspect-genesis').addEventListener('click', () => void inspector.open('genesis'))
   window.addEventListener('resize', () => world.fit())
