@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { BridgeClient } from '../../src/bridge/index.js'
+import { startFakeLlm } from '../support/fake-llm.js'
 import { type Daemon, type Proc, ROOT, cleanupTemps, ensureBuilt, freePort, killChildren, runCli, spawnCli, startDaemon, tempDir } from '../cli/support.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -220,6 +221,31 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     expect(await q.locator('#history button').first().isDisabled()).toBe(true)
     await p.close()
     await q.close()
+  })
+
+  it('shows the JIT at work: the compile in progress, a failed attempt and its reason, the explanation', async () => {
+    const llm = await startFakeLlm([
+      { content: 'I am not sure what you mean.' },
+      { answer: { explanation: 'BRICK: flight, installed on the Genesis Object.', code: "genesis.fly = function () { return 'flying' }" } },
+    ])
+    try {
+      const jd = await startDaemon(join(dir, 'llm.db'), { args: ['--llm-url', llm.url, '--llm-max-attempts', '2'] })
+      const jui = await startUi(jd)
+      const p = await open(jui.url)
+      await p.getByRole('button', { name: 'Inspect genesis' }).click({ timeout: 15_000 })
+      await p.locator('#inspector-title', { hasText: 'Genesis' }).waitFor()
+      const ev = p.getByRole('form', { name: 'evaluate with this object as self' })
+      await ev.getByLabel(/code to evaluate/).fill('return self.fly()')
+      await ev.getByRole('button', { name: 'Run' }).click()
+      await ev.getByText('"flying"').waitFor({ timeout: 30_000 })
+      const cycle = p.locator('#jit li.jit-cycle', { hasText: 'fly for <Genesis #2>' })
+      await cycle.locator('.phase-started').waitFor()
+      expect(await cycle.locator('.phase-attempt_failed').first().textContent()).toMatch(/^attempt 1\/2 failed: .+/)
+      expect(await cycle.locator('.phase-compiled').textContent()).toMatch(/BRICK: flight, installed on the Genesis Object\./)
+      await p.close()
+    } finally {
+      await llm.close()
+    }
   })
 
   it('had no console errors in all of the above', () => {
