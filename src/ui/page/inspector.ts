@@ -276,7 +276,7 @@ export function provenanceText(r: Json): string {
   if (cur !== undefined) parts.push(`made by the curriculum: ${String(cur.conversation ?? '')}, turn ${String(cur.turn ?? '')}`)
   if (jit !== undefined) parts.push(`made by JIT cycle ${String(jit.cycle ?? '')}`)
   if (r.tid !== undefined) parts.push(`transaction ${String(r.tid)}${r.description ? ': ' + String(r.description) : ''}`)
-  const explanation = (jit?.explanation ?? cur?.explanation) as string | undefined
+  const explanation = (r.explanation ?? jit?.explanation) as string | undefined
   if (explanation) parts.push(explanation)
   return parts.join(' — ')
 }
