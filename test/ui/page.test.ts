@@ -149,7 +149,7 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     expect(await labelMorph.getAttribute('class')).toMatch(/highlight/)
     // Provenance of a slot the curriculum made.
     await page.getByRole('button', { name: 'why text' }).click()
-    await expect.poll(() => page.locator('#inspector .why-row').first().textContent()).toMatch(/text: data slot of .*transaction \d+/)
+    await expect.poll(() => page.locator('#inspector .why-row').first().textContent()).toMatch(/text: data slot of .*made by the curriculum: 01-first-conversation\.jsonl:\d+, turn \d+ — transaction \d+.* — (BRICK|ROBIN|ALFRED|BABS): /)
   })
 
   it('clicking a button morph runs its on_press in the image', async () => {
