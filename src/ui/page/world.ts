@@ -173,14 +173,23 @@ interface Morph {
 class Resolver {
   constructor(private readonly sock: Socket, private readonly objects: Map<number, WireObject>, private readonly read: Set<number>) {}
 
-  private async object(oid: number): Promise<WireObject | undefined> {
+  /** Fetches in flight, so the many morphs that share a prototype ask for it once. */
+  private readonly asking = new Map<number, Promise<WireObject | undefined>>()
+
+  private object(oid: number): Promise<WireObject | undefined> | WireObject | undefined {
     this.read.add(oid)
     const have = this.objects.get(oid)
     if (have !== undefined) return have
-    const reply = await this.sock.send({ command: 'get_full_state', target: { $ref: oid }, depth: 2 })
-    if (reply.event !== 'uvm_state_update' || !isRef(reply.state)) return undefined
-    indexObjects(reply.state, this.objects)
-    return this.objects.get(oid)
+    let asked = this.asking.get(oid)
+    if (asked === undefined) {
+      asked = this.sock.send({ command: 'get_full_state', target: { $ref: oid }, depth: 2 }).then((reply) => {
+        if (reply.event !== 'uvm_state_update' || !isRef(reply.state)) return undefined
+        indexObjects(reply.state, this.objects)
+        return this.objects.get(oid)
+      })
+      this.asking.set(oid, asked)
+    }
+    return asked
   }
 
   async lookup(oid: number, name: string, seen = new Set<number>()): Promise<unknown> {
