@@ -162,6 +162,18 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await page.getByRole('button', { name: '[ ] Debug view' }).waitFor({ timeout: 5_000 })
   })
 
+  it('types into a text input morph: each key goes to its keyPress in the image, and focus stays', async () => {
+    const input = page.getByRole('textbox', { name: /TextInputMorph/ })
+    await input.click()
+    await page.keyboard.type('hi')
+    const text = () => client.state({ target: 'genesis.world.tool_input' }).then((s) => (s.state as { $slots: Record<string, unknown> }).$slots.text)
+    await expect.poll(text, { timeout: 10_000 }).toBe('hi')
+    await page.getByRole('textbox', { name: 'TextInputMorph: hi' }).waitFor({ timeout: 5_000 })
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-kind'))).toBe('TextInputMorph')
+    await page.keyboard.press('Escape')
+    await expect.poll(text, { timeout: 10_000 }).toBe('')
+  })
+
   it('edits a slot in place, undoes it from the history, and shows the refusal when a later transaction conflicts', async () => {
     await page.getByRole('button', { name: 'Commit Transaction' }).click({ modifiers: ['Shift'] })
     await page.locator('#inspector-title', { hasText: 'ButtonMorph' }).waitFor()

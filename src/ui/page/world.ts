@@ -14,6 +14,7 @@ export class WorldView {
   private again = false
   /** The oids the last drawing read, so an update that touched none of them needs no redraw. */
   private read = new Set<number>()
+  private keys: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly sock: Socket,
@@ -74,7 +75,11 @@ export class WorldView {
     const world = this.element(root, undefined)
     this.stage.style.width = `${root.bounds.width}px`
     this.stage.style.height = `${root.bounds.height}px`
+    // The DOM is rebuilt; focus stays on the morph that had it, so keyboard users (and typing) carry on.
+    const focused = (document.activeElement as HTMLElement | null)?.closest?.('.morph') as HTMLElement | null
+    const focusOid = focused !== null && this.stage.contains(focused) ? focused.dataset.oid : undefined
     this.stage.replaceChildren(world)
+    if (focusOid !== undefined) this.stage.querySelector<HTMLElement>(`[data-oid="${focusOid}"]`)?.focus({ preventScroll: true })
     this.read = read
     this.fit()
   }
@@ -123,19 +128,36 @@ export class WorldView {
       text.textContent = m.kind === 'TextInputMorph' && !m.text ? m.placeholder ?? '' : words
       if (m.kind === 'TextInputMorph' && !m.text) text.classList.add('placeholder')
       el.append(text)
-      el.addEventListener('click', (e) => {
-        if (e.target === el || e.target === text) this.hooks.inspect(m.oid)
-      })
-      el.addEventListener('keydown', (e: KeyboardEvent) => {
-        if ((e.key === 'Enter' || e.key === ' ') && e.target === el) {
+      if (m.hasKeys) {
+        // A text input takes keys: each goes to the morph's keyPress in the image, which keeps the text.
+        el.setAttribute('aria-readonly', 'false')
+        el.addEventListener('click', (e: MouseEvent) => {
+          if (e.shiftKey || e.altKey) this.hooks.inspect(m.oid)
+          else el.focus()
+        })
+        el.addEventListener('keydown', (e: KeyboardEvent) => {
+          if (e.target !== el || e.ctrlKey || e.metaKey || e.altKey) return
+          if (e.key.length !== 1 && !['Enter', 'Backspace', 'Escape'].includes(e.key)) return
           e.preventDefault()
-          this.hooks.inspect(m.oid)
-        }
-      })
+          const key = e.key
+          // One at a time: two keys in flight could commit in either order.
+          this.keys = this.keys.then(() => this.sock.send({ command: 'send_message', target: { $ref: m.oid }, selector: 'keyPress', args: [key] })).then(() => undefined)
+        })
+      } else {
+        el.addEventListener('click', (e) => {
+          if (e.target === el || e.target === text) this.hooks.inspect(m.oid)
+        })
+        el.addEventListener('keydown', (e: KeyboardEvent) => {
+          if ((e.key === 'Enter' || e.key === ' ') && e.target === el) {
+            e.preventDefault()
+            this.hooks.inspect(m.oid)
+          }
+        })
+      }
     }
-    el.title = `${m.print} (shift-click or i: inspect)`
+    el.title = `${m.print} (${m.hasKeys ? 'type into it; shift-click' : 'shift-click or i'}: inspect)`
     el.addEventListener('keydown', (e: KeyboardEvent) => {
-      if (e.key === 'i' && e.target === el) {
+      if (e.key === 'i' && e.target === el && !m.hasKeys) {
         e.preventDefault()
         this.hooks.inspect(m.oid)
       }
@@ -166,6 +188,8 @@ interface Morph {
   color: unknown
   visible: boolean
   hasPress: boolean
+  /** A morph with keyPress (chapter 1's TextInputMorph) is typed into. */
+  hasKeys: boolean
   children: Morph[]
 }
 
@@ -213,8 +237,8 @@ class Resolver {
     const o = await this.object(oid)
     if (o === undefined) return undefined
     const get = (n: string) => this.lookup(oid, n)
-    const [kind, bounds, label, text, placeholder, fontSize, color, visible, press, children] = await Promise.all(
-      ['kind', 'bounds', 'label', 'text', 'placeholder', 'font_size', 'color', 'visible', 'press', 'children'].map(get),
+    const [kind, bounds, label, text, placeholder, fontSize, color, visible, press, children, keyPress] = await Promise.all(
+      ['kind', 'bounds', 'label', 'text', 'placeholder', 'font_size', 'color', 'visible', 'press', 'children', 'keyPress'].map(get),
     )
     if (visible === false) return undefined
     const bb = (bounds ?? {}) as Record<string, unknown>
@@ -233,6 +257,7 @@ class Resolver {
       color,
       visible: true,
       hasPress: isMethod(press),
+      hasKeys: isMethod(keyPress),
       children: drawn,
     }
   }
