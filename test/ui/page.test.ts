@@ -230,6 +230,7 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await q.getByRole('button', { name: 'Inspect genesis' }).click()
     await q.locator('#inspector-title', { hasText: 'Genesis' }).waitFor()
     expect(await q.getByRole('button', { name: 'Save method' }).isVisible()).toBe(false)
+    expect(await q.locator('#inspector button.edit').first().isVisible()).toBe(false)
     expect(await q.locator('#history button').first().isDisabled()).toBe(true)
     await p.close()
     await q.close()

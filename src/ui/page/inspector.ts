@@ -152,14 +152,14 @@ export class Inspector {
       const d = el('details', {})
       d.append(el('summary', {}, v.$method.split('\n')[0]!.slice(0, 80)), el('pre', { class: 'source' }, v.$method))
       value.append(d)
-      if (own) actions.append(button('Edit', () => this.editMethod(holder, name, v.$method)))
+      if (own) actions.append(editButton(button('Edit', () => this.editMethod(holder, name, v.$method), `edit method ${name}`)))
     } else if (isRef(v)) {
       value.append(button(v.$print ?? `#${v.$ref}`, () => void this.open(v.$ref), `inspect ${name}`))
     } else if (Array.isArray(v) && v.some(isRef)) {
       value.append(this.arrayList(v))
     } else {
       value.textContent = brief(v)
-      if (own && kind === 'data') actions.append(button('Edit', () => this.editData(tr, value, holder, name, v), `edit ${name}`))
+      if (own && kind === 'data') actions.append(editButton(button('Edit', () => this.editData(tr, value, holder, name, v), `edit ${name}`)))
     }
     actions.append(button('Why', () => void this.why(tr, holder, name), `why ${name}`))
     return tr
@@ -294,5 +294,11 @@ export function button(text: string, onClick: () => void, label?: string): HTMLB
   b.textContent = text
   if (label !== undefined) b.setAttribute('aria-label', label)
   b.addEventListener('click', onClick)
+  return b
+}
+
+/** Edits are offered only on a writable page (a read-only one hides them, and the daemon would refuse them). */
+function editButton(b: HTMLButtonElement): HTMLButtonElement {
+  b.classList.add('edit')
   return b
 }
