@@ -202,6 +202,16 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await page.getByRole('button', { name: 'Commit Transaction' }).waitFor({ timeout: 5_000 })
   })
 
+  it('beyond loopback, the page passes the token in its URL to the WebSocket', async () => {
+    const port = await freePort()
+    const proc = spawnCli(['ui', '--connect', d.bind, '--events', d.pub, '--port', String(port), '--host', '0.0.0.0'])
+    const url = (await proc.waitFor(/http:\/\/\S+token=\S+/, 20_000, 'the page URL')).match(/http:\/\/\S+token=\S+/)![0]
+    const p = await open(url.replace('0.0.0.0', '127.0.0.1'))
+    await p.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 15_000 })
+    await p.close()
+    await proc.stop()
+  })
+
   it('works at phone width', async () => {
     const phone = await open(ui.url, 390, 844)
     await phone.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 15_000 })
