@@ -98,6 +98,13 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await page.getByRole('button', { name: 'Commit Transaction' }).waitFor({ timeout: 5_000 })
   })
 
+  it('redraws when another world takes the world slot', async () => {
+    await client.act("genesis.old_world = genesis.world\nconst w = prototypes.WorldMorph.clone()\nconst b = prototypes.ButtonMorph.clone()\nb.label = 'Only button'\nw.addMorph(b)\ngenesis.world = w\nreturn 1")
+    await page.getByRole('button', { name: 'Only button' }).waitFor({ timeout: 5_000 })
+    await client.act('genesis.world = genesis.old_world\nreturn 1')
+    await page.getByRole('button', { name: 'Commit Transaction' }).waitFor({ timeout: 5_000 })
+  })
+
   it('creates a method from the inspector, which a ZMQ client then calls; a syntax error is shown at its line', async () => {
     await page.getByRole('button', { name: 'Inspect genesis' }).click()
     await page.locator('#inspector-title', { hasText: 'Genesis' }).waitFor()

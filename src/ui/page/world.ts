@@ -57,7 +57,11 @@ export class WorldView {
   }
 
   private async draw(): Promise<void> {
-    const reply = await this.sock.send({ command: 'get_full_state', target: WORLD_PATH, depth: 4 })
+    // The Genesis Object too (depth 0: its oid only): a commit that puts another world in its slot must redraw.
+    const [reply, genesis] = await Promise.all([
+      this.sock.send({ command: 'get_full_state', target: WORLD_PATH, depth: 4 }),
+      this.sock.send({ command: 'get_full_state', target: 'genesis', depth: 0 }),
+    ])
     if (reply.event !== 'uvm_state_update' || !isRef(reply.state)) {
       const err = reply.error as { code?: string } | undefined
       if (err?.code === 'disconnected') return
@@ -67,7 +71,7 @@ export class WorldView {
       return
     }
     const objects = indexObjects(reply.state)
-    const read = new Set<number>()
+    const read = new Set<number>(isRef(genesis.state) ? [genesis.state.$ref] : [])
     const resolver = new Resolver(this.sock, objects, read)
     const root = await resolver.morph(reply.state.$ref, 0)
     if (root === undefined) return
