@@ -129,6 +129,12 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await ev.getByLabel(/code to evaluate/).fill('return self.label + "!"')
     await ev.getByRole('button', { name: 'Run' }).click()
     await ev.getByText('"Commit Transaction!"').waitFor()
+    await ev.getByLabel(/code to evaluate/).fill('const a = 1\nreturn self.nothing_here.x')
+    await ev.getByRole('button', { name: 'Run' }).click()
+    await expect.poll(() => ev.locator('.form-out').textContent()).toMatch(/act_failed: .*\(line 2, column \d+\)/)
+    await ev.getByLabel(/code to evaluate/).fill('return self.label + "!"')
+    await ev.getByRole('button', { name: 'Run' }).click()
+    await ev.getByText('"Commit Transaction!"').waitFor()
     await page.screenshot({ path: join(ARTIFACTS, 'inspector.png'), fullPage: true })
   })
 
