@@ -6,18 +6,20 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Daemon } from './support.js'
 import { pythonWithZmq } from '../support/python.js'
-import { cleanupTemps, ensureBuilt, freeAddresses, killChildren, lines, runCli, runProcess, spawnCli, tempDir } from './support.js'
+import { cleanupTemps, ensureBuilt, freeAddresses, freePort, killChildren, lines, runCli, runProcess, spawnCli, tempDir } from './support.js'
 
 beforeAll(() => ensureBuilt())
 afterEach(() => killChildren())
 afterAll(() => cleanupTemps())
 
-/** `npm start` is `uvm boot` (its image defaults to ./image.db): the same, on free ports, in the tour's folder. */
+/** `npm start` is `uvm boot --ui` (its image defaults to ./image.db): the same, on free ports, in the tour's folder. */
 async function boot(cwd: string, addresses: { bind: string; pub: string }): Promise<Daemon> {
-  const p = spawnCli(['boot', '--image', './image.db', '--bind', addresses.bind, '--pub', addresses.pub], { cwd })
-  await p.waitFor(/ready: .*\n/, 20_000, 'the ready line')
-  const readyLine = lines(p.stdout)[0]!
-  return Object.assign(p, { ...addresses, image: join(cwd, 'image.db'), readyLine })
+  const ui = await freePort()
+  const p = spawnCli(['boot', '--image', './image.db', '--bind', addresses.bind, '--pub', addresses.pub, '--ui', '--ui-port', String(ui)], { cwd })
+  await p.waitFor(/ready: .*\nui: .*\n/, 20_000, 'the ready line and the ui line')
+  const [readyLine, uiLine] = lines(p.stdout)
+  expect(uiLine).toBe(`ui: http://127.0.0.1:${ui}/`)
+  return Object.assign(p, { ...addresses, image: join(cwd, 'image.db'), readyLine: readyLine! })
 }
 
 describe('the five-minute tour (README.md)', () => {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupTemps, ensureBuilt, freeAddresses, freePort, killChildren, lines, MAIN, ROOT, runCli, runProcess, spawnCli, startDaemon, tempDir } from '../cli/support.js'
+import { cleanupTemps, ensureBuilt, freeAddresses, freePort, jsonLines, killChildren, lines, MAIN, ROOT, runCli, runProcess, spawnCli, startDaemon, tempDir } from '../cli/support.js'
 import { openPage } from './support.js'
 
 beforeAll(() => ensureBuilt())
@@ -26,6 +26,9 @@ describe('uvm boot --ui', () => {
     expect(await page.next((m) => m.event === 'gateway')).toMatchObject({ status: 'connected', read_only: false, daemon: bind })
     expect(await page.ask({ command: 'update_property', property_name: 'from_page', property_value: 1 })).toMatchObject({ event: 'ack' })
     await page.next((m) => m.event === 'uvm_state_update' && m.id === undefined, 10_000, 'the commit event')
+    // In the daemon's own process the gateway needs no pings: none fill the daemon's log.
+    await new Promise((r) => setTimeout(r, 2500))
+    expect(jsonLines(d.stdout).map((r) => r.command)).toEqual(['update_property'])
     const closed = page.closed
     expect((await d.stop('SIGTERM')).code).toBe(0)
     expect((await closed).code).toBe(1001)
@@ -71,6 +74,38 @@ describe('uvm boot --ui', () => {
     expect(b.code).toBe(2)
     expect(lines(b.stderr)).toEqual(['uvm boot: --ui-port takes a port from 0 to 65535, got "70000"'])
   })
+
+  it('with --keys (a CURVE daemon) the gateway uses the keys folder\'s client key; uvm ui --keys does too, and without keys its pages hear daemon_lost', async () => {
+    const dir = await tempDir('uvm-ui-cli-')
+    const keys = join(dir, 'keys')
+    expect((await runCli(['keys', '--dir', keys])).code).toBe(0)
+    const { bind, pub } = await freeAddresses()
+    const port = await freePort()
+    const d = spawnCli(['boot', '--image', join(dir, 'image.db'), '--bind', bind, '--pub', pub, '--keys', keys, '--ui', '--ui-port', String(port)])
+    await d.waitFor(/\nui: .*\n/, 20_000, 'the ui line')
+    expect(lines(d.stdout)[0]).toMatch(/ \(CURVE\); image /)
+    const page = await openPage(`ws://127.0.0.1:${port}/ws`)
+    expect(await page.next((m) => m.event === 'gateway')).toMatchObject({ status: 'connected' })
+    expect(await page.ask({ command: 'update_property', property_name: 'curve', property_value: true })).toMatchObject({ event: 'ack' })
+    await page.next((m) => m.event === 'uvm_state_update' && m.id === undefined, 10_000, 'the commit event over CURVE')
+    await page.close()
+    const uiPort = await freePort()
+    const u = spawnCli(['ui', '--port', String(uiPort), '--connect', bind, '--events', pub, '--keys', keys])
+    await u.waitFor(/ui: .*\n/, 20_000, 'the ui line')
+    const other = await openPage(`ws://127.0.0.1:${uiPort}/ws`)
+    expect(await other.next((m) => m.event === 'gateway')).toMatchObject({ status: 'connected' })
+    expect(await other.ask({ command: 'get_full_state', target: 'genesis' })).toMatchObject({ state: { $slots: { curve: true } } })
+    await other.close()
+    expect((await u.stop('SIGTERM')).code).toBe(0)
+    const plainPort = await freePort()
+    const bare = spawnCli(['ui', '--port', String(plainPort), '--connect', bind, '--events', pub])
+    await bare.waitFor(/ui: .*\n/, 20_000, 'the ui line')
+    const refused = await openPage(`ws://127.0.0.1:${plainPort}/ws`)
+    expect(await refused.next((m) => m.event === 'gateway', 10_000)).toMatchObject({ status: 'daemon_lost', message: expect.stringMatching(/CURVE/) })
+    await refused.close()
+    expect((await bare.stop('SIGTERM')).code).toBe(0)
+    expect((await d.stop('SIGTERM')).code).toBe(0)
+  }, 60_000)
 
   it('npm start boots with the UI on', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }

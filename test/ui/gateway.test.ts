@@ -186,6 +186,27 @@ describe('the gateway', () => {
     await stillServing()
   })
 
+  it('answers a burst past the in-flight limit with overloaded, and every request gets a reply', async () => {
+    const page = await openPage(wsUrl(ui))
+    await page.next(isStatus('connected'))
+    try {
+      // Acts, which the daemon runs one after another: the burst is in flight together.
+      const burst = Array.from({ length: 200 }, (_, i) => JSON.stringify({ command: 'run_act', id: `b${i}`, code: 'let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s' }))
+      page.ws.send(burst[0]!)
+      for (const frame of burst.slice(1)) page.ws.send(frame)
+      const mine = () => page.messages.filter((m) => typeof m.id === 'string' && (m.id as string).startsWith('b'))
+      await page.next(() => mine().length === 200, 60_000, '200 replies')
+      const overloaded = mine().filter((m) => m.event === 'error')
+      expect(overloaded.length).toBeGreaterThan(0)
+      for (const m of overloaded) expect(m).toMatchObject({ error: { code: 'overloaded', message: expect.stringMatching(/64 requests of this page are in flight/) } })
+      expect(mine().filter((m) => m.event === 'result').length).toBeGreaterThanOrEqual(64)
+      expect(await page.ask({ command: 'ping' })).toMatchObject({ event: 'pong' })
+    } finally {
+      await page.close()
+    }
+    await stillServing()
+  })
+
   it('closes a page that never reads while events flood, with a clear reason; the gateway holds a bounded amount', async () => {
     const slow = await openPage(wsUrl(ui))
     await slow.next(isStatus('connected'))
@@ -235,6 +256,22 @@ describe('the gateway', () => {
   })
 })
 
+describe('limits', () => {
+  it('refuses pages past maxPages with HTTP 503, and takes one again when a page leaves', async () => {
+    const small = await gateway({ maxPages: 2 })
+    const a = await openPage(wsUrl(small))
+    const b = await openPage(wsUrl(small))
+    await expect(openPage(wsUrl(small))).rejects.toMatchObject({ status: 503, body: expect.stringMatching(/2 pages are open/) })
+    await a.close()
+    await waitUntil(() => small.pages() === 1)
+    const c = await openPage(wsUrl(small))
+    await c.next(isStatus('connected'))
+    expect(await b.ask({ command: 'ping' })).toMatchObject({ event: 'pong' })
+    await Promise.all([b.close(), c.close()])
+    await stillServing()
+  })
+})
+
 describe('beyond loopback', () => {
   it('needs the token printed at start: missing or wrong gets HTTP 401 and no upgrade', async () => {
     const wide = await gateway({ host: '0.0.0.0' })
@@ -280,8 +317,12 @@ describe('the daemon lost and back', () => {
   it('tells the pages daemon_lost when it is killed, refuses commands meanwhile, and daemon_back when it returns', async () => {
     const other = await openPage(wsUrl(ui))
     await other.next(isStatus('connected'))
+    // A request in flight when the daemon dies is answered when the loss is seen, not at its timeout.
+    other.ws.send(JSON.stringify({ command: 'run_act', id: 'inflight', code: 'let s = 0; for (let i = 0; i < 2e7; i++) s += i; return s' }))
     await d.stop('SIGKILL')
     for (const p of [witness, other]) await p.next(isStatus('daemon_lost'), 15_000, 'daemon_lost')
+    const inflight = await other.next((m) => m.id === 'inflight', 5000, 'the in-flight reply')
+    expect(inflight).toMatchObject({ error: { code: 'unavailable', message: expect.stringMatching(/was lost while this request was in flight/) } })
     expect(await other.ask({ command: 'ping' })).toMatchObject({ event: 'error', error: { code: 'unavailable', message: expect.stringMatching(/daemon_back/) } })
     // The same addresses and image: a supervisor's restart.
     let back: Daemon | undefined

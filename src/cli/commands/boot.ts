@@ -106,7 +106,7 @@ export const boot: CommandSpec = {
       const keysDir = values.keys ?? env.UVM_KEYS
       try {
         const keys = keysDir === undefined ? undefined : await clientKeys({ keys: keysDir }, io)
-        ui = await startGateway({ connect: loopbackOf(daemon.bridge.endpoint), events: loopbackOf(daemon.bridge.pubEndpoint), host: UI_HOST, port: uiPortNumber, ...(keys && { keys }) }, io)
+        ui = await startGateway({ connect: loopbackOf(daemon.bridge.endpoint), events: loopbackOf(daemon.bridge.pubEndpoint), host: UI_HOST, port: uiPortNumber, ...(keys && { keys }), sameProcess: { readOnly: daemon.bridge.readOnly } }, io)
       } catch (e) {
         await daemon.stop()
         throw e

@@ -55,7 +55,7 @@ export function uiPort(value: string | undefined, io: Io, flag = 'port', command
  * which and what to do: a person who runs `npm start` twice should learn of the first one, not get
  * a second UI on another port.
  */
-export async function startGateway(opts: { connect: string; events: string; host: string; port: number; keys?: import('../../bridge/index.js').ClientKeys }, io: Io) {
+export async function startGateway(opts: { connect: string; events: string; host: string; port: number; keys?: import('../../bridge/index.js').ClientKeys; sameProcess?: { readOnly: boolean } }, io: Io) {
   const { startUi } = await import('../../ui/index.js')
   let started
   try {

@@ -7,8 +7,8 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { BridgeClient } from '../../bridge/index.js'
 import type { ClientKeys } from '../../bridge/index.js'
 import { VERSION } from '../../version.js'
-import { DaemonMonitor } from './monitor.js'
-import type { DaemonStatus } from './monitor.js'
+import { DaemonMonitor, fixedStatus } from './monitor.js'
+import type { DaemonStatus, StatusSource } from './monitor.js'
 import { PageSession } from './page.js'
 import { plain, serveStatic } from './static.js'
 import { makeToken, tokenMatches } from './token.js'
@@ -42,6 +42,11 @@ export interface UiOptions {
   /** Daemon pings while pages are connected. Defaults 1000 ms apart, 2000 ms to answer. */
   pingIntervalMs?: number
   pingTimeoutMs?: number
+  /**
+   * The gateway runs in the daemon's own process (uvm boot --ui): its status is this, and no pings
+   * are sent (the daemon lives as long as the gateway does).
+   */
+  sameProcess?: { readOnly: boolean }
   /** Notices (a page closed as too slow, the daemon lost or back). */
   log?: (line: string) => void
 }
@@ -86,10 +91,13 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
   const maxPages = opts.maxPages ?? 500
   const sessions = new Set<PageSession>()
 
-  const monitorClient = BridgeClient.connect(opts.connect, { timeoutMs: opts.pingTimeoutMs ?? 2000, format: 'json', ...(opts.keys && { keys: opts.keys }) })
-  const monitor = new DaemonMonitor(monitorClient, (now: DaemonStatus) => {
+  const monitorClient = opts.sameProcess === undefined ? BridgeClient.connect(opts.connect, { timeoutMs: opts.pingTimeoutMs ?? 2000, format: 'json', ...(opts.keys && { keys: opts.keys }) }) : undefined
+  const monitor: StatusSource = monitorClient === undefined ? fixedStatus({ alive: true, readOnly: opts.sameProcess!.readOnly, version: VERSION }) : new DaemonMonitor(monitorClient, (now: DaemonStatus) => {
     log(now.alive ? `the daemon at ${opts.connect} answers again` : `the daemon at ${opts.connect} does not answer: ${now.problem ?? ''}`)
-    for (const s of sessions) s.status(now.alive ? 'daemon_back' : 'daemon_lost', now)
+    for (const s of sessions) {
+      s.status(now.alive ? 'daemon_back' : 'daemon_lost', now)
+      if (!now.alive) s.daemonLost()
+    }
   }, { version: VERSION, ...(opts.pingIntervalMs !== undefined && { intervalMs: opts.pingIntervalMs }), ...(opts.pingTimeoutMs !== undefined && { timeoutMs: opts.pingTimeoutMs }) })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: { threshold: 1024 }, clientTracking: false, WebSocket: ReasonedWebSocket })
@@ -153,7 +161,7 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
         for (const s of [...sessions]) s.close(1001, 'the gateway is closing')
         await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections() })
         wss.close()
-        await monitorClient.close()
+        await monitorClient?.close()
       })()
       return closing
     },

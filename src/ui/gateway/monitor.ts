@@ -10,6 +10,22 @@ export interface DaemonStatus {
   problem?: string
 }
 
+/** Where a gateway learns the daemon's status: pings (DaemonMonitor), or the daemon's own process (fixedStatus). */
+export interface StatusSource {
+  readonly current: DaemonStatus | undefined
+  join(): Promise<DaemonStatus>
+  leave(): void
+  stop(): void
+}
+
+/**
+ * A gateway in the daemon's own process (uvm boot --ui) needs no pings: while it runs, so does the
+ * daemon, whose mode it was told at start. (The pings would also fill the daemon's log, one a second.)
+ */
+export function fixedStatus(status: DaemonStatus): StatusSource {
+  return { current: status, join: () => Promise.resolve(status), leave() {}, stop() {} }
+}
+
 export interface MonitorOptions {
   /** Between pings while pages are connected. Default 1000 ms. */
   intervalMs?: number
@@ -23,7 +39,7 @@ export interface MonitorOptions {
  * gateway) must stay silent, so with no page there is no timer and no ping. ZeroMQ reconnects by
  * itself; the pings only tell when the daemon stops answering and when it answers again.
  */
-export class DaemonMonitor {
+export class DaemonMonitor implements StatusSource {
   private pages = 0
   private timer: NodeJS.Timeout | undefined
   private status: DaemonStatus | undefined

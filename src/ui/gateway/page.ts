@@ -33,13 +33,13 @@ export const TOO_SLOW = 1008
  * mix with another's, and a page that goes away takes its sockets with it.
  */
 export class PageSession {
-  private readonly client: BridgeClient
+  private client: BridgeClient
   private readonly events = new AbortController()
   private readonly inFlight = new Set<RequestId>()
   private gone = false
 
   constructor(private readonly ws: WebSocket, private readonly opts: PageOptions) {
-    this.client = BridgeClient.connect(opts.connect, { timeoutMs: opts.requestTimeoutMs, format: 'json', ...(opts.keys && { keys: opts.keys }) })
+    this.client = this.connect()
     ws.on('message', (data, isBinary) => this.receive(data, isBinary))
     ws.on('close', () => this.dispose())
     ws.on('error', () => this.dispose())
@@ -50,6 +50,22 @@ export class PageSession {
   /** The gateway's word on the daemon: the first message a page gets, then each change. */
   status(status: 'connected' | 'daemon_lost' | 'daemon_back', s: DaemonStatus): void {
     this.send({ event: 'gateway', status, read_only: s.readOnly, version: s.version, daemon: this.opts.connect, ...(s.problem !== undefined && { message: s.problem }) })
+  }
+
+  /**
+   * The daemon stopped answering: what this page has in flight will get no reply, so it is told now
+   * rather than at its timeout. A fresh DEALER takes the page's next requests (ZeroMQ connects it when
+   * the daemon is back).
+   */
+  daemonLost(): void {
+    if (this.gone || this.inFlight.size === 0) return
+    const old = this.client
+    this.client = this.connect()
+    void old.close()
+  }
+
+  private connect(): BridgeClient {
+    return BridgeClient.connect(this.opts.connect, { timeoutMs: this.opts.requestTimeoutMs, format: 'json', ...(this.opts.keys && { keys: this.opts.keys }) })
   }
 
   close(code: number, reason: string): void {
@@ -98,7 +114,8 @@ export class PageSession {
       (e: unknown) => {
         if (this.gone) return
         const code: ErrorCode = e instanceof BridgeError && e.code === 'timeout' ? 'timeout' : e instanceof BridgeError && e.code === 'curve_refused' ? 'unauthorized' : 'unavailable'
-        this.refuse(id, code, (e as Error).message)
+        const lost = e instanceof BridgeError && e.code === 'closed'
+        this.refuse(id, code, lost ? `the daemon at ${this.opts.connect} was lost while this request was in flight: it may or may not have been done (a write shows in \`uvm history\` when the daemon is back)` : (e as Error).message)
       },
     ).finally(() => this.inFlight.delete(key))
   }
