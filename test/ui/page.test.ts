@@ -225,6 +225,18 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await proc.stop()
   })
 
+  it('is served by uvm boot --ui as well, in the daemon\'s process', async () => {
+    const image = join(dir, 'boot-ui.db')
+    expect((await runCli(['genesis', '--image', image, '--chapters', '1'])).code).toBe(0)
+    const bd = await startDaemon(image, { args: ['--ui', '--ui-port', String(await freePort())] })
+    const url = (await bd.waitFor(/ui: http:\/\/\S+/, 20_000, 'the ui line')).match(/http:\/\/\S+/)![0]
+    const p = await open(url)
+    await p.getByRole('button', { name: 'Commit Transaction' }).waitFor({ timeout: 15_000 })
+    await expect.poll(() => p.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Backend State: connected/)
+    await p.close()
+    await bd.stop()
+  })
+
   it('works at phone width', async () => {
     const phone = await open(ui.url, 390, 844)
     await phone.locator('[data-kind="WorldMorph"]').waitFor({ timeout: 15_000 })
