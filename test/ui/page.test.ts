@@ -18,7 +18,10 @@ const ARTIFACTS = join(ROOT, 'test-artifacts/ui')
 /** Debian's chromium, installed when missing; undefined (and the suite skipped, saying why) when that fails. */
 function chromiumPath(): string | undefined {
   if (existsSync(CHROMIUM)) return CHROMIUM
-  const r = spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  const apt = (...args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  let r = apt('install', '-y', 'chromium')
+  // A fresh container may have no package lists yet.
+  if (r.status !== 0) r = apt('update').status === 0 ? apt('install', '-y', 'chromium') : r
   if (r.status === 0 && existsSync(CHROMIUM)) return CHROMIUM
   console.warn(`test/ui/page.test.ts: skipped: ${CHROMIUM} is missing and \`apt-get install -y chromium\` failed (status ${r.status}); install Debian's chromium to run the page tests`)
   return undefined
