@@ -81,7 +81,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'get_full_state':
-      return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth) }))
+      return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth, statePage(cmd)) }))
     case 'update_property': {
       assertNesting(cmd.property_value, 'property_value')
       const { info } = await withRetries(ctx, () => ctx.image.transact((tx) => {
@@ -169,6 +169,12 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       // It names another request in flight, which only the backend that runs them knows.
       throw new UvmError('ACT_FAILED', 'cancel is answered by the backend, not by a handler')
   }
+}
+
+/** get_full_state's paging of the target's own slots, when it asked for any. */
+function statePage(cmd: { slots_offset?: number; slots_limit?: number }): { offset?: number; limit?: number } | undefined {
+  if (cmd.slots_offset === undefined && cmd.slots_limit === undefined) return undefined
+  return { ...(cmd.slots_offset !== undefined && { offset: cmd.slots_offset }), ...(cmd.slots_limit !== undefined && { limit: cmd.slots_limit }) }
 }
 
 function runner(ctx: HandlerContext): ActRunner {

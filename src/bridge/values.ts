@@ -7,7 +7,8 @@ import { Shown } from '../act/index.js'
 /**
  * Values between the image and the wire. Objects go out as
  * `{"$ref": oid, "$print": "<WorldMorph #5>", "$slots": {...}}`, with `$slots`
- * only within the requested depth (and once per object per reply, so cycles end);
+ * only within the requested depth (and once per object per reply, so cycles end;
+ * a paged get_full_state adds `$slot_count` to its target);
  * methods as `{"$method": source}`, primitives as `{"$primitive": name}`.
  * What JSON and MessagePack do not carry faithfully is tagged (docs/REPL.md):
  * `{"$bigint": "10"}`, `{"$number": "NaN"}`, `{"$undefined": true}` (inside data; a reply's own
@@ -19,14 +20,25 @@ export class WireWriter {
 
   constructor(private readonly tx: Transaction) {}
 
-  /** An object and its slots down to `depth` levels of references. */
-  object(obj: Obj, depth: number): Record<string, unknown> {
+  /**
+   * An object and its slots down to `depth` levels of references. With `page`, only that window of
+   * its own slots (in slot order) and `$slot_count`, how many it has: get_full_state's paging.
+   */
+  object(obj: Obj, depth: number, page?: { offset?: number; limit?: number }): Record<string, unknown> {
     const out: Record<string, unknown> = { $ref: obj.oid, $print: printString(this.tx, obj) }
     if (depth <= 0 || this.expanded.has(obj)) return out
     this.expanded.add(obj)
     const slots: Record<string, unknown> = {}
-    for (const [name, v] of this.tx.read(obj).slots) define(slots, name, this.stored(v, depth - 1))
+    const all = this.tx.read(obj).slots
+    const from = page?.offset ?? 0
+    const to = page?.limit === undefined ? Infinity : from + page.limit
+    let i = 0
+    for (const [name, v] of all) {
+      if (i >= to) break
+      if (i++ >= from) define(slots, name, this.stored(v, depth - 1))
+    }
     out.$slots = slots
+    if (page !== undefined) out.$slot_count = all.size
     return out
   }
 

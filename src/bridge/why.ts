@@ -26,6 +26,7 @@ export async function why(image: Image, target: Target | undefined, selector: st
   const record = tid === undefined ? undefined : await image.transaction(tid)
   const jit = record?.ext.jit
   const curriculum = record?.ext.curriculum
+  const explanation = record?.ext.explanation
   return {
     event: 'provenance',
     selector,
@@ -36,6 +37,7 @@ export async function why(image: Image, target: Target | undefined, selector: st
     ...(found.origin !== undefined && { origin: found.origin }),
     ...(tid !== undefined && { tid }),
     ...(record !== undefined && { description: record.description }),
+    ...(typeof explanation === 'string' && explanation !== '' && { explanation }),
     ...(jit !== null && typeof jit === 'object' && { jit: jit as ProvenanceReply['jit'] }),
     ...(curriculum !== null && typeof curriculum === 'object' && { curriculum: curriculum as Record<string, unknown> }),
   }

@@ -11,6 +11,8 @@ export const GetFullStateCommand = z.object({
   command: z.literal('get_full_state'),
   ...commandBase,
   depth: z.number().int().min(0).max(8).default(1).describe('how deep object references are expanded'),
+  slots_offset: z.number().int().min(0).optional().describe("page the target's own slots: skip this many (in slot order); with either paging field the state carries $slot_count, all the target has"),
+  slots_limit: z.number().int().min(0).max(100_000).optional().describe("page the target's own slots: at most this many (an inspector opens an object of 100,000 slots a page at a time)"),
 }).meta({ id: 'GetFullStateCommand', description: 'a snapshot of the target (default: the Genesis Object)' })
 
 export const UpdatePropertyCommand = z.object({

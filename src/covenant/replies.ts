@@ -118,6 +118,7 @@ export const ProvenanceReply = z.object({
   origin: Tid.optional().describe('the recorded cycle (JIT compile, curriculum turn) that made the slot, when one did'),
   tid: Tid.optional().describe('the transaction that last wrote the slot, when still in the history'),
   description: z.string().optional().describe("that transaction's description"),
+  explanation: z.string().optional().describe("that transaction's explanation, when its act had one (a curriculum turn's, or an act sent with `explanation`)"),
   jit: JitCycleRecordSchema.optional().describe('the JIT cycle that made the slot'),
   curriculum: z.record(z.string(), z.unknown()).optional().describe('the curriculum turn that made the slot'),
 }).meta({ id: 'ProvenanceReply', description: 'the reply to why' })

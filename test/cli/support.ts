@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect } from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN = join(ROOT, 'dist/cli/main.js')
+export const PAGE_MAIN = join(ROOT, 'dist/ui/page/app.js')
 const STAMP = join(ROOT, 'dist/.cli-tests-built')
 const LOCK = join(ROOT, 'dist/.cli-tests-building')
 
@@ -38,7 +39,9 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
  * files run in parallel forks: a lock folder keeps it to one tsc at a time).
  */
 export function ensureBuilt(): void {
-  const stale = () => !existsSync(MAIN) || newestMtime(join(ROOT, 'src'), '.ts') > Math.max(mtime(MAIN), mtime(STAMP))
+  const page = join(ROOT, 'src/ui/page')
+  const newest = () => Math.max(newestMtime(join(ROOT, 'src'), '.ts'), ...(existsSync(page) ? [newestMtime(page, '.html'), newestMtime(page, '.css'), newestMtime(page, '.svg')] : []))
+  const stale = () => !existsSync(MAIN) || !existsSync(PAGE_MAIN) || newest() > Math.max(mtime(MAIN), mtime(STAMP))
   if (!stale()) return
   mkdirSync(join(ROOT, 'dist'), { recursive: true })
   const deadline = Date.now() + 120_000
@@ -61,6 +64,9 @@ export function ensureBuilt(): void {
     if (!existsSync(MAIN)) throw new Error('`tsc -p .` did not produce dist/cli/main.js')
     // As `npm run build` does: tsc writes a new file without the execute bit the bin needs.
     chmodSync(MAIN, 0o755)
+    // The page has its own tsconfig (DOM types, browser modules) and copies its html and css (npm run build does the same).
+    spawnSync(process.execPath, [join(ROOT, 'scripts/build-ui.mjs')], { cwd: ROOT, stdio: 'inherit' })
+    if (!existsSync(PAGE_MAIN)) throw new Error('scripts/build-ui.mjs did not produce dist/ui/page/app.js')
     writeFileSync(STAMP, new Date().toISOString() + '\n')
   } finally {
     rmSync(LOCK, { recursive: true, force: true })
