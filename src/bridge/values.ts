@@ -138,9 +138,18 @@ export function fromWire(tx: Transaction, v: unknown, path = 'value', depth = 0)
 
 /** Names the REPL's session binds (run_act's `bindings`): never one the act's own scope has. */
 const RESERVED_BINDINGS = new Set(['root', 'genesis', 'prototypes', 'print', 'UvmObject', 'self', 'args'])
+
+/** Whether a session may bind `name`: the act's own names (and the runtime's `__uvm…`) are taken. */
+export function isReservedBinding(name: string): boolean {
+  return RESERVED_BINDINGS.has(name) || name.startsWith('__uvm')
+}
+
+/** The act's own names, for messages. */
+export const ACT_SCOPE_NAMES: readonly string[] = [...RESERVED_BINDINGS]
+
 export function sessionBindings(bindings: Record<string, unknown>): (tx: Transaction) => Record<string, unknown> {
   const names = Object.keys(bindings)
-  const bad = names.find((n) => RESERVED_BINDINGS.has(n) || n.startsWith('__uvm'))
+  const bad = names.find(isReservedBinding)
   if (bad !== undefined) throw new UvmError('ACT_FORBIDDEN', `bindings: '${bad}' is a name the act's scope already has`, { invalidCommand: true })
   assertNesting(bindings, 'bindings')
   return (tx) => {

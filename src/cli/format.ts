@@ -161,3 +161,12 @@ function isObjectRef(v: unknown): v is { $ref: number; $print?: unknown; $slots?
 function isTagged<K extends string>(v: unknown, key: K): v is Record<K, unknown> {
   return v !== null && typeof v === 'object' && key in (v as object)
 }
+
+/**
+ * Text from the image (a transaction's description or user) as one line a terminal shows as it is:
+ * control characters (a newline, ESC, NUL) are written escaped, never to the terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

@@ -146,6 +146,29 @@ function isNode(v: unknown): v is AnyNode {
   return v !== null && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string'
 }
 
+/** The input's top-level declarations (let, const, var, function, class), each with where its name is (1-based). */
+export function topLevelDeclarations(program: AnyNode): { name: string; line: number; column: number }[] {
+  const out: { name: string; line: number; column: number }[] = []
+  const at = (n: AnyNode, name: string) => out.push({ name, line: n.loc!.start.line as number, column: (n.loc!.start.column as number) + 1 })
+  for (const s of program.body as AnyNode[]) {
+    if (s.type === 'VariableDeclaration') for (const d of s.declarations as AnyNode[]) for (const id of patternIds(d.id)) at(id, id.name as string)
+    else if ((s.type === 'FunctionDeclaration' || s.type === 'ClassDeclaration') && s.id) at(s.id, s.id.name as string)
+  }
+  return out
+}
+
+function patternIds(p: AnyNode | null): AnyNode[] {
+  if (p === null) return []
+  switch (p.type) {
+    case 'Identifier': return [p]
+    case 'AssignmentPattern': return patternIds(p.left)
+    case 'RestElement': return patternIds(p.argument)
+    case 'ArrayPattern': return (p.elements as (AnyNode | null)[]).flatMap(patternIds)
+    case 'ObjectPattern': return (p.properties as AnyNode[]).flatMap((q) => patternIds(q.type === 'RestElement' ? q : q.value))
+    default: return []
+  }
+}
+
 function patternNames(p: AnyNode | null): string[] {
   if (p === null) return []
   switch (p.type) {

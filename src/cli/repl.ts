@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path'
 import repl from 'node:repl'
 import readline from 'node:readline'
 import { PassThrough } from 'node:stream'
-import { BridgeError } from '../bridge/index.js'
+import { ACT_SCOPE_NAMES, BridgeError, isReservedBinding } from '../bridge/index.js'
 import type { TraceFrame } from '../covenant/index.js'
-import { formatValue, traceText } from './format.js'
+import { formatValue, printable, traceText } from './format.js'
 import { targetOption } from './connect.js'
 import { showText } from './commands/show.js'
 import type { Io } from './usage.js'
@@ -13,7 +13,7 @@ import type { ReplBackend } from './repl-backend.js'
 import { Cancelled, ReplFailure } from './repl-backend.js'
 import { complete } from './repl-complete.js'
 import type { Prepared } from './repl-source.js'
-import { caret, checkInput, prepare } from './repl-source.js'
+import { caret, checkInput, prepare, topLevelDeclarations } from './repl-source.js'
 import { Session } from './repl-session.js'
 
 export { localBackend, remoteBackend } from './repl-backend.js'
@@ -103,6 +103,14 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
         output.write(failure(new ReplFailure(`syntax_error: ${check.message} (line ${check.line}, column ${check.column})`, check.line, check.column), code) + '\n')
         return callback(null, undefined)
       }
+      // A session name that is one of the act's own would hide it in every later input (the daemon refuses
+      // such bindings): refused here, where it is typed, before anything is sent.
+      const taken = topLevelDeclarations(check.program).find((d) => isReservedBinding(d.name))
+      if (taken !== undefined) {
+        const why = taken.name.startsWith('__uvm') ? 'names starting with __uvm are the runtime\'s' : `every act has it (${ACT_SCOPE_NAMES.join(', ')})`
+        output.write(failure(new ReplFailure(`syntax_error: '${taken.name}' cannot be declared here: ${why}; pick another name (line ${taken.line}, column ${taken.column})`, taken.line, taken.column), code) + '\n')
+        return callback(null, undefined)
+      }
       const declares = (check.program.body as { type: string }[]).some((s) => /^(VariableDeclaration|FunctionDeclaration|ClassDeclaration)$/.test(s.type))
       const useSession = declares || session.size > 0
       const prepared = prepare(code, check.program, useSession ? { names: session.names(), functions: session.functionSources() } : undefined)
@@ -180,7 +188,7 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
   command('history', 'The newest transactions (.history N)', async (arg) => {
     const n = arg ? Number(arg) : 10
     if (!Number.isInteger(n) || n < 1) throw new ReplFailure('usage: .history [N]')
-    for (const t of await backend.history(n)) output.write(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${t.user}  ${t.description}\n`)
+    for (const t of await backend.history(n)) output.write(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${printable(t.user)}  ${printable(t.description)}\n`)
   })
   command('undo', 'Undo a transaction: .undo TID', async (arg) => {
     const tid = Number(arg)

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { UvmError } from '../errors.js'
@@ -124,7 +124,15 @@ async function exportFolder(dir: string, force: boolean): Promise<string[]> {
     const shown = entries.sort().slice(0, 3).join(', ') + (entries.length > 3 ? `, … (${entries.length} entries)` : '')
     throw new UvmError('IMAGE_EXPORT_FOLDER', `${dir} is not empty and holds no export (${shown}); give a new or empty folder (--force replaces only an earlier export)`, { path: dir })
   }
+  // An export writes and removes files only inside its own folder: a link out of it is refused, never followed.
+  for (const name of ['image.json', 'objects']) {
+    const st = await lstat(join(dir, name)).catch(() => undefined)
+    if (st?.isSymbolicLink()) throw new UvmError('IMAGE_EXPORT_FOLDER', `${join(dir, name)} is a symbolic link: an export writes only inside its own folder, so it refuses to follow it (remove the link, or give a new or empty folder)`, { path: dir })
+  }
   const files = existsSync(join(dir, 'objects')) ? (await readdir(join(dir, 'objects'))).filter((f) => OBJECT_FILE.test(f)) : []
+  for (const f of files) {
+    if ((await lstat(join(dir, 'objects', f))).isSymbolicLink()) throw new UvmError('IMAGE_EXPORT_FOLDER', `${join(dir, 'objects', f)} is a symbolic link: an export writes only inside its own folder, so it refuses to follow it`, { path: dir })
+  }
   if (!force) throw new UvmError('IMAGE_EXPORT_FOLDER', `${dir} holds an earlier export (${files.length} object file${files.length === 1 ? '' : 's'}); --force replaces it, or give a new or empty folder`, { path: dir })
   return files
 }

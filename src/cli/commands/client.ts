@@ -10,7 +10,7 @@ function targetField(v: Values): { target?: string | { $ref: number } } {
   const target = targetOption(v.target as string | undefined)
   return target === undefined ? {} : { target }
 }
-import { errorDetailLines, formatValue } from '../format.js'
+import { errorDetailLines, formatValue, printable } from '../format.js'
 import { paint } from '../colour.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -261,9 +261,9 @@ function provenanceText(r: Reply): string {
     j.attempts.forEach((a, i) => lines.push(`attempt ${i + 1} failed: ${a}`))
   } else if (r.curriculum !== undefined) {
     const c = r.curriculum as { conversation?: unknown; turn?: unknown; turns?: unknown }
-    lines.push(`made by the curriculum: ${String(c.conversation)}, turn ${String(c.turn)} of ${String(c.turns)} (transaction ${r.tid}${r.description ? `: ${r.description}` : ''})`)
+    lines.push(`made by the curriculum: ${String(c.conversation)}, turn ${String(c.turn)} of ${String(c.turns)} (transaction ${r.tid}${r.description ? `: ${printable(r.description)}` : ''})`)
   } else if (r.tid !== undefined) {
-    lines.push(`last written by transaction ${r.tid}${r.description ? `: ${r.description}` : ''}`)
+    lines.push(`last written by transaction ${r.tid}${r.description ? `: ${printable(r.description)}` : ''}`)
   } else {
     lines.push('written before the history kept (packed), or by the image\'s birth')
   }

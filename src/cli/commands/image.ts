@@ -7,6 +7,7 @@ import { intOption, parse } from '../args.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
 import { progressBar } from '../progress.js'
+import { printable } from '../format.js'
 
 export const imageOption = { image: { type: 'string' } } as const
 export const imageHelp: [string, string] = ['--image PATH', 'the image folder (env UVM_IMAGE; default ./image.db); the daemon must be stopped']
@@ -41,7 +42,7 @@ export const history: CommandSpec = {
     const limit = intOption(values.limit, 'limit', 'history', 1) ?? 20
     const show = (txs: TxRecord[]) => {
       if (values.json) asJson(io, txs)
-      else for (const t of txs) io.out(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${t.user.padEnd(8)}  ${t.description}${t.oids.length ? `  (${plural(t.oids.length, 'object')})` : ''}`)
+      else for (const t of txs) io.out(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${printable(t.user).padEnd(8)}  ${printable(t.description)}${t.oids.length ? `  (${plural(t.oids.length, 'object')})` : ''}`)
       return 0
     }
     return withImageAccess(values, io, 'history', SHORT_MS,

@@ -3,7 +3,7 @@ import type { ObjectChange, Plain, PlainSlots, TransactionChanges } from '../../
 import type { ShowReply } from '../../covenant/index.js'
 import { accessHelp, accessOptions, withImageAccess } from '../image-access.js'
 import { parse } from '../args.js'
-import { formatValue } from '../format.js'
+import { formatValue, printable } from '../format.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
 
@@ -66,7 +66,7 @@ function jsonSafe(v: unknown): unknown {
 /** `git show` for the image: a head line, then per object the slots that changed, `-` before and `+` after. */
 export function showText(c: TransactionChanges, all = false): string {
   const t = c.transaction
-  const out = [`transaction ${t.tid}  ${new Date(t.time).toISOString()}  ${t.user}  ${t.description}`]
+  const out = [`transaction ${t.tid}  ${new Date(t.time).toISOString()}  ${printable(t.user)}  ${printable(t.description)}`]
   if (typeof t.ext.undo === 'number') out.push(`(an undo of transaction ${t.ext.undo})`)
   if (c.objects.length === 0) out.push('', 'it changed no object')
   for (const o of c.objects) out.push('', ...objectText(o, c.names, all))
