@@ -164,12 +164,20 @@ export function instrument(text: string, program: AnyNode, guard = false): Instr
  */
 export function uninstrument(fnText: string): string {
   if (!fnText.includes(TICK) && !fnText.includes(CALL_MARK)) return fnText
-  let program: AnyNode
-  try {
-    program = parse(`(${fnText})`, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true, allowReturnOutsideFunction: true }) as AnyNode
-  } catch {
-    return fnText
+  let program: AnyNode | undefined
+  // A function expression reads as `(text)`; a method's text (`toString() {…}`, `get x() {…}`) only
+  // inside an object literal, `({text})`.
+  let open = '('
+  let close = ')'
+  for (const [o, c] of [['(', ')'], ['({', '})']] as const) {
+    try {
+      program = parse(`${o}${fnText}${c}`, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true, allowReturnOutsideFunction: true }) as AnyNode
+      open = o
+      close = c
+      break
+    } catch { /* the next shape */ }
   }
+  if (program === undefined) return fnText
   const cuts: [number, number][] = []
   const isTick = (n: AnyNode | undefined): boolean =>
     n?.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === TICK
@@ -198,10 +206,11 @@ export function uninstrument(fnText: string): string {
   }
   visit(program)
   cuts.sort((a, b) => a[0] - b[0])
+  const wrapped = `${open}${fnText}${close}`
   let out = ''
-  let last = 1 // skip the '(' added above
-  for (const [from, to] of cuts) { out += `(${fnText})`.slice(last, from); last = to }
-  return out + `(${fnText})`.slice(last, fnText.length + 1)
+  let last = open.length // skip what was added above
+  for (const [from, to] of cuts) { out += wrapped.slice(last, from); last = to }
+  return out + wrapped.slice(last, open.length + fnText.length)
 }
 
 export function children(node: AnyNode): AnyNode[] {

@@ -41,6 +41,23 @@ describe('weaving', () => {
     expect(methodBody('return args.length').text).toContain('__uvm_tick();')
   })
 
+  it("takes the checkpoints out of a method's own text too (a method is no expression: toString() {…})", () => {
+    const object = '({ toString() { while (false) {} return "x" }, get y() { return 1 }, async *g() { for (;;) yield 1 } })'
+    const out = instrument(object, parseScript(object) as never)
+    for (const [name, text] of [['toString', 'toString() { while (false) {} return "x" }'], ['g', 'async *g() { for (;;) yield 1 }']] as const) {
+      const start = out.text.indexOf(name === 'g' ? 'async *g()' : 'toString()')
+      // The method's text as Function.prototype.toString gives it: from its name to its closing brace.
+      let depth = 0, end = start
+      for (let i = out.text.indexOf('{', start); i < out.text.length; i++) {
+        if (out.text[i] === '{') depth++
+        else if (out.text[i] === '}' && --depth === 0) { end = i + 1; break }
+      }
+      const compiled = out.text.slice(start, end)
+      expect(compiled).toContain('__uvm_tick')
+      expect(uninstrument(compiled)).toBe(text)
+    }
+  })
+
   it('keeps every line, and maps columns back', () => {
     const text = '"use strict"; return (\nfunction () { for (;;) x = 1; return () => y }\n)'
     const out = instrument(text, parseScript(text) as never)
