@@ -56,9 +56,23 @@ export function parse<O extends Options>(argv: string[], options: O, command: st
   return parsed
 }
 
+/** Digits only (`1e3`, `0x5`, `5.0` and ` 5` are typos, not numbers), and no larger than a double holds exactly. */
+export function wholeNumber(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined
+  const n = Number(text)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+/** A TID argument (`uvm undo TID`, `uvm show TID`). */
+export function tidArgument(text: string | undefined, command: string): number {
+  const tid = text === undefined ? undefined : wholeNumber(text)
+  if (tid === undefined || tid < 1) throw new UsageError(`TID is a whole number ≥ 1 (see \`uvm history\`), got "${text ?? ''}"`, command)
+  return tid
+}
+
 export function intOption(value: string | undefined, name: string, command: string, min = 0): number | undefined {
   if (value === undefined) return undefined
-  const n = Number(value)
+  const n = wholeNumber(value) ?? NaN
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number${min > 0 ? ` ≥ ${min}` : ''}, got "${value}"`, command)
   return n
 }

@@ -7,6 +7,7 @@ import { ACT_SCOPE_NAMES, BridgeError, isReservedBinding } from '../bridge/index
 import type { TraceFrame } from '../covenant/index.js'
 import { formatValue, printable, traceText } from './format.js'
 import { targetOption } from './connect.js'
+import { wholeNumber } from './args.js'
 import { showText } from './commands/show.js'
 import type { Io } from './usage.js'
 import type { ReplBackend } from './repl-backend.js'
@@ -186,19 +187,19 @@ export async function startRepl(backend: ReplBackend, io: Io, opts: { historyFil
     output.write(show(await backend.state(targetOption(arg), 1)) + '\n')
   })
   command('history', 'The newest transactions (.history N)', async (arg) => {
-    const n = arg ? Number(arg) : 10
-    if (!Number.isInteger(n) || n < 1) throw new ReplFailure('usage: .history [N]')
+    const n = arg ? wholeNumber(arg) : 10
+    if (n === undefined || n < 1 || n > 10_000) throw new ReplFailure('usage: .history [N] (N from 1 to 10000)')
     for (const t of await backend.history(n)) output.write(`${String(t.tid).padStart(6)}  ${new Date(t.time).toISOString()}  ${printable(t.user)}  ${printable(t.description)}\n`)
   })
   command('undo', 'Undo a transaction: .undo TID', async (arg) => {
-    const tid = Number(arg)
-    if (!arg || !Number.isInteger(tid) || tid < 1) throw new ReplFailure('usage: .undo TID (see .history)')
+    const tid = wholeNumber(arg) ?? 0
+    if (tid < 1) throw new ReplFailure('usage: .undo TID (see .history)')
     const newTid = await backend.undo(tid)
     output.write(`undid transaction ${tid} as transaction ${newTid}\n`)
   })
   command('show', "What a transaction changed: .show TID (each object's slots before and after)", async (arg) => {
-    const tid = Number(arg)
-    if (!arg || !Number.isInteger(tid) || tid < 1) throw new ReplFailure('usage: .show TID (see .history)')
+    const tid = wholeNumber(arg) ?? 0
+    if (tid < 1) throw new ReplFailure('usage: .show TID (see .history)')
     const changes = await backend.show(tid)
     if (changes === undefined) throw new ReplFailure(`no transaction ${tid} (see .history)`)
     output.write(showText(changes, showAll) + '\n')

@@ -75,3 +75,17 @@ it('history, show and the REPL show control characters of a description escaped'
     expect(out).not.toMatch(/[\u0000\u001b]/)
   }
 })
+
+it('a TID or a count is digits only, and no larger than a double holds: else a usage error naming it', async () => {
+  const path = await image()
+  for (const args of [['show', '1e1'], ['show', '0x5'], ['show', ' 5'], ['show', '99999999999999999999'], ['undo', '5.0'], ['undo', '1e3'], ['pack', '--before', '0'], ['pack', '--before', '99999999999999999999'], ['history', '--limit', '1e2']]) {
+    const r = await runCli([...args, '--image', path])
+    expect(r.code, args.join(' ')).toBe(2)
+    expect(r.stderr, args.join(' ')).toMatch(/^uvm (show|undo|pack|history): .*(TID is a whole number|a tid is a whole number|give a tid from 1|takes a whole number)/)
+    expect(r.stderr).not.toMatch(/Too (big|small)/)
+  }
+  const repl = await runCli(['repl', '--image', path, '--history', ''], { input: '.show 1e1\n.undo 0x2\n.history 99999999\n.exit\n' })
+  expect(repl.stdout).toContain('! usage: .show TID (see .history)')
+  expect(repl.stdout).toContain('! usage: .undo TID (see .history)')
+  expect(repl.stdout).toContain('! usage: .history [N] (N from 1 to 10000)')
+})

@@ -86,7 +86,7 @@ describe('help', () => {
 
 describe('bad arguments: one clear line, non-zero exit, no stack trace', () => {
   const cases: [string[], RegExp][] = [
-    [['frobnicate'], /^uvm: unknown command "frobnicate" \(commands: boot, repl, .*; see `uvm --help`\)$/],
+    [['frobnicate'], /^uvm: unknown command "frobnicate" \(commands: boot, ui, repl, .*; see `uvm --help`\)$/],
     [['ping', '--wat'], /^uvm ping: Unknown option '--wat' \(see `uvm ping --help`\)$/],
     [['boot', 'extra'], /^uvm boot: Unexpected argument 'extra'.* \(see `uvm boot --help`\)$/],
     [['boot', '--cache', 'lots'], /^uvm boot: --cache takes a whole number ≥ 1, got "lots"$/],

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { UvmError } from '../../errors.js'
 import type { CheckReport, Image, PackReport, TxRecord } from '../../image/index.js'
 import { accessHelp, accessOptions, imagePath, openLocal, withImageAccess } from '../image-access.js'
-import { intOption, parse } from '../args.js'
+import { intOption, parse, tidArgument, wholeNumber } from '../args.js'
 import type { CommandSpec, Io } from '../usage.js'
 import { UsageError } from '../usage.js'
 import { progressBar } from '../progress.js'
@@ -59,8 +59,7 @@ export const undo: CommandSpec = {
   async run(argv, io) {
     const { values, positionals } = parse(argv, accessOptions, 'undo')
     if (positionals.length !== 1) throw new UsageError('expected one TID (see `uvm history`)', 'undo')
-    const tid = Number(positionals[0])
-    if (!Number.isInteger(tid) || tid < 1) throw new UsageError(`TID is a whole number ≥ 1 (see \`uvm history\`), got "${positionals[0]}"`, 'undo')
+    const tid = tidArgument(positionals[0], 'undo')
     const done = (as: number | undefined, restored: number | undefined) => {
       io.out(`undid transaction ${tid} as transaction ${as}${restored !== undefined ? ` (${plural(restored, 'object')} restored)` : ''}`)
       return 0
@@ -106,6 +105,7 @@ export const pack: CommandSpec = {
         return done(report)
       },
       async (client) => {
+        if (point !== undefined && 'tid' in point && point.tid < 1) throw new UsageError(`--before ${values.before}: a tid is a whole number from 1 to the last tid + 1, or give an age such as 7d`, 'pack')
         const r = await client.call({ command: 'pack', ...(point !== undefined && ('tid' in point ? { before: point.tid } : { before_time: point.since })) }, 'packed').catch(refused)
         return done({ before: r.before, revisionsRemoved: r.revisions_removed, objectsRemoved: r.objects_removed, objectsKept: r.objects_kept })
       })
@@ -117,7 +117,12 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 /** --before: a tid, or an age (the time it names, for the image to turn into a tid). */
 function packArgument(before: string | undefined): { tid: number } | { since: number } | undefined {
   if (before === undefined) return undefined
-  if (/^\d+$/.test(before)) return { tid: Number(before) }
+  if (/^\d+$/.test(before)) {
+    const tid = wholeNumber(before)
+    // Past what a double holds: no tid, whatever the image (the image's last tid is checked where it is known).
+    if (tid === undefined) throw new UsageError(`--before ${before}: a tid is a whole number from 1 to the last tid + 1, or give an age such as 7d`, 'pack')
+    return { tid }
+  }
   const m = /^(\d+)(s|m|h|d|w)$/.exec(before)
   if (!m) throw new UsageError(`--before takes a tid or an age such as 30m, 12h, 7d; got "${before}"`, 'pack')
   const ms = Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[m[2] as 's']

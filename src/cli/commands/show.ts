@@ -2,7 +2,7 @@ import { UvmError } from '../../errors.js'
 import type { ObjectChange, Plain, PlainSlots, TransactionChanges } from '../../image/index.js'
 import type { ShowReply } from '../../covenant/index.js'
 import { accessHelp, accessOptions, withImageAccess } from '../image-access.js'
-import { parse } from '../args.js'
+import { parse, tidArgument } from '../args.js'
 import { formatValue, printable } from '../format.js'
 import type { CommandSpec } from '../usage.js'
 import { UsageError } from '../usage.js'
@@ -18,8 +18,7 @@ export const show: CommandSpec = {
   async run(argv, io) {
     const { values, positionals } = parse(argv, { ...accessOptions, all: { type: 'boolean' }, json: { type: 'boolean' } }, 'show')
     if (positionals.length !== 1) throw new UsageError('expected one TID (see `uvm history`)', 'show')
-    const tid = Number(positionals[0])
-    if (!Number.isInteger(tid) || tid < 1) throw new UsageError(`TID is a whole number ≥ 1 (see \`uvm history\`), got "${positionals[0]}"`, 'show')
+    const tid = tidArgument(positionals[0], 'show')
     const print = (changes: TransactionChanges) => {
       if (values.json) io.out(JSON.stringify(changes, (_k, v: unknown) => jsonSafe(v), 2))
       else io.out(showText(changes, values.all === true))
