@@ -76,6 +76,7 @@ export const TraceFrame = z.object({
   receiver_print: z.string().optional().describe('its print string, e.g. <Shape #5>'),
   act: z.literal(true).optional().describe("the act's own frame"),
   block: z.literal(true).optional().describe('a function nested in the method or act (a callback), shown as "[] in"'),
+  cut: z.literal(true).optional().describe('stands for frames past the stack trace limit (200), which were not recorded (selector `…`); shown as "… more frames not recorded"'),
 }).meta({ id: 'TraceFrame', description: 'one frame of a send trace, innermost first' })
 export type TraceFrame = z.infer<typeof TraceFrame>
 
