@@ -64,6 +64,7 @@ export const PongReply = z.object({
   version: z.string(),
   read_only: ReadOnly,
   jit: z.object({ server: z.string(), model: z.string().optional() }).optional().describe('the LLM behind doesNotUnderstand:, when one is configured (never its key)'),
+  image: z.string().optional().describe("the real path of the image folder this daemon serves: a client that found the daemon by an image folder's uvm-daemon.json checks that it is that folder (absent from older daemons and memory images)"),
 }).meta({ id: 'PongReply' })
 
 export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()), read_only: ReadOnly }).meta({ id: 'CovenantReply' })
