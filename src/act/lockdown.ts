@@ -81,6 +81,10 @@ export interface Described {
 export const ACT_FILE = 'act:'
 export const METHOD_FILE = 'method:'
 export const SETUP_FILE = 'uvm:realm'
+/** How many frames V8 records for a realm error's stack. */
+export const STACK_TRACE_LIMIT = 200
+/** The stack line prepareStackTrace adds when V8 stopped at that limit: frames further out were not recorded. */
+export const TRACE_CUT = '… more frames not recorded'
 
 /**
  * Setup source. `enterName` and `kitName` become script-scope `const`s: visible
@@ -128,6 +132,8 @@ const ${kitName} = (function () {
     try { const m = error.message; if (typeof m === 'string') message = m } catch (e) {}
     let out = message === '' ? name : name + ': ' + message
     if (!isArray(frames)) return out
+    // V8 stops collecting at the limit: say so, or a cut trace reads as a whole one without the act.
+    const cut = typeof Error.stackTraceLimit === 'number' && frames.length >= Error.stackTraceLimit
     for (let i = 0; i < frames.length; i++) {
       try {
         const f = frames[i], file = f.getFileName()
@@ -136,10 +142,11 @@ const ${kitName} = (function () {
         out += '\\n    at ' + (f.isAsync() ? 'async ' : '') + (typeof fn === 'string' && fn !== '' ? fn + ' (' + at + ')' : at)
       } catch (e) {}
     }
-    return out
+    return cut ? out + '\\n    ${TRACE_CUT}' : out
   }
   defineProperty(Error, 'prepareStackTrace', { value: prepareStackTrace, writable: false, enumerable: false, configurable: false })
-  Error.stackTraceLimit = 20
+  // Deep enough for a real recursion's count (a runaway one is cut and says so), bounded for its cost.
+  Error.stackTraceLimit = ${STACK_TRACE_LIMIT}
 
   // Registered 'nodejs.*' symbols are host hooks (util.inspect.custom would hand host objects to sandbox code).
   const symbolFor = Symbol.for
@@ -252,7 +259,8 @@ const ${kitName} = (function () {
   // The send trace (instrument.ts UNWIND): each method an error leaves notes its id and receiver, keyed by the
   // thrown value (weakly: an error caught and dropped takes its notes with it); a thrown primitive has one
   // cell, the last one thrown. Bounded: a runaway recursion notes its innermost frames only.
-  const TRACE_LIMIT = 128
+  // A receiver (two entries) for each frame V8 records, no more.
+  const TRACE_LIMIT = ${STACK_TRACE_LIMIT * 2}
   const traces = new WeakMap()
   let primitiveTrace
   const note = (e, id, self) => {

@@ -158,7 +158,7 @@ function explain(tx: Transaction, realm: HardenedRealm, e: unknown, actSelf: unk
       }
       for (const f of raw.frames) {
         const who = f.act === true ? label(actSelf) : 'self' in f ? label(f.self) : {}
-        frames.push({ selector: f.selector, ...(f.line !== undefined && { line: f.line, column: f.column }), ...who, ...(f.act && { act: true }), ...(f.block && { block: true }) })
+        frames.push({ selector: f.selector, ...(f.line !== undefined && { line: f.line, column: f.column }), ...who, ...(f.act && { act: true }), ...(f.block && { block: true }), ...(f.cut && { cut: true }) })
       }
       if ('thrown' in raw) {
         const shown = formatValue(tx, raw.thrown)

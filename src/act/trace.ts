@@ -5,7 +5,7 @@
  */
 import { UvmError } from '../errors.js'
 import type { Instrumented } from './instrument.js'
-import { ACT_FILE } from './lockdown.js'
+import { ACT_FILE, TRACE_CUT } from './lockdown.js'
 
 /** A compiled method as its stack frames name it (`method:<id>:<selector>`), by its id. */
 export interface CompiledMethod {
@@ -37,6 +37,8 @@ export interface RawFrame {
   block?: true
   /** Present when known (absent: the receiver was not noted, e.g. the stack was cut). */
   self?: unknown
+  /** Stands for the frames past the stack's limit, which were not recorded (selector `…`). */
+  cut?: true
 }
 
 /** What a failed act left besides its UvmError's data: the send trace, and a thrown value that is not an Error. */
@@ -76,7 +78,14 @@ export function traceFrames(stack: string | undefined, act: TracedAct, notes: un
     out.push({ selector: 'act', act: true })
     return out
   }
+  let sawAct = false
   for (const text of stack.split('\n')) {
+    if (text.trim() === TRACE_CUT) {
+      // The act's frame is the outermost of all: past a cut it was not recorded, but it was there.
+      out.push({ selector: '…', cut: true })
+      if (!sawAct) out.push({ selector: 'act', act: true })
+      break
+    }
     const m = FRAME.exec(text)
     if (m === null) continue
     // Lines are source lines already (compiled with lineOffset -1); the compile body's line is one more.
@@ -85,6 +94,7 @@ export function traceFrames(stack: string | undefined, act: TracedAct, notes: un
       // Another act's frame (the settle of an async method) is not this act's to show.
       if (`${ACT_FILE}${m[2]}` !== act.file) continue
       const col = act.column(line + 1, Number(m[4]))
+      sawAct = true
       out.push({ selector: 'act', act: true, line, column: col, ...(act.nested(line + 1, col) && { block: true as const }) })
       continue
     }

@@ -58,6 +58,8 @@ export interface LocalBackendOptions {
   cem?: (() => Promise<CemReply>) | undefined
   /** The LLM behind doesNotUnderstand:, for ping. */
   jitInfo?: { server: string; model?: string } | undefined
+  /** The real path of the image folder, for ping: a client that found the daemon by a folder's daemon file checks it. */
+  imagePath?: string | undefined
   /** Where this backend's JIT announces its cycles (the PUB socket's `uvm_jit` topic). */
   events?: EventSource | undefined
 }
@@ -73,7 +75,7 @@ export class LocalBackend implements Backend {
 
   constructor(readonly image: Image, private readonly realm: HardenedRealm, opts: LocalBackendOptions = {}) {
     this.gate = new WriteGate(image)
-    this.base = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: this.gate, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: opts.run, cem: opts.cem, jitInfo: opts.jitInfo }
+    this.base = { image, realm, version: opts.version ?? '0.0.0', retries: opts.retries ?? 8, gate: this.gate, cpuTimeoutMs: opts.cpuTimeoutMs, wallTimeoutMs: opts.wallTimeoutMs, run: opts.run, cem: opts.cem, jitInfo: opts.jitInfo, imagePath: opts.imagePath }
     this.events = opts.events
   }
 

@@ -72,7 +72,7 @@ function traceOf(v: unknown): TraceFrame[] | undefined {
     out.push({
       selector: f.selector, ...int('line'), ...int('column'), ...int('receiver'),
       ...(typeof f.receiver_print === 'string' && { receiver_print: f.receiver_print }),
-      ...(f.act === true && { act: true }), ...(f.block === true && { block: true }),
+      ...(f.act === true && { act: true }), ...(f.block === true && { block: true }), ...(f.cut === true && { cut: true }),
     })
   }
   return out.length > 0 ? out : undefined

@@ -35,6 +35,8 @@ export interface HandlerContext {
   run?: ActRunner | undefined
   /** The LLM behind doesNotUnderstand:, for ping. */
   jitInfo?: { server: string; model?: string } | undefined
+  /** The real path of the image folder, for ping (undefined: a memory image). */
+  imagePath?: string | undefined
   /** Answers the cem command (the JIT's metric); absent: cem is refused. */
   cem?: (() => Promise<CemReply>) | undefined
 }
@@ -71,7 +73,7 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
   const guard = readOnly && (cmd.command === 'send_message' || cmd.command === 'run_act') ? new WriteRefusal(cmd.command, writeAccess) : undefined
   switch (cmd.command) {
     case 'ping':
-      return { event: 'pong', ...echo, version: ctx.version, ...(readOnly && { read_only: true }), ...(ctx.jitInfo && { jit: ctx.jitInfo }) }
+      return { event: 'pong', ...echo, version: ctx.version, ...(readOnly && { read_only: true }), ...(ctx.jitInfo && { jit: ctx.jitInfo }), ...(ctx.imagePath !== undefined && { image: ctx.imagePath }) }
     case 'describe':
       return { event: 'covenant', ...echo, schema: covenantJsonSchema(ctx.version), ...(readOnly && { read_only: true }) }
     case 'history':

@@ -9,7 +9,7 @@ export function traceText(trace: readonly TraceFrame[]): string {
   for (const f of trace) {
     const who = f.receiver_print !== undefined ? `${f.receiver_print} ` : ''
     const where = f.line !== undefined ? ` (line ${f.line}, column ${f.column})` : ''
-    const text = `${f.block ? '[] in ' : ''}${who}${f.selector}${where}`
+    const text = f.cut ? '… more frames not recorded' : `${f.block ? '[] in ' : ''}${who}${f.selector}${where}`
     const last = out[out.length - 1]
     if (last?.text === text) last.times++
     else out.push({ text, times: 1 })

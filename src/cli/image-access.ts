@@ -3,7 +3,7 @@
  * found by the daemon file in the image folder), or by opening the folder itself when no daemon
  * serves it. A folder held by a process that is no daemon we can find is refused, naming the process.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
+import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Image } from '../image/index.js'
 import type { HardenedRealm } from '../act/index.js'
@@ -46,18 +46,33 @@ export async function withImageAccess<T>(values: AccessValues, io: Io, command: 
   }
   const path = imagePath(values, io)
   // Loaded here, not at the top: `uvm --help` must not pay for the image and the daemon.
-  const { readDaemonFile } = await import('../daemon/index.js')
+  const { readDaemonFile, DAEMON_FILE } = await import('../daemon/index.js')
   if (await existingImage(path, command) === false) throw new UsageError(`no image at ${path} (\`uvm boot\` creates one)`, command)
   const daemon = readDaemonFile(path)
   if (daemon !== undefined) {
     if (daemon.secure && (values.keys ?? io.env.UVM_KEYS) === undefined) {
       throw new UsageError(`${path} is served by the daemon with pid ${daemon.pid} at ${daemon.commands}, which requires CURVE: give --keys DIR (or UVM_KEYS) with a client key`, command)
     }
+    // A daemon killed with SIGKILL whose pid was reused, or a copied folder, leaves a file naming an
+    // address where nothing listens, or another image's daemon: ask first, so a command neither
+    // waits out its timeout nor runs on the wrong image.
+    const { probeEndpoint, isLoopback } = await import('../endpoint/index.js')
+    const probe = await probeEndpoint(daemon.commands, isLoopback(daemon.commands) ? 1000 : 3000)
+    const stale = async (why: string, cause: Error): Promise<T> => {
+      const opened = await openLocal(path, command).catch((e: unknown) => {
+        throw e instanceof UvmError && e.code === 'IMAGE_IN_USE' ? new UvmError('IMAGE_IN_USE', `${join(path, DAEMON_FILE)} is stale (${why}), and another process holds the image: ${(e as Error).message}`, { path }) : cause
+      })
+      io.err(`uvm ${command}: ignoring the stale ${join(path, DAEMON_FILE)} (${why}); opening the image here`)
+      return onLocal(opened.image, local)
+    }
+    if (probe.kind === 'nothing') {
+      return stale(`nothing listens at ${daemon.commands}: ${probe.reason}`, new UvmError('BRIDGE_UNREACHABLE', `nothing listening at ${daemon.commands} (${probe.reason}), where ${join(path, DAEMON_FILE)} says the daemon of ${path} is`))
+    }
     try {
-      return await through(values, io, command, timeoutMs, daemon.commands, remote)
+      return await through(values, io, command, timeoutMs, daemon.commands, remote, realFolder(path))
     } catch (e) {
-      // Nothing answered where the file says: a daemon killed with SIGKILL whose pid was reused leaves
-      // such a file. The image's lock decides: free, the command runs here.
+      // Nothing answered where the file says. The image's lock decides: free, the command runs here.
+      if (e instanceof OtherImage) return stale(e.message, e)
       if (!(e instanceof NoAnswer)) throw e
       const opened = await openLocal(path, command).catch(() => { throw e })
       return onLocal(opened.image, local)
@@ -77,9 +92,23 @@ async function onLocal<T>(image: Image, local: (image: Image) => Promise<T>): Pr
 /** A daemon that did not answer in time. */
 class NoAnswer extends Error {}
 
-async function through<T>(values: AccessValues, io: Io, command: string, timeoutMs: number, endpoint: string, remote: (client: BridgeClient) => Promise<T>): Promise<T> {
+/** The daemon a folder's daemon file names serves another image folder. */
+class OtherImage extends Error {}
+
+/** How long the check that a daemon serves the folder waits for its pong (pings are answered at once, even while it is busy). */
+const PING_MS = 5_000
+
+/**
+ * Through the daemon at `endpoint`; with `folder` (the real path of the image folder whose daemon
+ * file named it), first its pong must name that folder (older daemons name none, and are trusted).
+ */
+async function through<T>(values: AccessValues, io: Io, command: string, timeoutMs: number, endpoint: string, remote: (client: BridgeClient) => Promise<T>, folder?: string): Promise<T> {
   const client = await connect({ connect: endpoint, ...(values.keys !== undefined && { keys: values.keys }), timeout: values.timeout ?? String(timeoutMs) }, io, command)
   try {
+    if (folder !== undefined) {
+      const pong = await client.call({ command: 'ping' }, 'pong', { timeoutMs: Math.min(PING_MS, timeoutMs) })
+      if (pong.image !== undefined && pong.image !== folder) throw new OtherImage(`the daemon at ${endpoint} serves ${pong.image}, not ${folder}`)
+    }
     return await remote(client)
   } catch (e) {
     const { BridgeError } = await import('../bridge/index.js')
@@ -88,6 +117,10 @@ async function through<T>(values: AccessValues, io: Io, command: string, timeout
   } finally {
     await client.close()
   }
+}
+
+function realFolder(path: string): string {
+  try { return realpathSync(path) } catch { return path }
 }
 
 /** Whether `path` holds an image (false: nothing there yet); a folder that is something else is refused. */

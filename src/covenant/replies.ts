@@ -64,6 +64,7 @@ export const PongReply = z.object({
   version: z.string(),
   read_only: ReadOnly,
   jit: z.object({ server: z.string(), model: z.string().optional() }).optional().describe('the LLM behind doesNotUnderstand:, when one is configured (never its key)'),
+  image: z.string().optional().describe("the real path of the image folder this daemon serves: a client that found the daemon by an image folder's uvm-daemon.json checks that it is that folder (absent from older daemons and memory images)"),
 }).meta({ id: 'PongReply' })
 
 export const CovenantReply = z.object({ event: z.literal('covenant'), id, schema: z.record(z.string(), z.unknown()), read_only: ReadOnly }).meta({ id: 'CovenantReply' })
@@ -76,6 +77,7 @@ export const TraceFrame = z.object({
   receiver_print: z.string().optional().describe('its print string, e.g. <Shape #5>'),
   act: z.literal(true).optional().describe("the act's own frame"),
   block: z.literal(true).optional().describe('a function nested in the method or act (a callback), shown as "[] in"'),
+  cut: z.literal(true).optional().describe('stands for frames past the stack trace limit (200), which were not recorded (selector `…`); shown as "… more frames not recorded"'),
 }).meta({ id: 'TraceFrame', description: 'one frame of a send trace, innermost first' })
 export type TraceFrame = z.infer<typeof TraceFrame>
 

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { HardenedRealm } from '../act/index.js'
 import { LocalBackend } from '../bridge/index.js'
@@ -58,7 +59,7 @@ export async function startServices(image: Image, realm: HardenedRealm, o: Servi
     ...(curriculum !== undefined && { fallback: new CurriculumCompiler(image, realm, curriculum, { capabilities: () => caps({}), ...limits }) }),
     ...(index !== undefined && { examples: (need) => index.forNeed(need) }),
   })
-  backend = new LocalBackend(image, realm, { version: o.version, ...limits, run: jit.run, cem: jit.cem, jitInfo: jit.info ?? (curriculum !== undefined ? { server: 'curriculum' } : undefined), events: (l) => jit.onEvent(l) })
+  backend = new LocalBackend(image, realm, { version: o.version, ...limits, run: jit.run, cem: jit.cem, jitInfo: jit.info ?? (curriculum !== undefined ? { server: 'curriculum' } : undefined), imagePath: realFolder(image.location), events: (l) => jit.onEvent(l) })
   const warnings: string[] = []
   if (o.readOnly !== true) await jit.storeWeights().catch((e: unknown) => { warnings.push(`the CEM's default weights were not stored: ${(e as Error).message}`) })
   let genesis: Services['genesis']
@@ -68,4 +69,9 @@ export async function startServices(image: Image, realm: HardenedRealm, o: Servi
     genesis = { ...r, ms: performance.now() - t0 }
   }
   return { backend, jit, curriculum, capabilities: caps, genesis, warnings }
+}
+
+/** The real path of the image's folder (undefined: a memory image, or one whose folder is gone). */
+function realFolder(location: string): string | undefined {
+  try { return realpathSync(location) } catch { return undefined }
 }

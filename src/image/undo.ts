@@ -43,6 +43,7 @@ export async function undo(image: Image, tid: number, meta: TxMeta = {}): Promis
       else changed.push({ oid, current, undoFirst: undoFirst(image, oid, current, written), reverted: sameState(current, before) })
     }
     if (changed.length > 0) throw refusal(tid, changed, restores.length)
+    if (restores.length === 0) throw new UndoRefused(tid === 1 ? 'transaction 1 made the image (its root objects): there is nothing before it to put back' : 'it only created objects: there is nothing before it to put back', tid)
     for (const [obj, state] of restores) tx.restore(obj, state)
     return await tx.commit()
   } finally {
@@ -51,20 +52,42 @@ export async function undo(image: Image, tid: number, meta: TxMeta = {}): Promis
 }
 
 /**
- * Walk back from the object's current revision to the one `tid` wrote: the transactions to undo,
- * newest first, are those down to the newest revision that holds what `tid` wrote. Each of them
- * wrote the state the object holds once the ones after it are undone, so each undo is allowed.
+ * The fewest later transactions whose undoing, newest first, brings the object back to what `tid`
+ * wrote, found by state along its revisions from `written` to `current`: undoing a transaction is
+ * allowed when the object holds what it wrote, and puts back the revision before it. From a state,
+ * any earlier revision holding that same state may be undone (an undo and its redo cancel out); a
+ * breadth-first search over those steps finds the shortest way. Every step lands on an earlier
+ * revision, so the hint runs newest first and the search ends.
  */
 function undoFirst(image: Image, oid: number, current: State, written: State): number[] | undefined {
-  const out: number[] = []
-  let s = current
-  while (s.serial > written.serial) {
-    out.push(s.serial)
-    if (s.prevSerial === written.serial) return out
-    const prev = revisionAt(image, oid, s.prevSerial)
+  const revs: State[] = [current]
+  for (let s = current; s.prevSerial !== written.serial;) {
+    const prev = s.prevSerial > written.serial ? revisionAt(image, oid, s.prevSerial) : undefined
     if (prev === undefined) return undefined
-    if (sameState(prev, written)) return out
+    revs.push(prev)
     s = prev
+  }
+  revs.push(written)
+  revs.reverse() // oldest first: revs[0] is what `tid` wrote
+  // Revisions of the same state share the index of the first of them.
+  const kind = revs.map((r, i) => { let k = 0; while (k < i && !sameState(revs[k]!, r)) k++; return k })
+  const from = new Map<number, number>([[revs.length - 1, -1]]) // landing index → the index it came from
+  for (let queue = [revs.length - 1]; queue.length > 0;) {
+    const next: number[] = []
+    for (const at of queue) {
+      if (kind[at] === 0) {
+        const out: number[] = []
+        for (let i = at; from.get(i)! >= 0; i = from.get(i)!) out.push(revs[i + 1]!.serial)
+        return out.reverse()
+      }
+      // Newest first, so that of equally short ways the one with the latest transactions is named.
+      for (let j = at; j >= 1; j--) {
+        if (kind[j] !== kind[at] || from.has(j - 1)) continue
+        from.set(j - 1, at)
+        next.push(j - 1)
+      }
+    }
+    queue = next
   }
   return undefined
 }

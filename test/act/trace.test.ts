@@ -90,7 +90,16 @@ root.a.outer = 'const v = await self.later()\\nreturn v'
     await u.act('root.l = new UvmObject()\nroot.l.deep = function (n) { return self.deep(n + 1) }')
     const e = await rejected(u.act('return root.l.deep(0)'))
     expect(e.message).toBe('Maximum call stack size exceeded')
-    expect(traceText(e.details.trace as never)).toMatch(/^<Object #(\d+)> deep \(line 1, column 46\) ← <Object #\1> deep \(line 1, column 34\) ×\d+$/)
+    // V8 stopped recording at the limit: the trace says so, and the act's frame is still last.
+    expect(traceText(e.details.trace as never)).toMatch(/^<Object #(\d+)> deep \(line 1, column 46\) ← <Object #\1> deep \(line 1, column 34\) ×199 ← … more frames not recorded ← <Genesis #2> act$/)
+    expect((e.details.trace as unknown[]).at(-2)).toEqual({ selector: '…', cut: true })
+  })
+
+  it('a deep recursion within the limit: the true count, and the act frame last (issue 17 fix2)', async () => {
+    await u.act('root.r = new UvmObject()\nroot.r.deep = function (n) { if (n <= 0) throw new Error("bottom"); return self.deep(n - 1) }')
+    const e = await rejected(u.act('return root.r.deep(30)'))
+    expect(e.message).toBe('bottom')
+    expect(traceText(e.details.trace as never)).toMatch(/^<Object #(\d+)> deep \(line 1, column 40\) ← <Object #\1> deep \(line 1, column 73\) ×30 ← <Genesis #2> act \(line 1, column 15\)$/)
   })
 
   it('a method that runs past the CPU limit: the trace says where the checkpoint stopped it', async () => {

@@ -163,4 +163,24 @@ describe('undo by state', () => {
     await undo(t1)
     expect((await rejected(racing.commit())).code).toBe('IMAGE_CONFLICT')
   })
+
+  it('the hint is the shortest way: an undo that put the object back to an earlier state needs only that one undone (issue 17 fix2)', async () => {
+    const t13 = await commit((r) => { r.P = 1 })
+    const t14 = await commit((r) => { r.Q = 1 })
+    const t15 = await commit((r) => { r.R = 1 })
+    await undo(t15) // the root holds what t14 wrote again
+    const e = await rejected(image.undo(t13))
+    expect(e.message).toMatch(new RegExp(`; undo transaction ${t14} first$`))
+    await undo(t14)
+    await undo(t13)
+    expect(read((r) => [r.hasSlot('P'), r.hasSlot('Q'), r.hasSlot('R')])).toEqual([false, false, false])
+  })
+
+  it('undo of the transaction that made the image is refused, writing nothing', async () => {
+    const lastTid = image.lastTid
+    const e = await rejected(image.undo(1))
+    expect(e.code).toBe('IMAGE_UNDO_REFUSED')
+    expect(e.message).toBe('cannot undo transaction 1: transaction 1 made the image (its root objects): there is nothing before it to put back')
+    expect(image.lastTid).toBe(lastTid)
+  })
 })
