@@ -135,6 +135,10 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     await ev.getByLabel(/code to evaluate/).fill('const a = 1\nreturn self.nothing_here.x')
     await ev.getByRole('button', { name: 'Run' }).click()
     await expect.poll(() => ev.locator('.form-out').textContent()).toMatch(/act_failed: .*\(line 2, column \d+\)/)
+    // On the first line too, the column is the one typed (self is bound on a line before it).
+    await ev.getByLabel(/code to evaluate/).fill('return self.nothing_here.x')
+    await ev.getByRole('button', { name: 'Run' }).click()
+    await expect.poll(() => ev.locator('.form-out').textContent()).toMatch(/act_failed: .*\(line 1, column 26\)/)
     await ev.getByLabel(/code to evaluate/).fill('return self.label + "!"')
     await ev.getByRole('button', { name: 'Run' }).click()
     await ev.getByText('"Commit Transaction!"').waitFor()

@@ -253,8 +253,9 @@ export class Inspector {
     form.append(el('h3', {}, 'Evaluate (self is this object)'), code, el('button', { type: 'submit' }, 'Run'), out)
     form.addEventListener('submit', async (e) => {
       e.preventDefault()
-      const reply = await this.sock.send({ command: 'run_act', code: `const self = inspected_object; ${code.value}`, bindings: { inspected_object: { $ref: holder } }, description: code.value.split('\n')[0]!.slice(0, 200) })
-      this.flash = { form: 'evaluator', error: reply.event === 'error', text: reply.event === 'error' ? errorText(reply) : `${typeof reply.output === 'string' && reply.output !== '' ? reply.output : ''}${brief(reply.value, 2000)}` }
+      // `self` comes in on a line of its own, so the act's columns are the typed ones and its lines one more.
+      const reply = await this.sock.send({ command: 'run_act', code: `const self = inspected_object\n${code.value}`, bindings: { inspected_object: { $ref: holder } }, description: code.value.split('\n')[0]!.slice(0, 200) })
+      this.flash = { form: 'evaluator', error: reply.event === 'error', text: reply.event === 'error' ? errorText(reply, -1) : `${typeof reply.output === 'string' && reply.output !== '' ? reply.output : ''}${brief(reply.value, 2000)}` }
       out.classList.toggle('error', this.flash.error)
       out.textContent = this.flash.text
     })
@@ -262,11 +263,13 @@ export class Inspector {
   }
 }
 
-export function errorText(reply: Json): string {
+/** `lineShift`: added to every line number (the evaluator's act has one line before what was typed). */
+export function errorText(reply: Json, lineShift = 0): string {
   const e = (reply.error ?? {}) as { code?: string; message?: string; details?: { line?: number; column?: number; excerpt?: string } }
   const d = e.details ?? (reply.error as Record<string, unknown> | undefined) as { line?: number; column?: number; excerpt?: string } | undefined
-  const where = d?.line !== undefined ? ` (line ${d.line}${d.column !== undefined ? `, column ${d.column}` : ''})` : ''
-  return `${e.code ?? 'error'}: ${e.message ?? 'no message'}${where}${d?.excerpt ? '\n' + d.excerpt : ''}`
+  const message = (e.message ?? 'no message').replace(/\(line (\d+)/g, (_m, l: string) => `(line ${Number(l) + lineShift}`)
+  const where = d?.line !== undefined && !message.includes('(line') ? ` (line ${d.line + lineShift}${d.column !== undefined ? `, column ${d.column}` : ''})` : ''
+  return `${e.code ?? 'error'}: ${message}${where}${d?.excerpt ? '\n' + d.excerpt : ''}`
 }
 
 export function provenanceText(r: Json): string {
