@@ -3,7 +3,7 @@ import { runAct } from '../act/index.js'
 import type { CemReply, Command, JitSummary, Reply, RequestId } from '../covenant/index.js'
 import { covenantJsonSchema } from '../covenant/index.js'
 import type { CommitChain, Image, Transaction } from '../image/index.js'
-import { Method, setSlot, writeSlot } from '../kernel/index.js'
+import { Method, lookup, printString, setSlot, writeSlot } from '../kernel/index.js'
 import { resolveTarget } from './target.js'
 import { why } from './why.js'
 import type { WriteGate } from './write-gate.js'
@@ -83,7 +83,16 @@ export async function handle(ctx: HandlerContext, cmd: Command, chain?: CommitCh
       return { event: 'ack', ...echo, ...(info.tid !== undefined && { tid: info.tid }) }
     }
     case 'get_full_state':
-      return read(ctx.image, (tx) => ({ event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: new WireWriter(tx).object(resolveTarget(tx, target), cmd.depth, statePage(cmd)) }))
+      return read(ctx.image, (tx) => {
+        const writer = new WireWriter(tx, cmd.elements_limit)
+        const obj = resolveTarget(tx, target)
+        if (cmd.slot === undefined) return { event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: writer.object(obj, cmd.depth, statePage(cmd)) }
+        // One slot's array, a window at a time: what an inspector asks for the next page of a long array.
+        const holder = lookup(tx, obj, cmd.slot)
+        const items = holder === undefined ? undefined : tx.read(holder).slots.get(cmd.slot)
+        if (!Array.isArray(items)) throw new UvmError('KERNEL_NOT_AN_OBJECT', `slot '${cmd.slot}' of ${printString(tx, obj)} is not an array (${items === undefined ? 'no such slot' : typeof items}): only an array is paged`, { invalidCommand: true })
+        return { event: 'uvm_state_update', ...echo, tid: ctx.image.lastTid, state: writer.elements(items, cmd.elements_offset ?? 0, cmd.elements_limit ?? 200, cmd.depth) }
+      })
     case 'update_property': {
       assertNesting(cmd.property_value, 'property_value')
       const { info } = await withRetries(ctx, () => ctx.image.transact((tx) => {

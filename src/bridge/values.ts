@@ -14,11 +14,18 @@ import { Shown } from '../act/index.js'
  * `{"$bigint": "10"}`, `{"$number": "NaN"}`, `{"$undefined": true}` (inside data; a reply's own
  * value says `undefined: true` beside `value: null`), `{"$map": [[k, v], ...]}`, `{"$set": [...]}`,
  * `{"$date": ISO}`, `{"$function": source}`, `{"$error": "TypeError: ..."}`, `{"$opaque": "a RegExp"}`.
+ * With get_full_state's `elements_limit`, a longer array is `{"$array": [first elements], "$length": n}`.
  */
 export class WireWriter {
   private readonly expanded = new Set<Obj>()
 
-  constructor(private readonly tx: Transaction) {}
+  /** `elementsLimit`: arrays longer than this go out as `{"$array": first elements, "$length"}` (get_full_state's paging). */
+  constructor(private readonly tx: Transaction, private readonly elementsLimit?: number) {}
+
+  /** A window of an array slot's elements, `{"$array", "$length", "$offset"}`: the next page of a long array. */
+  elements(items: readonly unknown[], offset: number, limit: number, depth: number): Record<string, unknown> {
+    return { $array: items.slice(offset, offset + limit).map((x) => this.stored(x, depth)), $length: items.length, $offset: offset }
+  }
 
   /**
    * An object and its slots down to `depth` levels of references. With `page`, only that window of
@@ -51,7 +58,10 @@ export class WireWriter {
     if (v instanceof Method) return { $method: v.source }
     if (v instanceof Primitive) return { $primitive: v.name }
     if (v instanceof Uint8Array) return v
-    if (Array.isArray(v)) return v.map((x) => this.stored(x, depth))
+    if (Array.isArray(v)) {
+      if (this.elementsLimit !== undefined && v.length > this.elementsLimit) return { $array: v.slice(0, this.elementsLimit).map((x) => this.stored(x, depth)), $length: v.length }
+      return v.map((x) => this.stored(x, depth))
+    }
     const out: Record<string, unknown> = {}
     for (const k of Object.keys(v)) define(out, k, this.stored((v as Record<string, unknown>)[k], depth))
     return out

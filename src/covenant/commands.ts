@@ -13,6 +13,9 @@ export const GetFullStateCommand = z.object({
   depth: z.number().int().min(0).max(8).default(1).describe('how deep object references are expanded'),
   slots_offset: z.number().int().min(0).optional().describe("page the target's own slots: skip this many (in slot order); with either paging field the state carries $slot_count, all the target has"),
   slots_limit: z.number().int().min(0).max(100_000).optional().describe("page the target's own slots: at most this many (an inspector opens an object of 100,000 slots a page at a time)"),
+  elements_limit: z.number().int().min(1).max(100_000).optional().describe('page long arrays: an array of the state longer than this comes as {"$array": its first elements_limit elements, "$length": how many it has}; without it arrays come whole'),
+  slot: z.string().max(10_000).optional().describe('with elements_limit: answer only this slot of the target (own or inherited, as a send finds it), an array, as {"$array": the window, "$length", "$offset"}: the next page of a long array'),
+  elements_offset: z.number().int().min(0).optional().describe('with slot: where the window starts'),
 }).meta({ id: 'GetFullStateCommand', description: 'a snapshot of the target (default: the Genesis Object)' })
 
 export const UpdatePropertyCommand = z.object({

@@ -15,6 +15,7 @@ beforeAll(async () => {
   bridge = await startBridge({ version: VERSION })
   client = BridgeClient.connect(bridge.server.endpoint, { format: 'json', timeoutMs: 30_000 })
   await client.act("const big = new UvmObject()\nfor (let i = 0; i < 100000; i++) big['s' + i] = i\ngenesis.big = big\nreturn 1")
+  await client.act("const long = new UvmObject()\nlong.items = Array.from({ length: 100000 }, (_, i) => i)\nlong.few = [1, 2]\nlong.name = 'long'\ngenesis.long = long\nreturn 1")
 }, 60_000)
 afterAll(async () => {
   await client.close()
@@ -47,5 +48,35 @@ describe('get_full_state paging', () => {
     const r = await client.request({ command: 'get_full_state', target: 'genesis.big', slots_offset: -1 } as never)
     expect(r.event).toBe('error')
     expect((r as { error: { code: string } }).error.code).toBe('invalid_command')
+  })
+})
+
+type ArrayPage = { $array: unknown[]; $length: number; $offset?: number }
+
+describe('get_full_state paging of long arrays', () => {
+  it('with elements_limit, a longer array comes as its first elements and its length; a shorter one whole', async () => {
+    const s = ((await client.request({ command: 'get_full_state', target: 'genesis.long', elements_limit: 200 })) as { state: State }).state
+    const items = s.$slots.items as ArrayPage
+    expect(items.$length).toBe(100_000)
+    expect(items.$array).toEqual(Array.from({ length: 200 }, (_, i) => i))
+    expect(s.$slots.few).toEqual([1, 2])
+  })
+
+  it('with slot, the next window of that array', async () => {
+    const s = ((await client.request({ command: 'get_full_state', target: 'genesis.long', slot: 'items', elements_offset: 99_990, elements_limit: 200 })) as { state: ArrayPage }).state
+    expect(s).toEqual({ $array: Array.from({ length: 10 }, (_, i) => 99_990 + i), $length: 100_000, $offset: 99_990 })
+  })
+
+  it('without elements_limit, arrays come whole, as before', async () => {
+    const s = ((await client.request({ command: 'get_full_state', target: 'genesis.long' })) as { state: State }).state
+    expect(s.$slots.items).toHaveLength(100_000)
+  })
+
+  it('refuses to page a slot that is no array, or none, with a clear error', async () => {
+    for (const slot of ['name', 'nothing']) {
+      const r = await client.request({ command: 'get_full_state', target: 'genesis.long', slot, elements_limit: 10 })
+      expect(r.event).toBe('error')
+      expect((r as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_command', message: expect.stringContaining(`slot '${slot}' of <`) })
+    }
   })
 })

@@ -157,6 +157,20 @@ describe.skipIf(browserPath === undefined)('the page', () => {
     expect(await page.locator('#inspector tr[data-slot="s398"]').count()).toBe(1)
   })
 
+  it('opens an object holding an array of 100,000 elements at once, and pages it from the daemon', async () => {
+    await client.act("const long = new UvmObject()\nlong.items = Array.from({ length: 100000 }, (_, i) => 'item ' + i)\ngenesis.long = long\nreturn 1")
+    const form = page.getByRole('form', { name: 'inspect an object by path' })
+    await form.getByLabel('object path or oid').fill('genesis.long')
+    await form.getByRole('button', { name: 'Inspect' }).click()
+    const list = page.getByRole('list', { name: 'items: 100000 elements' })
+    await list.waitFor({ timeout: 10_000 })
+    expect(await list.locator('li').count()).toBe(200)
+    await page.getByRole('button', { name: 'load more of items' }).click()
+    await expect.poll(() => list.locator('li').count()).toBe(400)
+    expect(await list.locator('li').nth(399).textContent()).toBe('"item 399"')
+    expect(await page.getByRole('button', { name: 'load more of items' }).textContent()).toBe('99600 more')
+  })
+
   it('jumps from a morph to its object by keyboard, and back to the canvas', async () => {
     const labelMorph = page.locator('[data-kind="LabelMorph"]').first()
     await labelMorph.focus()

@@ -1,5 +1,5 @@
 import type { Json, Socket } from './socket.js'
-import { type WireObject, brief, isMethod, isRef, page, parentRefs, parseTyped, slotKind } from './wire.js'
+import { type ArrayPage, type WireObject, brief, isArrayPage, isMethod, isRef, page, parentRefs, parseTyped, slotKind } from './wire.js'
 
 const PAGE = 200
 
@@ -25,7 +25,7 @@ export class Inspector {
   }
 
   async open(target: number | string, push = true): Promise<void> {
-    const reply = await this.sock.send({ command: 'get_full_state', target: typeof target === 'number' ? { $ref: target } : target, depth: 1, slots_limit: PAGE })
+    const reply = await this.sock.send({ command: 'get_full_state', target: typeof target === 'number' ? { $ref: target } : target, depth: 1, slots_limit: PAGE, elements_limit: PAGE })
     if (reply.event !== 'uvm_state_update' || !isRef(reply.state)) {
       this.hooks.say(`inspect: ${errorText(reply)}`)
       return
@@ -155,6 +155,8 @@ export class Inspector {
       if (own) actions.append(editButton(button('Edit', () => this.editMethod(holder, name, v.$method), `edit method ${name}`)))
     } else if (isRef(v)) {
       value.append(button(v.$print ?? `#${v.$ref}`, () => void this.open(v.$ref), `inspect ${name}`))
+    } else if (isArrayPage(v)) {
+      value.append(this.pagedArray(holder, name, v))
     } else if (Array.isArray(v) && v.some(isRef)) {
       value.append(this.arrayList(v))
     } else {
@@ -163,6 +165,28 @@ export class Inspector {
     }
     actions.append(button('Why', () => void this.why(tr, holder, name), `why ${name}`))
     return tr
+  }
+
+  /** An array too long to send whole: its first page came with the object, the next ones are asked for. */
+  private pagedArray(holder: number, name: string, first: ArrayPage): HTMLElement {
+    const ol = el('ol', { class: 'array', 'aria-label': `${name}: ${first.$length} elements` })
+    let loaded = 0
+    const more = button('', () => void next(), `load more of ${name}`)
+    const show = (items: unknown[]) => {
+      for (const x of items) ol.append(el('li', {}, isRef(x) ? button(x.$print ?? `#${x.$ref}`, () => void this.open(x.$ref)) : brief(x)))
+      loaded += items.length
+      more.textContent = `${first.$length - loaded} more`
+      more.hidden = loaded >= first.$length
+    }
+    const next = async () => {
+      const reply = await this.sock.send({ command: 'get_full_state', target: { $ref: holder }, slot: name, elements_offset: loaded, elements_limit: PAGE, depth: 1 })
+      if (reply.event === 'uvm_state_update' && isArrayPage(reply.state)) show(reply.state.$array)
+      else this.hooks.say(`${name}: ${errorText(reply)}`)
+    }
+    show(first.$array)
+    const box = el('div', {})
+    box.append(ol, more)
+    return box
   }
 
   /** A long array of objects: the first page of items, the rest on request. */

@@ -15,6 +15,13 @@ export function isRef(v: unknown): v is WireObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as WireObject).$ref === 'number'
 }
 
+/** A long array sent a page at a time (get_full_state's `elements_limit`): its first elements and how many it has. */
+export interface ArrayPage { $array: unknown[]; $length: number; $offset?: number }
+
+export function isArrayPage(v: unknown): v is ArrayPage {
+  return typeof v === 'object' && v !== null && Array.isArray((v as ArrayPage).$array) && typeof (v as ArrayPage).$length === 'number'
+}
+
 export function isMethod(v: unknown): v is { $method: string } {
   return typeof v === 'object' && v !== null && typeof (v as { $method?: unknown }).$method === 'string'
 }
