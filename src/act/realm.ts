@@ -90,6 +90,13 @@ function methodSyntax(message: string, line: number, column: number, selector: s
 }
 
 /** A thrown primitive as the message shows it: strings quoted, bounded. */
+/** An error's own message is the act's to write: an empty one says which error, a huge one is cut with a note. */
+const MESSAGE_LIMIT = 10_000
+function errorMessage(name: string, message: string): string {
+  if (message === '') return `${name || 'an Error'} with no message`
+  return message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}… (${(message.length - MESSAGE_LIMIT).toLocaleString('en-US')} more characters)` : message
+}
+
 function shownPrimitive(v: unknown): string {
   const t = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'symbol' ? v.toString() : typeof v === 'bigint' ? `${v}n` : String(v)
   return t.length > 200 ? t.slice(0, 199) + '…' : t
@@ -845,7 +852,7 @@ export class HardenedRealm implements Realm {
     if (host !== undefined) details.hostStack = host
     // Not an Error (`throw {code: 1}`, `throw root`): runAct shows the value, where it can print graph objects.
     const raw: Raw = { frames: traceFrames(d.stack, compiled, notes, this.#methodInfo), ...(!d.primitive && !d.error && { thrown }) }
-    const message = d.primitive ? `the act threw ${shownPrimitive(thrown)}` : d.error ? d.message : 'the act threw a value that is not an Error'
+    const message = d.primitive ? `the act threw ${shownPrimitive(thrown)}` : d.error ? errorMessage(d.name, d.message) : 'the act threw a value that is not an Error'
     const err = new UvmError(code, message, details)
     Object.defineProperty(err, 'name', { value: d.name, writable: true, enumerable: false, configurable: true })
     Object.defineProperty(err, RAW, { value: raw, enumerable: false })

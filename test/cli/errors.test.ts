@@ -98,6 +98,17 @@ describe('a thrown value that is not an Error', () => {
   })
 })
 
+describe("an Error's own message", () => {
+  it('an empty or unreadable one says which error; a huge one is cut with a note', async () => {
+    expect(lines((await uvm('act', 'throw new TypeError()')).stderr)).toEqual(['uvm act: act_failed: TypeError with no message (line 1, column 7)'])
+    const hostile = await uvm('act', 'const e = new Error("m"); Object.defineProperty(e, "message", { get() { throw 1 } }); throw e')
+    expect(lines(hostile.stderr)).toEqual(['uvm act: act_failed: Error with no message (line 1, column 11)'])
+    const huge = await uvm('act', 'throw new Error("x".repeat(1000000))')
+    expect(huge.stderr.length).toBeLessThan(11_000)
+    expect(huge.stderr).toContain('x… (990,000 more characters)')
+  })
+})
+
 describe('syntax errors show the line with a caret', () => {
   it('uvm act and uvm create-method; the reply has it as `excerpt`', async () => {
     const r = await uvm('act', 'print("before")\n  let x = ;')
