@@ -8,6 +8,7 @@ import { rawActError } from './trace.js'
 import { Output } from './output.js'
 import { ActError } from './act-error.js'
 import { readCollection, shownFunction, shownObject } from './shown.js'
+import { RESERVED_PREFIX } from './instrument.js'
 
 export interface ActOptions {
   intent?: string
@@ -69,7 +70,14 @@ export interface ActResult {
   changed: number[]
 }
 
-const RESERVED = new Set(['root', 'genesis', 'prototypes', 'print', 'UvmObject', 'self', 'args'])
+/** The names every act's scope has: no capability or session binding may take one. */
+export const ACT_SCOPE_NAMES: readonly string[] = ['root', 'genesis', 'prototypes', 'print', 'UvmObject', 'self', 'args']
+const RESERVED = new Set(ACT_SCOPE_NAMES)
+
+/** Whether `name` is one of the act's own (or the runtime's `__uvm…`). */
+export function isActScopeName(name: string): boolean {
+  return RESERVED.has(name) || name.startsWith(RESERVED_PREFIX)
+}
 
 /**
  * Run an autopoietic act: LLM-emitted code, the body of an async function, in

@@ -6,7 +6,7 @@ import { handle, type ActRunner, type HandlerContext } from './handlers.js'
 import { WriteGate } from './write-gate.js'
 import type { EncodedReply } from './reply-bytes.js'
 import type { WireFormat } from './wire.js'
-import { LateActs, cancelReply, cancels, checkCancel, type Ended } from './cancel.js'
+import { LateActs, cancelRunning, type Ended } from './cancel.js'
 import { errorReply } from './errors.js'
 
 /** What the bridge announces after a commit: the tid and the objects it wrote (never their state). */
@@ -116,17 +116,8 @@ export class LocalBackend implements Backend {
    * holds the thread this runs on, so only one that awaits can be reached here; the daemon's execution
    * unit is reached from its own thread (daemon/unit.ts).
    */
-  private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
-    checkCancel(cmd)
-    for (let again = cmd.key !== undefined; ; again = false) {
-      for (const [tag, r] of this.running) {
-        if (!cancels(cmd, lane, r.cmd, r.lane)) continue
-        const ended = new Promise<Ended>((resolve) => r.ended.push(resolve))
-        this.realm.cancel(tag)
-        return cancelReply(cmd, await ended)
-      }
-      if (!again || !await this.late.wait(cmd.key!)) return cancelReply(cmd, undefined)
-    }
+  private cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
+    return cancelRunning(cmd, lane, () => this.running, (tag) => this.realm.cancel(tag), this.late)
   }
 
   private async serve(cmd: Command, lane: string, opts: ServeOptions, tag: number): Promise<Reply> {

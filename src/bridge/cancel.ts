@@ -78,3 +78,28 @@ export class LateActs {
     for (const wake of [...this.waiting.get(key) ?? []]) wake()
   }
 }
+
+/** An act in flight as a backend tracks it: its command, the connection it came on, and who waits for its end. */
+export interface Running {
+  cmd: Command
+  lane: string
+  ended: ((e: Ended) => void)[]
+}
+
+/**
+ * Answer `cancel` (sent on `lane`) once the act it names has ended: `stop` is the backend's way of
+ * stopping the act it tracks under `tag`. A cancel by key that finds none waits a moment for it (late).
+ */
+export async function cancelRunning(cancel: CancelCommand, lane: string, running: () => Iterable<[number, Running]>, stop: (tag: number) => void, late: LateActs): Promise<CancelReply> {
+  checkCancel(cancel)
+  for (let again = cancel.key !== undefined; ; again = false) {
+    for (const [tag, r] of running()) {
+      if (!cancels(cancel, lane, r.cmd, r.lane)) continue
+      const ended = new Promise<Ended>((resolve) => r.ended.push(resolve))
+      stop(tag)
+      return cancelReply(cancel, await ended)
+    }
+    // Sent just before on another connection, it may still be on its way.
+    if (!again || !await late.wait(cancel.key!)) return cancelReply(cancel, undefined)
+  }
+}

@@ -2,7 +2,7 @@ import { UvmError } from '../errors.js'
 import type { Transaction } from '../image/index.js'
 import type { Obj } from '../kernel/index.js'
 import { Method, Obj as ObjClass, Primitive, isPlainObject, printString } from '../kernel/index.js'
-import { Shown } from '../act/index.js'
+import { ACT_SCOPE_NAMES, Shown, isActScopeName } from '../act/index.js'
 
 /**
  * Values between the image and the wire. Objects go out as
@@ -147,19 +147,11 @@ export function fromWire(tx: Transaction, v: unknown, path = 'value', depth = 0)
 }
 
 /** Names the REPL's session binds (run_act's `bindings`): never one the act's own scope has. */
-const RESERVED_BINDINGS = new Set(['root', 'genesis', 'prototypes', 'print', 'UvmObject', 'self', 'args'])
-
-/** Whether a session may bind `name`: the act's own names (and the runtime's `__uvm…`) are taken. */
-export function isReservedBinding(name: string): boolean {
-  return RESERVED_BINDINGS.has(name) || name.startsWith('__uvm')
-}
-
-/** The act's own names, for messages. */
-export const ACT_SCOPE_NAMES: readonly string[] = [...RESERVED_BINDINGS]
+export { isActScopeName as isReservedBinding, ACT_SCOPE_NAMES }
 
 export function sessionBindings(bindings: Record<string, unknown>): (tx: Transaction) => Record<string, unknown> {
   const names = Object.keys(bindings)
-  const bad = names.find(isReservedBinding)
+  const bad = names.find(isActScopeName)
   if (bad !== undefined) throw new UvmError('ACT_FORBIDDEN', `bindings: '${bad}' is a name the act's scope already has`, { invalidCommand: true })
   assertNesting(bindings, 'bindings')
   return (tx) => {

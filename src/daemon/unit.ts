@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { CancelCommand, Command, JitEvent, Reply } from '../covenant/index.js'
 import type { Backend, CommitEvent, EncodedReply, ServeOptions } from '../bridge/index.js'
-import { LateActs, cancelReply, cancels, checkCancel, errorReply, type Ended } from '../bridge/index.js'
+import { LateActs, cancelRunning, errorReply, type Ended } from '../bridge/index.js'
 import { WATCHDOG_LINE, WATCHDOG_MEMORY_LINE } from '../act/index.js'
 import { ErrorCodes, UvmError, type ErrorCode } from '../errors.js'
 import type { FromUnit, ToUnit, UnitOpenOptions } from './unit-protocol.js'
@@ -239,21 +239,12 @@ export class UnitBackend implements Backend {
    * ended. If the unit cannot stop it (a native operation no checkpoint reaches), its watchdog ends
    * the unit at the act's CPU limit, as for any act.
    */
-  private async cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
-    checkCancel(cmd)
-    for (let again = cmd.key !== undefined; ; again = false) {
-      for (const [n, p] of this.pending) {
-        if (!cancels(cmd, lane, p.cmd, p.lane)) continue
-        const ended = new Promise<Ended>((resolve) => p.ended.push(resolve))
-        const tag = Buffer.alloc(4)
-        tag.writeInt32LE(n)
-        const pipe = this.child?.stdio[4] as NodeJS.WritableStream | null | undefined
-        pipe?.write(tag)
-        return cancelReply(cmd, await ended)
-      }
-      // Sent just before on another connection, it may still be on its way.
-      if (!again || !await this.late.wait(cmd.key!)) return cancelReply(cmd, undefined)
-    }
+  private cancel(cmd: CancelCommand, lane: string): Promise<Reply> {
+    return cancelRunning(cmd, lane, () => this.pending, (n) => {
+      const tag = Buffer.alloc(4)
+      tag.writeInt32LE(n)
+      ;(this.child?.stdio[4] as NodeJS.WritableStream | null | undefined)?.write(tag)
+    }, this.late)
   }
 
   closeLane(lane: string): void {

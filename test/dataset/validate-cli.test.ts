@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupTemps, ensureBuilt, killChildren, ROOT, runCli, startDaemon, tempDir } from '../cli/support.js'
 import { architect, CORPUS, jit, line, writeCorpus } from './corpus.js'
+import { ensureDebianPackage } from '../support/system-package.js'
 
 let dir: string
 const golden = readdirSync(join(ROOT, 'genesis')).filter((f) => f.endsWith('.jsonl')).sort()
@@ -154,9 +155,11 @@ describe('usage errors exit 2 and write nothing', () => {
   })
 })
 
-const hasPython = spawnSync('python3', ['--version']).status === 0
-describe.skipIf(!hasPython)('--syntax python', () => {
+// Debian's python3, installed by this set-up when missing; when that fails the test fails, saying why.
+const python = ensureDebianPackage('python3', () => spawnSync('python3', ['--version']).status === 0)
+describe('--syntax python', () => {
   it('checks the seeds\' Python with ast.parse, and says --execute does not apply', async () => {
+    if (!python.ok) throw new Error(python.why)
     await writeFile(join(dir, 'py.jsonl'), [
       line(architect('Make a button.'), jit("commit_button = genesis_object.prototypes.clone()\ncommit_button.setSlot('label', 'Commit')")),
       line(architect('Break.'), jit('def f(:\n  pass')),

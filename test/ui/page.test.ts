@@ -3,31 +3,26 @@
  * daemon and a real `uvm ui` gateway: the world drawn from the image, the status label, the
  * inspector's edits, the history's undo, a button morph's press, display_yourself on a fresh image.
  */
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { BridgeClient } from '../../src/bridge/index.js'
 import { startFakeLlm } from '../support/fake-llm.js'
+import { ensureDebianPackage } from '../support/system-package.js'
 import { type Daemon, type Proc, ROOT, cleanupTemps, ensureBuilt, freePort, killChildren, runCli, spawnCli, startDaemon, tempDir } from '../cli/support.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(ROOT, 'test-artifacts/ui')
 
-/** Debian's chromium, installed when missing; undefined (and the suite skipped, saying why) when that fails. */
-function chromiumPath(): string | undefined {
-  if (existsSync(CHROMIUM)) return CHROMIUM
-  const apt = (...args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-  let r = apt('install', '-y', 'chromium')
-  // A fresh container may have no package lists yet.
-  if (r.status !== 0) r = apt('update').status === 0 ? apt('install', '-y', 'chromium') : r
-  if (r.status === 0 && existsSync(CHROMIUM)) return CHROMIUM
-  console.warn(`test/ui/page.test.ts: skipped: ${CHROMIUM} is missing and \`apt-get install -y chromium\` failed (status ${r.status}); install Debian's chromium to run the page tests`)
-  return undefined
+// Debian's chromium, installed by this set-up when missing; when that fails the suite fails, saying why.
+const installed = ensureDebianPackage('chromium', () => existsSync(CHROMIUM))
+if (!installed.ok) {
+  describe('the page', () => {
+    it('needs chromium', () => { throw new Error(installed.why) })
+  })
 }
-
-const browserPath = chromiumPath()
+const browserPath = installed.ok ? CHROMIUM : undefined
 
 interface Ui { proc: Proc; url: string }
 
